@@ -1,0 +1,411 @@
+//! The validated scenario: what `scenario::load` returns and every later stage reads.
+//!
+//! Invariants (checked by the parser, relied on downstream): identity names are unique;
+//! every name in an `[[expect]]` or `belongs_to` is a declared identity or a tier; every glob
+//! compiles; every `${VAR}` is resolved; secrets live only in [`Secret`].
+
+use std::fmt;
+use std::path::PathBuf;
+
+use url::Url;
+
+/// A credential or secret value. `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    /// The real value, for the one place that must send or match it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Who an identity is relative to the Site's audience. Ordered from least to most trusted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    External,
+    Company,
+    Team,
+    Admin,
+    Owner,
+}
+
+impl Tier {
+    pub const ALL: [Tier; 5] = [
+        Tier::Owner,
+        Tier::Admin,
+        Tier::Team,
+        Tier::Company,
+        Tier::External,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::External => "external",
+            Tier::Company => "company",
+            Tier::Team => "team",
+            Tier::Admin => "admin",
+            Tier::Owner => "owner",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Tier> {
+        Tier::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// Rank used when an identity declares none: keeps tiers ordered and leaves room between.
+    pub fn default_rank(self) -> i64 {
+        match self {
+            Tier::External => 0,
+            Tier::Company => 20,
+            Tier::Team => 40,
+            Tier::Admin => 80,
+            Tier::Owner => 100,
+        }
+    }
+}
+
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who the Site is shared with now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Audience {
+    Draft,
+    Team,
+    Company,
+    External,
+}
+
+impl Audience {
+    pub const ALL: [Audience; 4] = [
+        Audience::Draft,
+        Audience::Team,
+        Audience::Company,
+        Audience::External,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Audience::Draft => "draft",
+            Audience::Team => "team",
+            Audience::Company => "company",
+            Audience::External => "external",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Audience> {
+        Audience::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    /// Whether an identity of this tier is inside the audience.
+    pub fn admits(self, tier: Tier) -> bool {
+        let lowest = match self {
+            Audience::Draft => Tier::Admin,
+            Audience::Team => Tier::Team,
+            Audience::Company => Tier::Company,
+            Audience::External => Tier::External,
+        };
+        tier >= lowest
+    }
+}
+
+impl fmt::Display for Audience {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A place in the scenario file, for pointing a finding back at its declaration.
+#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Location {
+    pub file: PathBuf,
+    /// 1-based.
+    pub line: usize,
+    /// 1-based, in characters.
+    pub column: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// The file it was read from (as given on the command line).
+    pub file: PathBuf,
+    pub site: Site,
+    pub session: SessionConfig,
+    pub crawl: CrawlConfig,
+    pub identities: Vec<Identity>,
+    /// In file order.
+    pub data: Vec<DataClass>,
+    /// In file order.
+    pub expects: Vec<Expectation>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Site {
+    pub name: String,
+    /// Always has a trailing-slash-free path prefix; only its origin and path are used.
+    pub base_url: Url,
+    pub audience: Audience,
+    pub owner: Option<String>,
+    pub data_sources: Vec<String>,
+    pub last_review: Option<jiff::civil::Date>,
+    pub review_every_days: Option<u32>,
+    pub expires: Option<jiff::civil::Date>,
+    /// Path globs anyone may reach.
+    pub public: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// Default "/login".
+    pub login_path: String,
+    /// Default empty.
+    pub deny_markers: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct CrawlConfig {
+    /// Paths (or same-origin absolute URLs) to start from. Default ["/"].
+    pub seeds: Vec<String>,
+    /// Path globs. Default ["/**"].
+    pub scope: Vec<String>,
+    /// Path globs, added to the built-in destructive defaults. Default empty.
+    pub exclude: Vec<String>,
+    pub openapi: Option<String>,
+    /// Default 8.
+    pub max_depth: u32,
+    /// Per identity. Default 5000.
+    pub max_requests: u32,
+    /// In flight per identity. Default 8.
+    pub concurrency: usize,
+    /// Requests per second to the Site, all identities together. Default 20.
+    pub rate_limit: u32,
+    /// Default 15.
+    pub timeout_secs: u64,
+    /// Default 5_000_000.
+    pub max_body_bytes: u64,
+}
+
+impl Default for CrawlConfig {
+    fn default() -> Self {
+        CrawlConfig {
+            seeds: vec!["/".to_string()],
+            scope: vec!["/**".to_string()],
+            exclude: Vec::new(),
+            openapi: None,
+            max_depth: 8,
+            max_requests: 5000,
+            concurrency: 8,
+            rate_limit: 20,
+            timeout_secs: 15,
+            max_body_bytes: 5_000_000,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Identity {
+    pub name: String,
+    pub tier: Tier,
+    /// Declared `rank`, or [`Tier::default_rank`].
+    pub rank: i64,
+    /// None: no login (anonymous).
+    pub login: Option<Login>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Login {
+    pub method: LoginMethod,
+    /// None: the default proof (the first seed is allowed and is not the login page).
+    pub verify: Option<Verify>,
+}
+
+#[derive(Clone, Debug)]
+pub enum LoginMethod {
+    /// GET `form`, fill the form that has a password field with `fields`, submit it.
+    Form {
+        form: String,
+        /// (input name, value) in file order. Every value is treated as secret in output.
+        fields: Vec<(String, Secret)>,
+    },
+    Bearer(Secret),
+    Basic { user: String, password: Secret },
+    /// A `Cookie` header value such as `sid=...`, possibly several `a=b; c=d`.
+    Cookie(Secret),
+    /// Extra request headers (name, value).
+    Headers(Vec<(String, Secret)>),
+}
+
+impl LoginMethod {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LoginMethod::Form { .. } => "form",
+            LoginMethod::Bearer(_) => "bearer",
+            LoginMethod::Basic { .. } => "basic",
+            LoginMethod::Cookie(_) => "cookie",
+            LoginMethod::Headers(_) => "headers",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Verify {
+    pub path: String,
+    pub contains: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct DataClass {
+    pub name: String,
+    pub kind: DataKind,
+    /// Only for `text` canaries: the identity whose records carry it.
+    pub belongs_to: Option<String>,
+    pub location: Location,
+}
+
+#[derive(Clone, Debug)]
+pub enum DataKind {
+    /// Any JSON object key with one of these names, at any depth (case-insensitive).
+    JsonKeys(Vec<String>),
+    /// A built-in detector.
+    Builtin(Builtin),
+    /// A literal canary, matched case-sensitively.
+    Text(String),
+    /// A runtime secret's value, read from the environment variable `var`.
+    Env { var: String, value: Secret },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Builtin {
+    Email,
+    Phone,
+    CreditCard,
+    Iban,
+    UsSsn,
+    Jwt,
+    PrivateKey,
+}
+
+impl Builtin {
+    pub const ALL: [Builtin; 7] = [
+        Builtin::Email,
+        Builtin::Phone,
+        Builtin::CreditCard,
+        Builtin::Iban,
+        Builtin::UsSsn,
+        Builtin::Jwt,
+        Builtin::PrivateKey,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Builtin::Email => "email",
+            Builtin::Phone => "phone",
+            Builtin::CreditCard => "credit_card",
+            Builtin::Iban => "iban",
+            Builtin::UsSsn => "us_ssn",
+            Builtin::Jwt => "jwt",
+            Builtin::PrivateKey => "private_key",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Builtin> {
+        Builtin::ALL.into_iter().find(|b| b.as_str() == s)
+    }
+
+    /// Secret-bearing classes raise `secret-exposed` wherever they appear.
+    pub fn is_secret(self) -> bool {
+        matches!(self, Builtin::Jwt | Builtin::PrivateKey)
+    }
+}
+
+/// An identity named directly, or every identity of a tier.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Principal {
+    Identity(String),
+    Tier(Tier),
+}
+
+impl Principal {
+    pub fn matches(&self, identity: &Identity) -> bool {
+        match self {
+            Principal::Identity(name) => *name == identity.name,
+            Principal::Tier(tier) => *tier == identity.tier,
+        }
+    }
+}
+
+impl fmt::Display for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Principal::Identity(name) => f.write_str(name),
+            Principal::Tier(tier) => write!(f, "tier {tier}"),
+        }
+    }
+}
+
+/// One `[[expect]]` entry.
+#[derive(Clone, Debug)]
+pub struct Expectation {
+    /// 0-based position among the `[[expect]]` entries.
+    pub index: usize,
+    /// Where the entry starts (its first key), for pointing findings back at it.
+    pub location: Location,
+    /// Path globs. Empty for a pure data rule (then it applies to every path).
+    pub paths: Vec<String>,
+    pub rule: ExpectRule,
+}
+
+#[derive(Clone, Debug)]
+pub enum ExpectRule {
+    /// Only these principals, and (if set) identities with rank >= min_rank, may be `allowed`
+    /// on the paths; everyone else must be denied or hidden.
+    Access {
+        allow: Vec<Principal>,
+        min_rank: Option<i64>,
+    },
+    /// Data class `data` may be seen only by `visible_to` (on `paths`, if any).
+    Data {
+        data: String,
+        visible_to: Vec<Principal>,
+    },
+}
+
+impl Expectation {
+    /// Whether the access rule admits this identity (data rules admit everyone).
+    pub fn admits(&self, identity: &Identity) -> bool {
+        match &self.rule {
+            ExpectRule::Access { allow, min_rank } => {
+                allow.iter().any(|p| p.matches(identity))
+                    || min_rank.is_some_and(|min| identity.rank >= min)
+            }
+            ExpectRule::Data { .. } => true,
+        }
+    }
+}

@@ -10,12 +10,285 @@
 //! - [`session`]: one HTTP client and cookie jar per identity; login and its proof.
 //! - [`crawl`]: per identity, a bounded concurrent frontier; discovery from HTML, JS, OpenAPI.
 //! - [`replay`]: every request any identity found, sent as every identity.
-//! - [`observe`]: a response → an outcome, data classes and a fingerprint.
+//! - [`observe`]: a response → an outcome, data classes and a fingerprint. The crawl and the
+//!   replay call it while a body is held (through [`crawl::Observe`]), so bodies are dropped
+//!   as soon as they are read.
 //! - [`judge`]: declared expectations and automatic checks → findings and a verdict.
 //! - [`report`]: terminal and JSON renderings of a [`RunResult`]; exit codes.
 //! - [`demo`]: the embedded demo Site used by `lowpriv demo`, the tests and the benchmarks.
 //!
 //! A library user calls [`run`] and renders the [`RunResult`] however they like.
 
-pub mod scenario;
+pub mod crawl;
 pub mod demo;
+pub mod judge;
+pub mod observe;
+pub mod replay;
+pub mod report;
+pub mod scenario;
+pub mod session;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crawl::{Action, Request};
+use judge::{IdentityHealth, Judgement, Severity, Verdict};
+use observe::{Observation, Observer, Outcome};
+use scenario::{Audience, Scenario, Tier};
+use session::{LoginStatus, SiteContext};
+
+/// The JSON report's schema version. Bump it when a field changes meaning or disappears.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub fail_on: Severity,
+    /// The day review and expiry dates are judged against; today when unset.
+    pub today: Option<jiff::civil::Date>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            fail_on: Severity::High,
+            today: None,
+        }
+    }
+}
+
+/// Everything one run found: what the JSON report serializes and every renderer reads.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunResult {
+    pub schema: u32,
+    pub lowpriv_version: &'static str,
+    pub scenario: String,
+    pub site: SiteReport,
+    pub identities: Vec<IdentityReport>,
+    /// Sorted by template, URL, then identity in scenario order.
+    pub observations: Vec<Observation>,
+    /// Write-capable endpoints each identity was shown (recorded, never sent).
+    pub actions: Vec<ActionReport>,
+    /// Paths with parameters no value filled; not sent.
+    pub unfilled_templates: Vec<String>,
+    pub findings: Vec<judge::Finding>,
+    pub summary: Summary,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SiteReport {
+    pub name: String,
+    pub base_url: String,
+    pub audience: Audience,
+    pub owner: Option<String>,
+    pub data_sources: Vec<String>,
+    pub last_review: Option<String>,
+    pub review_every_days: Option<u32>,
+    pub expires: Option<String>,
+    pub public: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct IdentityReport {
+    pub name: String,
+    pub tier: Tier,
+    pub rank: i64,
+    /// none | form | bearer | basic | cookie | headers
+    pub login: &'static str,
+    /// The identity's session is what the scenario declares: logged in and proven, or
+    /// anonymous by design.
+    pub logged_in: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_error: Option<String>,
+    /// Requests sent while crawling as this identity.
+    pub crawled: usize,
+    /// Requests replayed from other identities' discoveries.
+    pub replayed: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ActionReport {
+    pub identity: String,
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+    pub fail_on: Severity,
+    pub findings_at_or_above_fail_on: usize,
+    pub requests: usize,
+    pub templates: usize,
+    pub outcomes: BTreeMap<Outcome, usize>,
+    pub findings: BTreeMap<Severity, usize>,
+    /// Wall time of the run; volatile, redact it in snapshots.
+    pub duration_ms: u128,
+}
+
+/// Errors that stop a run before it can judge anything.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Scenario(#[from] scenario::ScenarioError),
+    #[error("could not open sessions")]
+    Session(#[from] session::LoginError),
+}
+
+/// Runs the whole pipeline against the Site the scenario names.
+pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult, Error> {
+    let started = Instant::now();
+    let site = SiteContext::new(scenario);
+    let sessions: Vec<Arc<session::Session>> = session::open_all(scenario, &site)
+        .await?
+        .into_iter()
+        .map(Arc::new)
+        .collect();
+    let observer = Arc::new(Observer::new(scenario, site.clone()));
+    let crawled = crawl::run(&sessions, scenario, observer.clone()).await;
+    let replayed = replay::run(
+        &sessions,
+        &crawled,
+        observer.clone(),
+        scenario.crawl.concurrency,
+    )
+    .await;
+
+    let sent = replay::union(&crawled);
+    let mut skipped: BTreeMap<&Request, &str> = BTreeMap::new();
+    for identity in &crawled.identities {
+        for (request, reason) in &identity.skipped {
+            if !sent.contains(request) {
+                skipped.entry(request).or_insert(reason.as_str());
+            }
+        }
+    }
+
+    let mut observations = Vec::new();
+    let mut identities = Vec::new();
+    let mut health = Vec::new();
+    let mut actions = Vec::new();
+    let mut unfilled = std::collections::BTreeSet::new();
+    for ((session, own), replays) in sessions.iter().zip(&crawled.identities).zip(replayed) {
+        let identity = &session.identity;
+        let usable = session.status.is_usable();
+        identities.push(IdentityReport {
+            name: identity.name.clone(),
+            tier: identity.tier,
+            rank: identity.rank,
+            login: identity.login.as_ref().map_or("none", |l| l.method.kind()),
+            logged_in: usable,
+            login_error: match &session.status {
+                LoginStatus::Failed(why) => Some(why.clone()),
+                _ => None,
+            },
+            crawled: own.fetched.len(),
+            replayed: replays.len(),
+            truncated: own.truncated.clone(),
+        });
+        health.push(IdentityHealth {
+            login: session.status.clone(),
+            truncated: own.truncated.clone(),
+        });
+        if !usable {
+            continue;
+        }
+        observations.extend(own.fetched.iter().map(|(_, o)| o.clone()));
+        observations.extend(replays.into_iter().map(|(_, o)| o));
+        for (request, reason) in &skipped {
+            let shown = own.skipped.contains_key(*request);
+            observations.push(Observation::skipped(
+                &identity.name,
+                request,
+                reason,
+                shown,
+            ));
+        }
+        actions.extend(own.actions.iter().map(|a| ActionReport {
+            identity: identity.name.clone(),
+            action: a.clone(),
+        }));
+        unfilled.extend(own.templates.iter().cloned());
+    }
+    observe::finalize(&mut observations, &scenario.identities);
+    let order: BTreeMap<&str, usize> = scenario
+        .identities
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.name.as_str(), i))
+        .collect();
+    observations.sort_by(|a, b| {
+        (a.template.as_str(), a.method.as_str(), a.url.as_str())
+            .cmp(&(b.template.as_str(), b.method.as_str(), b.url.as_str()))
+            .then(order.get(a.identity.as_str()).cmp(&order.get(b.identity.as_str())))
+    });
+
+    let today = options
+        .today
+        .unwrap_or_else(|| jiff::Zoned::now().date());
+    let judgement = judge::evaluate(scenario, &health, &observations, options.fail_on, today);
+    Ok(assemble(
+        scenario,
+        identities,
+        observations,
+        actions,
+        unfilled.into_iter().collect(),
+        judgement,
+        started.elapsed().as_millis(),
+    ))
+}
+
+fn assemble(
+    scenario: &Scenario,
+    identities: Vec<IdentityReport>,
+    observations: Vec<Observation>,
+    actions: Vec<ActionReport>,
+    unfilled_templates: Vec<String>,
+    judgement: Judgement,
+    duration_ms: u128,
+) -> RunResult {
+    let site = &scenario.site;
+    let templates = observations
+        .iter()
+        .map(|o| (&o.method, &o.template))
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let summary = Summary {
+        verdict: judgement.verdict,
+        reasons: judgement.reasons,
+        fail_on: judgement.fail_on,
+        findings_at_or_above_fail_on: judgement.at_or_above_fail_on,
+        requests: identities.iter().map(|i| i.crawled + i.replayed).sum(),
+        templates,
+        outcomes: judge::count_by(&observations, |o| o.outcome),
+        findings: judge::count_by(&judgement.findings, |f| f.severity),
+        duration_ms,
+    };
+    RunResult {
+        schema: SCHEMA_VERSION,
+        lowpriv_version: env!("CARGO_PKG_VERSION"),
+        scenario: scenario.file.display().to_string(),
+        site: SiteReport {
+            name: site.name.clone(),
+            base_url: site.base_url.to_string(),
+            audience: site.audience,
+            owner: site.owner.clone(),
+            data_sources: site.data_sources.clone(),
+            last_review: site.last_review.map(|d| d.to_string()),
+            review_every_days: site.review_every_days,
+            expires: site.expires.map(|d| d.to_string()),
+            public: site.public.clone(),
+        },
+        identities,
+        observations,
+        actions,
+        unfilled_templates,
+        findings: judgement.findings,
+        summary,
+    }
+}

@@ -1,0 +1,429 @@
+//! Discovery: every URL and action a response reveals. HTML (links, frames, scripts, meta
+//! refresh, forms), the Site's own JavaScript (string and template literals that look like
+//! paths, found by a lexer that skips comments and regex literals), and OpenAPI documents.
+//! Results are absolute URLs; the frontier decides what is in scope.
+
+use scraper::{Html, Selector};
+use url::Url;
+
+/// A write-capable endpoint an identity can see. Recorded, never sent.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Action {
+    pub method: String,
+    pub url: String,
+    /// form | openapi
+    pub source: String,
+    pub fields: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Discovery {
+    pub links: Vec<Url>,
+    pub actions: Vec<Action>,
+    /// Paths with holes that no value filled (`/api/employees/{param}`).
+    pub templates: Vec<String>,
+}
+
+fn selector(css: &str) -> Selector {
+    Selector::parse(css).expect("constant selector parses")
+}
+
+/// What an HTML page links to.
+pub fn html(body: &str, page: &Url) -> Discovery {
+    let document = Html::parse_document(body);
+    let mut found = Discovery::default();
+    let base = document
+        .select(&selector("base[href]"))
+        .next()
+        .and_then(|b| b.value().attr("href"))
+        .and_then(|href| page.join(href).ok())
+        .unwrap_or_else(|| page.clone());
+    let attrs = [
+        ("a[href]", "href"),
+        ("area[href]", "href"),
+        ("link[href]", "href"),
+        ("iframe[src]", "src"),
+        ("frame[src]", "src"),
+        ("script[src]", "src"),
+        ("img[src]", "src"),
+    ];
+    for (css, attr) in attrs {
+        for element in document.select(&selector(css)) {
+            if let Some(value) = element.value().attr(attr)
+                && let Some(url) = join(&base, value)
+            {
+                found.links.push(url);
+            }
+        }
+    }
+    for meta in document.select(&selector("meta[http-equiv]")) {
+        let refresh = meta
+            .value()
+            .attr("http-equiv")
+            .is_some_and(|v| v.eq_ignore_ascii_case("refresh"));
+        if let (true, Some(content)) = (refresh, meta.value().attr("content"))
+            && let Some(pos) = content.to_ascii_lowercase().find("url=")
+            && let Some(url) = join(&base, content[pos + 4..].trim_matches(['\'', '"', ' ']))
+        {
+            found.links.push(url);
+        }
+    }
+    let fields = selector("input[name], select[name], textarea[name], button[name]");
+    for form in document.select(&selector("form")) {
+        let action = form
+            .value()
+            .attr("action")
+            .filter(|a| !a.trim().is_empty())
+            .and_then(|a| join(&base, a))
+            .unwrap_or_else(|| page.clone());
+        let method = form
+            .value()
+            .attr("method")
+            .unwrap_or("get")
+            .to_ascii_uppercase();
+        let mut names: Vec<String> = form
+            .select(&fields)
+            .filter_map(|f| f.value().attr("name").map(str::to_string))
+            .collect();
+        names.sort();
+        names.dedup();
+        let mut action_url = action;
+        action_url.set_query(None);
+        found.actions.push(Action {
+            method,
+            url: action_url.to_string(),
+            source: "form".to_string(),
+            fields: names,
+        });
+    }
+    // Inline scripts are the Site's own JavaScript too.
+    for script in document.select(&selector("script:not([src])")) {
+        let code: String = script.text().collect();
+        let more = javascript(&code, page);
+        found.links.extend(more.links);
+        found.templates.extend(more.templates);
+    }
+    found
+}
+
+fn join(base: &Url, reference: &str) -> Option<Url> {
+    let reference = reference.trim();
+    if reference.is_empty() || reference.starts_with('#') {
+        return None;
+    }
+    let url = base.join(reference).ok()?;
+    matches!(url.scheme(), "http" | "https").then_some(url)
+}
+
+/// URLs in JavaScript source: string and template literals that look like same-Site paths.
+pub fn javascript(code: &str, page: &Url) -> Discovery {
+    let mut found = Discovery::default();
+    for literal in string_literals(code) {
+        let Some(path) = path_like(&literal) else {
+            continue;
+        };
+        if path.contains('{') {
+            found.templates.push(path);
+        } else if let Some(url) = join(page, &path) {
+            found.links.push(url);
+        }
+    }
+    found
+}
+
+/// Whether a literal looks like a path on this Site (or an absolute http URL); template holes
+/// (`${id}`) become `{param}`.
+fn path_like(literal: &str) -> Option<String> {
+    let is_absolute = literal.starts_with("http://") || literal.starts_with("https://");
+    if !(literal.starts_with('/') || is_absolute) || literal.starts_with("//") {
+        return None;
+    }
+    if literal.len() < 2 || literal.len() > 2048 {
+        return None;
+    }
+    let allowed = |c: char| {
+        c.is_ascii_alphanumeric() || "/-._~%?=&+:,;@!$'()*{}".contains(c)
+    };
+    if !literal.chars().all(allowed) {
+        return None;
+    }
+    // A path has a letter in it; `/` alone or `/2026/01` are more likely arithmetic or dates.
+    if !is_absolute && !literal[1..].chars().any(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    Some(literal.to_string())
+}
+
+/// The contents of string and template literals, with `${...}` holes replaced by `{param}`.
+/// Skips comments and regex literals, which is what a regex over the text gets wrong.
+fn string_literals(code: &str) -> Vec<String> {
+    let chars: Vec<char> = code.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    // Whether a `/` here starts a regex literal (after an operator) or is division.
+    let mut regex_allowed = true;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '/' if chars.get(i + 1) == Some(&'/') => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+            }
+            '/' if chars.get(i + 1) == Some(&'*') => {
+                i += 2;
+                while i + 1 < chars.len() && !(chars[i] == '*' && chars[i + 1] == '/') {
+                    i += 1;
+                }
+                i += 2;
+            }
+            '/' if regex_allowed => {
+                i += 1;
+                let mut in_class = false;
+                while i < chars.len() && chars[i] != '\n' {
+                    match chars[i] {
+                        '\\' => i += 1,
+                        '[' => in_class = true,
+                        ']' => in_class = false,
+                        '/' if !in_class => break,
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                i += 1;
+                regex_allowed = false;
+            }
+            '"' | '\'' => {
+                let quote = c;
+                let mut text = String::new();
+                i += 1;
+                while i < chars.len() && chars[i] != quote && chars[i] != '\n' {
+                    if chars[i] == '\\' {
+                        i += 1;
+                        if let Some(&escaped) = chars.get(i) {
+                            text.push(escaped);
+                        }
+                    } else {
+                        text.push(chars[i]);
+                    }
+                    i += 1;
+                }
+                i += 1;
+                out.push(text);
+                regex_allowed = false;
+            }
+            '`' => {
+                let mut text = String::new();
+                i += 1;
+                while i < chars.len() && chars[i] != '`' {
+                    match chars[i] {
+                        '\\' => {
+                            i += 1;
+                            if let Some(&escaped) = chars.get(i) {
+                                text.push(escaped);
+                            }
+                        }
+                        '$' if chars.get(i + 1) == Some(&'{') => {
+                            let mut depth = 0;
+                            while i < chars.len() {
+                                match chars[i] {
+                                    '{' => depth += 1,
+                                    '}' => {
+                                        depth -= 1;
+                                        if depth == 0 {
+                                            break;
+                                        }
+                                    }
+                                    _ => {}
+                                }
+                                i += 1;
+                            }
+                            text.push_str("{param}");
+                        }
+                        other => text.push(other),
+                    }
+                    i += 1;
+                }
+                i += 1;
+                out.push(text);
+                regex_allowed = false;
+            }
+            c if c.is_whitespace() => i += 1,
+            c if c.is_alphanumeric() || c == '_' || c == '$' || c == ')' || c == ']' => {
+                // After a value, `/` divides; keywords like `return` still allow a regex.
+                let start = i;
+                while i < chars.len()
+                    && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$')
+                {
+                    i += 1;
+                }
+                if i == start {
+                    i += 1;
+                }
+                let word: String = chars[start..i].iter().collect();
+                regex_allowed = matches!(
+                    word.as_str(),
+                    "return" | "typeof" | "case" | "do" | "else" | "in" | "of" | "new" | "delete"
+                        | "void" | "throw" | "yield" | "await"
+                );
+            }
+            _ => {
+                regex_allowed = true;
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// GET operations of an OpenAPI (JSON) document, with path parameters filled from examples;
+/// other methods become actions.
+pub fn openapi(body: &str, page: &Url) -> Discovery {
+    let mut found = Discovery::default();
+    let Ok(doc) = serde_json::from_str::<serde_json::Value>(body) else {
+        return found;
+    };
+    let Some(paths) = doc.get("paths").and_then(|p| p.as_object()) else {
+        return found;
+    };
+    for (path, item) in paths {
+        let Some(item) = item.as_object() else {
+            continue;
+        };
+        let shared_params = item.get("parameters");
+        for (method, operation) in item {
+            let method = method.to_ascii_uppercase();
+            if !matches!(
+                method.as_str(),
+                "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS"
+            ) {
+                continue;
+            }
+            let filled = fill_path(path, [shared_params, operation.get("parameters")]);
+            if method == "GET" || method == "HEAD" {
+                match filled.and_then(|p| join(page, &p)) {
+                    Some(url) => found.links.push(url),
+                    None => found.templates.push(path.clone()),
+                }
+            } else {
+                let url = join(page, path)
+                    .map(|u| u.to_string())
+                    .unwrap_or_else(|| path.clone());
+                found.actions.push(Action {
+                    method,
+                    // Keep the template's braces readable rather than percent-encoded.
+                    url: url.replace("%7B", "{").replace("%7D", "}"),
+                    source: "openapi".to_string(),
+                    fields: Vec::new(),
+                });
+            }
+        }
+    }
+    found
+}
+
+fn fill_path(path: &str, params: [Option<&serde_json::Value>; 2]) -> Option<String> {
+    let mut filled = path.to_string();
+    while let Some(start) = filled.find('{') {
+        let end = start + filled[start..].find('}')?;
+        let name = filled[start + 1..end].to_string();
+        let example = params
+            .iter()
+            .flatten()
+            .filter_map(|p| p.as_array())
+            .flatten()
+            .find(|p| {
+                p.get("name").and_then(|n| n.as_str()) == Some(name.as_str())
+                    && p.get("in").and_then(|i| i.as_str()) == Some("path")
+            })
+            .and_then(example_of)?;
+        filled.replace_range(start..=end, &example);
+    }
+    Some(filled)
+}
+
+fn example_of(param: &serde_json::Value) -> Option<String> {
+    let value = param
+        .get("example")
+        .or_else(|| param.get("schema").and_then(|s| s.get("example")))
+        .or_else(|| {
+            param
+                .get("examples")
+                .and_then(|e| e.as_object())
+                .and_then(|e| e.values().next())
+                .and_then(|e| e.get("value"))
+        })?;
+    match value {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page() -> Url {
+        Url::parse("http://site.test/app/page").unwrap()
+    }
+
+    fn paths(d: &Discovery) -> Vec<String> {
+        d.links.iter().map(|u| u.path().to_string()).collect()
+    }
+
+    #[test]
+    fn html_links_scripts_frames_and_refresh_are_found() {
+        let body = r#"<html><head><script src="/static/app.js"></script>
+            <meta http-equiv="refresh" content="5; url=/next"></head>
+            <body><a href="/a">a</a><a href="rel">r</a><a href="#x">frag</a>
+            <a href="mailto:x@y">m</a><iframe src="/frame"></iframe>
+            <form method="post" action="/save"><input name="title"><input type="hidden" name="csrf"></form>
+            <script>fetch("/api/inline")</script></body></html>"#;
+        let found = html(body, &page());
+        assert_eq!(
+            paths(&found),
+            vec!["/a", "/app/rel", "/static/app.js", "/frame", "/next", "/api/inline"]
+        );
+        assert_eq!(found.actions.len(), 1);
+        assert_eq!(found.actions[0].method, "POST");
+        assert_eq!(found.actions[0].fields, vec!["csrf", "title"]);
+    }
+
+    #[test]
+    fn broken_html_still_yields_its_links() {
+        let found = html("<div><<a href='/healthz'>x<p><table></div", &page());
+        assert_eq!(paths(&found), vec!["/healthz"]);
+    }
+
+    #[test]
+    fn javascript_paths_come_from_literals_not_comments_or_regexes() {
+        let code = r#"
+            // fetch("/commented/out")
+            /* "/also/commented" */
+            const re = /\/not\/a\/path/g;
+            const ratio = a / b / c;
+            fetch("/api/me"); axios.get('/api/team/metrics');
+            fetch(`/api/employees/${id}`);
+            const t = "application/json", d = "2026-01-01", slash = "/", date = "/2026/01";
+            const abs = "http://site.test/api/abs";
+        "#;
+        let found = javascript(code, &page());
+        assert_eq!(paths(&found), vec!["/api/me", "/api/team/metrics", "/api/abs"]);
+        assert_eq!(found.templates, vec!["/api/employees/{param}"]);
+    }
+
+    #[test]
+    fn openapi_gets_are_links_with_examples_and_writes_are_actions() {
+        let doc = r#"{"openapi":"3.1.0","paths":{
+            "/api/me":{"get":{}},
+            "/api/employees/{id}":{"get":{"parameters":[{"name":"id","in":"path","example":1}]},
+                                   "delete":{}},
+            "/api/things/{thing}":{"get":{}}}}"#;
+        let found = openapi(doc, &page());
+        assert_eq!(paths(&found), vec!["/api/employees/1", "/api/me"]);
+        assert_eq!(found.templates, vec!["/api/things/{thing}"]);
+        assert_eq!(found.actions[0].method, "DELETE");
+        assert_eq!(found.actions[0].url, "http://site.test/api/employees/{id}");
+    }
+}

@@ -1,0 +1,257 @@
+//! What the crawler may send: the Site's origin, the scenario's scope and exclude globs, and
+//! a built-in refusal of anything that looks destructive. Also URL normalization and templates.
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use url::{Origin, Url};
+
+use crate::scenario::Scenario;
+
+/// Words that make a link unsafe to follow with GET: Sites written in a hurry put logout and
+/// delete behind plain links. Matched against whole path or query tokens, case-insensitively.
+pub const DESTRUCTIVE_WORDS: &[&str] = &[
+    "logout",
+    "log-out",
+    "log_out",
+    "signout",
+    "sign-out",
+    "sign_out",
+    "logoff",
+    "delete",
+    "remove",
+    "destroy",
+    "revoke",
+    "purge",
+    "drop",
+    "erase",
+    "wipe",
+    "truncate",
+    "deactivate",
+    "disable",
+    "unsubscribe",
+    "terminate",
+    "kill",
+    "reset",
+    "cancel",
+    "shutdown",
+    "restart",
+    "approve",
+    "reject",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Send it.
+    Crawl,
+    /// Not the Site's origin (or not http): never sent, never listed.
+    Offsite,
+    /// On the Site but not sent, with the reason; listed as `skipped`.
+    Skip(String),
+}
+
+#[derive(Debug)]
+pub struct Scope {
+    origin: Origin,
+    login_path: String,
+    scope: GlobSet,
+    exclude: GlobSet,
+    exclude_globs: Vec<String>,
+}
+
+pub fn compile_globs(globs: &[String]) -> GlobSet {
+    let mut builder = GlobSetBuilder::new();
+    for glob in globs {
+        // The scenario stage has already rejected globs that do not compile.
+        if let Ok(glob) = GlobBuilder::new(glob).literal_separator(true).build() {
+            builder.add(glob);
+        }
+    }
+    builder.build().unwrap_or_else(|_| GlobSet::empty())
+}
+
+impl Scope {
+    pub fn new(scenario: &Scenario) -> Scope {
+        Scope {
+            origin: scenario.site.base_url.origin(),
+            login_path: scenario.session.login_path.clone(),
+            scope: compile_globs(&scenario.crawl.scope),
+            exclude: compile_globs(&scenario.crawl.exclude),
+            exclude_globs: scenario.crawl.exclude.clone(),
+        }
+    }
+
+    pub fn check(&self, url: &Url) -> Verdict {
+        if !matches!(url.scheme(), "http" | "https") || url.origin() != self.origin {
+            return Verdict::Offsite;
+        }
+        let path = url.path();
+        if path == self.login_path {
+            return Verdict::Skip("the login page".to_string());
+        }
+        if let Some(word) = destructive_word(url) {
+            return Verdict::Skip(format!("unsafe: looks destructive (`{word}`)"));
+        }
+        if self.exclude.is_match(path) {
+            let which = self
+                .exclude
+                .matches(path)
+                .first()
+                .and_then(|&i| self.exclude_globs.get(i))
+                .cloned()
+                .unwrap_or_default();
+            return Verdict::Skip(format!("excluded by [crawl] exclude `{which}`"));
+        }
+        if !self.scope.is_match(path) {
+            return Verdict::Skip("outside [crawl] scope".to_string());
+        }
+        Verdict::Crawl
+    }
+}
+
+/// The destructive word in a URL's path or query, if any.
+pub fn destructive_word(url: &Url) -> Option<&'static str> {
+    let text = format!("{}?{}", url.path(), url.query().unwrap_or("")).to_ascii_lowercase();
+    let tokens = text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    for token in tokens {
+        for word in DESTRUCTIVE_WORDS {
+            if token == *word
+                || token
+                    .split(['-', '_'])
+                    .any(|part| part == *word && !word.contains(['-', '_']))
+            {
+                return Some(word);
+            }
+        }
+    }
+    None
+}
+
+/// One spelling per request: no fragment, query pairs sorted, no empty query.
+pub fn normalize(url: &Url) -> Url {
+    let mut url = url.clone();
+    url.set_fragment(None);
+    let mut pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if pairs.is_empty() {
+        url.set_query(None);
+    } else {
+        pairs.sort();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url
+}
+
+/// The request template: IDs in the path become placeholders, query values become `{key}`.
+/// One template stands for many requests; the matrix and findings speak of templates.
+pub fn template(url: &Url) -> String {
+    let mut out = String::new();
+    for segment in url.path().split('/').skip(1) {
+        out.push('/');
+        out.push_str(&placeholder(segment).unwrap_or_else(|| segment.to_string()));
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    let mut keys: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    keys.sort();
+    keys.dedup();
+    if !keys.is_empty() {
+        out.push('?');
+        let parts: Vec<String> = keys.iter().map(|k| format!("{k}={{{k}}}")).collect();
+        out.push_str(&parts.join("&"));
+    }
+    out
+}
+
+fn placeholder(segment: &str) -> Option<String> {
+    if segment.is_empty() {
+        return None;
+    }
+    if segment.bytes().all(|b| b.is_ascii_digit()) {
+        return Some("{id}".to_string());
+    }
+    let is_uuid = segment.len() == 36
+        && segment.char_indices().all(|(i, c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        });
+    if is_uuid {
+        return Some("{uuid}".to_string());
+    }
+    if segment.len() >= 12
+        && segment.bytes().all(|b| b.is_ascii_hexdigit())
+        && segment.bytes().any(|b| b.is_ascii_digit())
+    {
+        return Some("{hex}".to_string());
+    }
+    let tokenish = segment.len() >= 20
+        && segment
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && segment.bytes().any(|b| b.is_ascii_digit())
+        && segment.bytes().any(|b| b.is_ascii_alphabetic());
+    tokenish.then(|| "{token}".to_string())
+}
+
+/// Whether a path matches any of the globs (used for `public` paths and rules).
+pub fn glob_matches(globs: &GlobSet, path: &str) -> bool {
+    globs.is_match(path)
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn destructive_links_are_recognised_by_whole_tokens() {
+        let cases = [
+            ("http://h/logout", Some("logout")),
+            ("http://h/admin/users/5/delete", Some("delete")),
+            ("http://h/account/sign-out", Some("sign-out")),
+            ("http://h/api/x?action=remove", Some("remove")),
+            ("http://h/delete-account", Some("delete")),
+            ("http://h/deleted-items-report", None),
+            ("http://h/api/employees/1", None),
+            ("http://h/dropdown", None),
+        ];
+        for (u, expected) in cases {
+            assert_eq!(destructive_word(&url(u)), expected, "{u}");
+        }
+    }
+
+    #[test]
+    fn normalization_drops_fragments_and_orders_queries() {
+        assert_eq!(
+            normalize(&url("http://h/a?b=2&a=1#top")).as_str(),
+            "http://h/a?a=1&b=2"
+        );
+        assert_eq!(normalize(&url("http://h/a?")).as_str(), "http://h/a");
+    }
+
+    #[test]
+    fn templates_replace_ids_and_query_values() {
+        let cases = [
+            ("http://h/api/employees/17", "/api/employees/{id}"),
+            (
+                "http://h/r/3f2b8c1e-1111-4a2b-9c3d-0123456789ab/x",
+                "/r/{uuid}/x",
+            ),
+            ("http://h/blob/0123456789abcdef0123", "/blob/{hex}"),
+            ("http://h/search?q=abc&page=2", "/search?page={page}&q={q}"),
+            ("http://h/", "/"),
+            ("http://h/static/app.js", "/static/app.js"),
+        ];
+        for (u, expected) in cases {
+            assert_eq!(template(&url(u)), expected, "{u}");
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! Observations: one response → one outcome, the data classes it carries, its JSON shape and
+//! a fingerprint of its content.
+//!
+//! Input: a response (or the error that stood in for it) while its body is still held.
+//! Output: an [`Observation`]; the body is dropped by the caller right after. Invariants: an
+//! error is never `allowed` or `denied`; a login page or a deny marker is never `allowed`;
+//! `hidden` is only decided once every identity's answer for a request is known ([`finalize`]).
+
+pub mod classify;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use scraper::{Html, Node};
+use serde::Serialize;
+
+pub use classify::{Classifier, DataHit};
+
+use crate::crawl::{Observe, Request};
+use crate::scenario::{Identity, Scenario};
+use crate::session::{self, FetchError, Response, SiteContext};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Allowed,
+    Denied,
+    Hidden,
+    Error,
+    Skipped,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allowed => "allowed",
+            Outcome::Denied => "denied",
+            Outcome::Hidden => "hidden",
+            Outcome::Error => "error",
+            Outcome::Skipped => "skipped",
+        }
+    }
+
+    /// Denied or hidden: the identity did not get the content.
+    pub fn is_refused(self) -> bool {
+        matches!(self, Outcome::Denied | Outcome::Hidden)
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Observation {
+    pub identity: String,
+    pub method: String,
+    pub url: String,
+    pub template: String,
+    pub status: Option<u16>,
+    pub outcome: Outcome,
+    /// Why this outcome, in a few words (`redirect to login`, `deny marker "Access denied"`,
+    /// `timed out after 10 s`, ...).
+    pub reason: String,
+    pub content_type: Option<String>,
+    pub bytes: usize,
+    /// Data classes found, by class name.
+    pub data: BTreeMap<String, DataHit>,
+    /// JSON key paths (`$.employees[*].salary`), sorted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub json_paths: Vec<String>,
+    /// Hash of the essential content (JSON canonicalised; HTML main text without navigation).
+    pub fingerprint: Option<String>,
+    /// The identity found this request itself; false when it was replayed from another's crawl.
+    pub shown: bool,
+    /// The highest-ranked other identity that got the same content, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub same_as: Option<String>,
+}
+
+impl Observation {
+    /// A request found but not sent.
+    pub fn skipped(identity: &str, request: &Request, reason: &str, shown: bool) -> Observation {
+        Observation {
+            identity: identity.to_string(),
+            method: request.method.clone(),
+            url: request.url.to_string(),
+            template: request.template(),
+            status: None,
+            outcome: Outcome::Skipped,
+            reason: reason.to_string(),
+            content_type: None,
+            bytes: 0,
+            data: BTreeMap::new(),
+            json_paths: Vec::new(),
+            fingerprint: None,
+            shown,
+            same_as: None,
+        }
+    }
+
+    pub fn path(&self) -> &str {
+        let after_scheme = self.url.find("://").map_or(0, |i| i + 3);
+        let start = self.url[after_scheme..]
+            .find('/')
+            .map_or(self.url.len(), |i| after_scheme + i);
+        let end = self.url[start..]
+            .find(['?', '#'])
+            .map_or(self.url.len(), |i| start + i);
+        &self.url[start..end]
+    }
+}
+
+/// The observer the crawl and replay call with each response.
+#[derive(Debug)]
+pub struct Observer {
+    site: Arc<SiteContext>,
+    classifier: Classifier,
+}
+
+impl Observer {
+    pub fn new(scenario: &Scenario, site: Arc<SiteContext>) -> Observer {
+        Observer {
+            site,
+            classifier: Classifier::new(&scenario.data),
+        }
+    }
+
+    fn outcome(&self, response: &Response, text: &str) -> (Outcome, String) {
+        let status = response.status;
+        if response.login_redirect {
+            return (Outcome::Denied, "redirect to the login page".to_string());
+        }
+        if let Some(target) = &response.offsite_redirect {
+            return (
+                Outcome::Skipped,
+                format!(
+                    "redirects to another origin ({}); not followed",
+                    target.origin().ascii_serialization()
+                ),
+            );
+        }
+        match status {
+            200..=299 => {
+                if session::is_login_page(text) {
+                    (Outcome::Denied, "answered with a login page".to_string())
+                } else if let Some(marker) = self.site.deny_marker(text) {
+                    (Outcome::Denied, format!("deny marker `{marker}`"))
+                } else {
+                    (Outcome::Allowed, format!("{status}"))
+                }
+            }
+            401 | 403 | 407 => (Outcome::Denied, format!("{status}")),
+            // Provisional: becomes `hidden` if another identity got the content (see finalize).
+            404 => (Outcome::Denied, "404".to_string()),
+            408 | 429 => (Outcome::Error, format!("{status}: the Site is throttling or slow")),
+            400..=499 => (Outcome::Denied, format!("{status}")),
+            500..=599 => (Outcome::Error, format!("{status}: server error")),
+            _ => (Outcome::Error, format!("unexpected status {status}")),
+        }
+    }
+}
+
+impl Observe for Observer {
+    type Output = Observation;
+
+    fn observe(
+        &self,
+        identity: &Identity,
+        request: &Request,
+        result: &Result<Response, FetchError>,
+        shown: bool,
+    ) -> Observation {
+        let mut observation = Observation::skipped(&identity.name, request, "", shown);
+        let response = match result {
+            Ok(response) => response,
+            Err(error) => {
+                observation.outcome = Outcome::Error;
+                observation.reason = error.describe();
+                return observation;
+            }
+        };
+        let text = response.text();
+        let (outcome, reason) = self.outcome(response, &text);
+        observation.status = Some(response.status);
+        observation.outcome = outcome;
+        observation.reason = reason;
+        observation.content_type = response.content_type.clone();
+        observation.bytes = response.body.len();
+        if response.body.is_empty() {
+            return observation;
+        }
+        let json = looks_like_json(response, &text)
+            .then(|| serde_json::from_str::<serde_json::Value>(&text).ok())
+            .flatten();
+        let (data, json_paths) = self.classifier.classify(&text, json.as_ref());
+        observation.data = data;
+        observation.json_paths = json_paths;
+        observation.fingerprint = Some(match &json {
+            Some(json) => fingerprint(json.to_string().as_bytes()),
+            None if response.is_html() => fingerprint(essential_text(&text).as_bytes()),
+            None => fingerprint(&response.body),
+        });
+        observation
+    }
+}
+
+fn looks_like_json(response: &Response, text: &str) -> bool {
+    response
+        .content_type
+        .as_deref()
+        .is_some_and(|ct| ct.contains("json"))
+        || matches!(text.trim_start().chars().next(), Some('{' | '['))
+}
+
+/// FNV-1a, 64 bits: stable across runs and Rust versions, unlike the std hasher.
+fn fingerprint(bytes: &[u8]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+/// The text a page is about: its `<main>` if it has one, else the body without navigation,
+/// headers, footers and scripts; whitespace collapsed. Who is signed in and which links the
+/// menu offers differ per identity; the content is what must be compared.
+fn essential_text(html: &str) -> String {
+    let document = Html::parse_document(html);
+    let root = document
+        .select(&scraper::Selector::parse("main").expect("constant selector parses"))
+        .next()
+        .map(|m| *m)
+        .unwrap_or_else(|| *document.root_element());
+    let mut words = Vec::new();
+    for node in root.descendants() {
+        let Node::Text(text) = node.value() else {
+            continue;
+        };
+        let skipped = node.ancestors().any(|a| {
+            a.value().as_element().is_some_and(|e| {
+                matches!(
+                    e.name(),
+                    "nav" | "header" | "footer" | "script" | "style" | "noscript" | "head"
+                )
+            })
+        });
+        if !skipped {
+            words.extend(text.split_whitespace().map(str::to_string));
+        }
+    }
+    words.join(" ")
+}
+
+/// Decides what needs every identity's answer: a 404 where another identity got the content
+/// is `hidden`; and which higher-ranked identity, if any, got the same content.
+pub fn finalize(observations: &mut [Observation], identities: &[Identity]) {
+    let rank: HashMap<&str, i64> = identities
+        .iter()
+        .map(|i| (i.name.as_str(), i.rank))
+        .collect();
+    let mut by_url: HashMap<(String, String), Vec<usize>> = HashMap::new();
+    for (index, obs) in observations.iter().enumerate() {
+        by_url
+            .entry((obs.method.clone(), obs.url.clone()))
+            .or_default()
+            .push(index);
+    }
+    for indices in by_url.values() {
+        let allowed: Vec<(i64, String, Option<String>)> = indices
+            .iter()
+            .map(|&i| &observations[i])
+            .filter(|o| o.outcome == Outcome::Allowed)
+            .map(|o| {
+                (
+                    rank.get(o.identity.as_str()).copied().unwrap_or(0),
+                    o.identity.clone(),
+                    o.fingerprint.clone(),
+                )
+            })
+            .collect();
+        for &i in indices {
+            let obs = &mut observations[i];
+            if obs.outcome == Outcome::Denied && obs.status == Some(404) && !allowed.is_empty() {
+                obs.outcome = Outcome::Hidden;
+                obs.reason = "404, while another identity got the content".to_string();
+            }
+            if obs.outcome == Outcome::Allowed && obs.fingerprint.is_some() {
+                let own_rank = rank.get(obs.identity.as_str()).copied().unwrap_or(0);
+                obs.same_as = allowed
+                    .iter()
+                    .filter(|(r, name, fp)| {
+                        *r > own_rank && *name != obs.identity && *fp == obs.fingerprint
+                    })
+                    .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(&a.1)))
+                    .map(|(_, name, _)| name.clone());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn essential_text_ignores_navigation() {
+        let a = "<html><body><nav>Signed in as carol <a href=/x>x</a></nav><main><h1>Payroll</h1> <p>Total  1</p></main></body></html>";
+        let b = "<html><body><nav>Signed in as bob</nav><main><h1>Payroll</h1><p>Total 1</p></main></body></html>";
+        assert_eq!(essential_text(a), "Payroll Total 1");
+        assert_eq!(fingerprint(essential_text(a).as_bytes()), fingerprint(essential_text(b).as_bytes()));
+        let no_main = "<html><head><title>t</title></head><body><header>h</header><p>Body</p><script>x()</script></body></html>";
+        assert_eq!(essential_text(no_main), "Body");
+    }
+
+    #[test]
+    fn paths_are_cut_from_urls() {
+        let mut obs = Observation::skipped(
+            "a",
+            &Request::get(url::Url::parse("http://h:1/a/b?x=1").unwrap()),
+            "",
+            true,
+        );
+        assert_eq!(obs.path(), "/a/b");
+        obs.url = "http://h/".to_string();
+        assert_eq!(obs.path(), "/");
+    }
+}

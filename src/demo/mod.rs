@@ -98,7 +98,7 @@ pub struct DemoUser {
 /// | alice | owner                     | `alice-demo-pw-7Hq2` | `tok-alice-4f1d9a7c2b` |
 /// | bob   | hr                        | `bob-demo-pw-9Lm4`   | `tok-bob-8e2c5b1a9d`   |
 /// | carol | employee                  | `carol-demo-pw-3Xv8` | `tok-carol-3a7f0e6d1c` |
-/// | dave  | staff, not on payroll team| `dave-demo-pw-5Tn1`  | `tok-dave-6b9d2c8e4f`  |
+/// | dave  | staff, not on the team    | `dave-demo-pw-5Tn1`  | `tok-dave-6b9d2c8e4f`  |
 pub const USERS: [DemoUser; 4] = [
     DemoUser {
         name: "alice",

@@ -1,0 +1,80 @@
+//! The Site's shared state and its route table.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::routing::get;
+
+use super::Counters;
+use super::data::{self, Employee};
+use super::{DemoConfig, api, auth, hostile, pages};
+
+/// Everything the handlers share.
+pub(crate) struct Site {
+    pub(crate) fixed: bool,
+    pub(crate) db_password: String,
+    pub(crate) employees: Vec<Employee>,
+    pub(crate) foreign_url: url::Url,
+    pub(crate) stats: Arc<Counters>,
+    /// Form-login session id -> index into `ACCOUNTS`.
+    pub(crate) sessions: Mutex<HashMap<String, usize>>,
+    /// `csrf_pre` cookie value -> the CSRF token issued with it.
+    pub(crate) csrf: Mutex<HashMap<String, String>>,
+    /// Every form-login session id ever issued, for `/_demo/issued`.
+    pub(crate) issued: Mutex<Vec<String>>,
+}
+
+pub(crate) type SiteState = Arc<Site>;
+
+/// A poisoned lock only means another handler panicked mid-update; the maps
+/// stay usable for a demo, so carry on rather than fail every later request.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub(crate) fn router(config: DemoConfig, foreign_url: url::Url, stats: Arc<Counters>) -> Router {
+    let site = Arc::new(Site {
+        fixed: config.fixed,
+        db_password: config.db_password,
+        employees: data::employees(config.extra_employees),
+        foreign_url,
+        stats,
+        sessions: Mutex::new(HashMap::new()),
+        csrf: Mutex::new(HashMap::new()),
+        issued: Mutex::new(Vec::new()),
+    });
+    Router::new()
+        .route("/login", get(auth::login_page).post(auth::login_submit))
+        .route("/logout", get(auth::logout))
+        .route("/", get(pages::home))
+        .route("/dashboard", get(pages::dashboard))
+        .route("/search", get(pages::search))
+        .route("/reports/quarterly", get(pages::quarterly))
+        .route("/admin/users", get(pages::admin_users))
+        .route("/admin/users/{id}/delete", get(pages::admin_delete))
+        .route("/payroll/summary", get(pages::payroll_summary))
+        .route("/hr/reviews", get(pages::hr_reviews))
+        .route("/hr/employees", get(pages::hr_employees))
+        .route("/go/partner", get(pages::go_partner))
+        .route("/healthz", get(api::healthz))
+        .route("/robots.txt", get(api::robots))
+        .route("/openapi.json", get(api::openapi))
+        .route("/static/app.js", get(api::app_js))
+        .route("/api/me", get(api::me))
+        .route("/api/directory", get(api::directory))
+        .route(
+            "/api/employees/{id}",
+            get(api::employee).delete(api::employee_delete),
+        )
+        .route("/api/team/metrics", get(api::team_metrics))
+        .route("/api/admin/stats", get(api::admin_stats))
+        .route("/api/admin/audit", get(api::admin_audit))
+        .route("/_demo/stats", get(api::demo_stats))
+        .route("/_demo/issued", get(api::demo_issued))
+        .merge(hostile::router())
+        .fallback(pages::not_found)
+        .with_state(site)
+}

@@ -1,0 +1,794 @@
+//! Tests of the demo Site over real loopback HTTP: login, every credential
+//! kind, each deliberate flaw and its fix, the traps and the foreign origin.
+
+use std::net::SocketAddr;
+
+use reqwest::redirect::Policy;
+use serde_json::Value;
+
+use super::*;
+
+const CAROL_PW: &str = "carol-demo-pw-3Xv8";
+
+async fn site(fixed: bool) -> DemoSite {
+    let config = DemoConfig {
+        fixed,
+        db_password: "s3cret-db-pw-Zz9".to_string(),
+        ..DemoConfig::default()
+    };
+    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    DemoSite::start(config, addr).await.unwrap()
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn token(user: &str) -> &'static str {
+    USERS.iter().find(|u| u.name == user).unwrap().token
+}
+
+struct Got {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl Got {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+
+    fn main(&self) -> &str {
+        let start = self.body.find("<main>").unwrap();
+        let end = self.body.find("</main>").unwrap();
+        &self.body[start..end]
+    }
+
+    fn location(&self) -> &str {
+        self.headers.get("location").unwrap().to_str().unwrap()
+    }
+}
+
+async fn send(request: reqwest::RequestBuilder) -> Got {
+    let response = request.send().await.unwrap();
+    Got {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: response.text().await.unwrap(),
+    }
+}
+
+/// GET as `user` (by bearer token), or anonymously.
+async fn get(site: &DemoSite, path: &str, user: Option<&str>) -> Got {
+    let mut request = client().get(site.base_url.join(path).unwrap());
+    if let Some(user) = user {
+        request = request.bearer_auth(token(user));
+    }
+    send(request).await
+}
+
+fn set_cookie(got: &Got, name: &str) -> Option<String> {
+    got.headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|v| v.starts_with(&format!("{name}=")))
+}
+
+fn cookie_value(set_cookie: &str) -> String {
+    let pair = set_cookie.split(';').next().unwrap();
+    pair.split_once('=').unwrap().1.to_string()
+}
+
+fn csrf_from(page: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = page.find(marker).unwrap() + marker.len();
+    let len = page[start..].find('"').unwrap();
+    page[start..start + len].to_string()
+}
+
+/// Runs the whole form login; returns the POST's response and the `csrf_pre` cookie.
+async fn form_login(site: &DemoSite, user: &str, password: &str, next: &str) -> (Got, String) {
+    let page = get(site, &format!("/login?next={next}"), None).await;
+    let pre = cookie_value(&set_cookie(&page, "csrf_pre").unwrap());
+    let csrf = csrf_from(&page.body);
+    let body = format!("csrf={csrf}&next={next}&username={user}&password={password}");
+    let got = send(
+        client()
+            .post(site.base_url.join("/login").unwrap())
+            .header("cookie", format!("csrf_pre={pre}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body),
+    )
+    .await;
+    (got, pre)
+}
+
+#[tokio::test]
+async fn login_page_has_search_form_first_then_login_form() {
+    let site = site(false).await;
+    let page = get(&site, "/login?next=%2Fdashboard", None).await;
+    assert_eq!(page.status, 200);
+    let pre = set_cookie(&page, "csrf_pre").unwrap();
+    assert!(pre.contains("HttpOnly") && pre.contains("Path=/"), "{pre}");
+    let search = page.body.find("action=\"/search\"").unwrap();
+    let login = page.body.find("action=\"/login\"").unwrap();
+    assert!(search < login);
+    assert!(page.body.contains("name=\"next\" value=\"/dashboard\""));
+    assert!(
+        page.body
+            .contains("<script src=\"/static/app.js\" defer></script>")
+    );
+    assert!(page.body.contains("href=\"/healthz\""));
+    assert!(page.body.contains("<title>Sign in — Acme Payroll</title>"));
+    site.shutdown().await;
+}
+
+#[tokio::test]
+async fn form_login_sets_sid_and_redirects_to_next() {
+    let site = site(false).await;
+    let (got, _) = form_login(&site, "carol", CAROL_PW, "/dashboard").await;
+    assert_eq!(got.status, 303);
+    assert_eq!(got.location(), "/dashboard");
+    let sid_cookie = set_cookie(&got, "sid").unwrap();
+    assert!(sid_cookie.contains("HttpOnly") && sid_cookie.contains("SameSite=Lax"));
+    let sid = cookie_value(&sid_cookie);
+    assert_eq!(sid.len(), 32);
+
+    let me = send(
+        client()
+            .get(site.base_url.join("/api/me").unwrap())
+            .header("cookie", format!("sid={sid}")),
+    )
+    .await;
+    assert_eq!(me.json()["name"], "carol");
+    assert_eq!(me.json()["role"], "employee");
+
+    let issued = get(&site, "/_demo/issued", None).await.json();
+    assert_eq!(issued["session_ids"][0], sid.as_str());
+    assert_eq!(site.stats().login_posts, 1);
+    site.shutdown().await;
+}
+
+#[tokio::test]
+async fn login_rejects_offsite_next() {
+    let site = site(false).await;
+    for next in [
+        "%2F%2Fevil.example%2F",
+        "https%3A%2F%2Fevil.example%2F",
+        "%2F%5Cevil",
+    ] {
+        let (got, _) = form_login(&site, "carol", CAROL_PW, next).await;
+        assert_eq!(got.status, 303);
+        assert_eq!(got.location(), "/", "next {next}");
+    }
+    site.shutdown().await;
+}
+
+#[tokio::test]
+async fn wrong_csrf_is_400() {
+    let site = site(false).await;
+    let page = get(&site, "/login", None).await;
+    let pre = cookie_value(&set_cookie(&page, "csrf_pre").unwrap());
+    let post = |cookie: Option<String>| {
+        let mut request = client()
+            .post(site.base_url.join("/login").unwrap())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("csrf=forged&username=carol&password={CAROL_PW}"));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        send(request)
+    };
+    let got = post(Some(format!("csrf_pre={pre}"))).await;
+    assert_eq!(got.status, 400);
+    assert!(got.body.contains("csrf token invalid"));
+    assert!(set_cookie(&got, "sid").is_none());
+    // No csrf_pre cookie at all.
+    assert_eq!(post(None).await.status, 400);
+    assert_eq!(site.stats().login_posts, 2);
+    site.shutdown().await;
+}
+
+#[tokio::test]
+async fn wrong_password_shows_login_page_again() {
+    let site = site(false).await;
+    let (got, _) = form_login(&site, "carol", "nope", "/").await;
+    assert_eq!(got.status, 200);
+    assert!(got.body.contains("Invalid username or password"));
+    assert!(got.body.contains("action=\"/login\""));
+    assert!(set_cookie(&got, "sid").is_none());
+    let issued = get(&site, "/_demo/issued", None).await.json();
+    assert_eq!(issued["session_ids"].as_array().unwrap().len(), 0);
+    site.shutdown().await;
+}
+
+#[tokio::test]
+async fn anonymous_is_sent_to_login_or_gets_401() {
+    let site = site(false).await;
+    let page = get(&site, "/search?q=x", None).await;
+    assert_eq!(page.status, 302);
+    assert_eq!(page.location(), "/login?next=%2Fsearch%3Fq%3Dx");
+    let api = get(&site, "/api/me", None).await;
+    assert_eq!(api.status, 401);
+    assert_eq!(api.json()["error"], "login required");
+    site.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_credential_kind_authenticates() {
+    let site = site(false).await;
+    let me = |request: reqwest::RequestBuilder| async { send(request).await };
+    let url = site.base_url.join("/api/me").unwrap();
+
+    let bearer = me(client().get(url.clone()).bearer_auth("tok-bob-8e2c5b1a9d")).await;
+    assert_eq!(bearer.json()["name"], "bob");
+    let basic = me(client()
+        .get(url.clone())
+        .basic_auth("alice", Some("alice-demo-pw-7Hq2")))
+    .await;
+    assert_eq!(basic.json()["name"], "alice");
+    let api_token = me(client()
+        .get(url.clone())
+        .header("x-api-token", "tok-dave-6b9d2c8e4f"))
+    .await;
+    assert_eq!(api_token.json()["name"], "dave");
+    let sid_token = me(client()
+        .get(url.clone())
+        .header("cookie", "theme=dark; sid=tok-carol-3a7f0e6d1c"))
+    .await;
+    assert_eq!(sid_token.json()["name"], "carol");
+
+    let bad_basic = me(client().get(url.clone()).basic_auth("alice", Some("wrong"))).await;
+    assert_eq!(bad_basic.status, 401);
+    let bad_bearer = me(client().get(url.clone()).bearer_auth("tok-nobody")).await;
+    assert_eq!(bad_bearer.status, 401);
+    site.shutdown().await;
+}
+
+#[tokio::test]
+async fn team_gate_denies_dave_with_200_page_and_403_json() {
+    let site = site(false).await;
+    for path in ["/", "/dashboard", "/search?q=a"] {
+        let page = get(&site, path, Some("dave")).await;
+        assert_eq!(page.status, 200, "{path}");
+        assert!(
+            page.main()
+                .contains("Access denied: you are not a member of the payroll team"),
+            "{path}"
+        );
+    }
+    let metrics = get(&site, "/api/team/metrics", Some("dave")).await;
+    assert_eq!(metrics.status, 403);
+    assert_eq!(metrics.json()["error"], "Access denied");
+    let metrics = get(&site, "/api/team/metrics", Some("carol")).await;
+    assert_eq!(metrics.json()["headcount"], 5);
+    // /api/me has no team gate.
+    assert_eq!(get(&site, "/api/me", Some("dave")).await.status, 200);
+    site.shutdown().await;
+}
+
+#[tokio::test]
+async fn search_escapes_the_query() {
+    let site = site(false).await;
+    let page = get(&site, "/search?q=%3Cscript%3E", Some("carol")).await;
+    assert!(page.body.contains("&lt;script&gt;"));
+    assert!(!page.main().contains("<script>"));
+    site.shutdown().await;
+}
+
+#[tokio::test]
+async fn nav_links_depend_on_role() {
+    let site = site(false).await;
+    let carol = get(&site, "/", Some("carol")).await.body;
+    let bob = get(&site, "/", Some("bob")).await.body;
+    let alice = get(&site, "/", Some("alice")).await.body;
+    assert!(carol.contains("Signed in as carol"));
+    assert!(carol.contains("href=\"/api/employees/3\""));
+    assert!(carol.contains("href=\"/hr/reviews\""));
+    assert!(carol.contains(&format!("href=\"{}collect\"", site.foreign_url)));
+    assert!(carol.contains("href=\"/go/partner\"") && carol.contains("href=\"/logout\""));
+    assert!(bob.contains("href=\"/payroll/summary\"") && bob.contains("href=\"/hr/employees\""));
+    assert!(alice.contains("href=\"/admin/users\""));
+    for (who, body) in [("carol", &carol), ("alice", &alice)] {
+        assert!(!body.contains("/payroll/summary"), "{who}");
+    }
+    for (who, body) in [("carol", &carol), ("bob", &bob)] {
+        assert!(!body.contains("/admin/users"), "{who}");
+    }
+    site.shutdown().await;
+}
+
+#[tokio::test]
+async fn flawed_admin_users_open_to_everyone_signed_in() {
+    let site = site(false).await;
+    let carol = get(&site, "/admin/users", Some("carol")).await;
+    assert_eq!(carol.status, 200);
+    assert!(carol.main().contains("href=\"/admin/users/2/delete\""));
+    assert!(carol.main().contains("href=\"/api/admin/audit\""));
+    let dave = get(&site, "/admin/users", Some("dave")).await;
+    let alice = get(&site, "/admin/users", Some("alice")).await;
+    assert_eq!(dave.main(), alice.main());
+    assert_eq!(get(&site, "/admin/users", None).await.status, 302);
+    site.shutdown().await;
+}
+
+#[tokio::test]
+async fn fixed_admin_users_owner_only() {
+    let site = site(true).await;
+    assert_eq!(get(&site, "/admin/users", Some("alice")).await.status, 200);
+    for user in ["bob", "carol", "dave"] {
+        let got = get(&site, "/admin/users", Some(user)).await;
+        assert_eq!(got.status, 403, "{user}");
+        assert!(got.body.contains("Access denied"));
+    }
+    site.shutdown().await;
+}
+
+#[tokio::test]
+async fn flawed_employee_records_are_an_idor() {
+    let site = site(false).await;
+    for user in ["carol", "dave"] {
+        let got = get(&site, "/api/employees/1", Some(user)).await;
+        assert_eq!(got.status, 200, "{user}");
+        let record = got.json();
+        assert_eq!(record["salary"], 250_000);
+        assert_eq!(record["bonus"], 50_000);
+        assert!(
+            record["private_notes"]
+                .as_str()
+                .unwrap()
+                .contains("CANARY-ALICE-3f9c")
+        );
+    }
+    assert_eq!(get(&site, "/api/employees/1", None).await.status, 401);
+    site.shutdown().await;
+}
+
+#[tokio::test]
+async fn fixed_employee_records_follow_roles() {
+    let site = site(true).await;
+    assert_eq!(
+        get(&site, "/api/employees/1", Some("carol")).await.status,
+        403
+    );
+    assert_eq!(
+        get(&site, "/api/employees/1", Some("dave")).await.status,
+        403
+    );
+
+    let own = get(&site, "/api/employees/3", Some("carol")).await.json();
+    assert_eq!(own["name"], "carol");
+    assert!(own.get("salary").is_none() && own.get("bonus").is_none());
+    assert!(own.get("private_notes").is_none());
+
+    let by_bob = get(&site, "/api/employees/1", Some("bob")).await.json();
+    assert_eq!(by_bob["salary"], 250_000);
+    assert!(by_bob.get("private_notes").is_none());
+    assert!(!by_bob.to_string().contains("CANARY"));
+
+    let by_alice = get(&site, "/api/employees/1", Some("alice")).await.json();
+    assert!(
+        by_alice["private_notes"]
+            .as_str()
+            .unwrap()
+            .contains("CANARY")
+    );
+    let bob_by_alice = get(&site, "/api/employees/2", Some("alice")).await.json();
+    assert_eq!(bob_by_alice["salary"], 120_000);
+    assert!(bob_by_alice.get("private_notes").is_none());
+    site.shutdown().await;
+}
+
+#[tokio::test]
+async fn unknown_employee_is_404_json() {
+    for fixed in [false, true] {
+        let site = site(fixed).await;
+        for path in [
+            "/api/employees/4",
+            "/api/employees/abc",
+            "/api/employees/99999999999",
+        ] {
+            let got = get(&site, path, Some("alice")).await;
+            assert_eq!(got.status, 404, "{path}");
+            assert!(got.json().get("error").is_some());
+        }
+        site.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn directory_flaw_and_fix() {
+    let flawed = site(false).await;
+    let got = get(&flawed, "/api/directory", Some("dave")).await;
+    assert_eq!(got.status, 200);
+    let entries = got.json();
+    assert_eq!(entries.as_array().unwrap().len(), 5);
+    assert_eq!(entries[0]["salary"], 250_000);
+    flawed.shutdown().await;
+
+    let fixed = site(true).await;
+    assert_eq!(
+        get(&fixed, "/api/directory", Some("dave")).await.status,
+        403
+    );
+    let got = get(&fixed, "/api/directory", Some("carol")).await;
+    assert_eq!(got.status, 200);
+    assert!(!got.body.contains("salary"));
+    fixed.shutdown().await;
+}
+
+#[tokio::test]
+async fn admin_stats_flaw_and_fix() {
+    let flawed = site(false).await;
+    let got = get(&flawed, "/api/admin/stats", None).await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.json()["users"], 4);
+    flawed.shutdown().await;
+
+    let fixed = site(true).await;
+    assert_eq!(get(&fixed, "/api/admin/stats", None).await.status, 401);
+    assert_eq!(
+        get(&fixed, "/api/admin/stats", Some("carol")).await.status,
+        403
+    );
+    assert_eq!(
+        get(&fixed, "/api/admin/stats", Some("alice")).await.status,
+        200
+    );
+    fixed.shutdown().await;
+}
+
+#[tokio::test]
+async fn admin_audit_is_404_except_for_owner() {
+    for fixed in [false, true] {
+        let site = site(fixed).await;
+        for user in [None, Some("bob"), Some("dave")] {
+            assert_eq!(get(&site, "/api/admin/audit", user).await.status, 404);
+        }
+        let got = get(&site, "/api/admin/audit", Some("alice")).await;
+        assert_eq!(got.status, 200);
+        assert!(got.json().as_array().is_some_and(|a| !a.is_empty()));
+        site.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn hr_reviews_flaw_and_fix() {
+    let flawed = site(false).await;
+    let bob = get(&flawed, "/hr/reviews", Some("bob")).await;
+    assert_eq!(bob.status, 403);
+    assert!(bob.body.contains("Access denied"));
+    let carol = get(&flawed, "/hr/reviews", Some("carol")).await;
+    let alice = get(&flawed, "/hr/reviews", Some("alice")).await;
+    assert_eq!(carol.status, 200);
+    assert_eq!(carol.main(), alice.main());
+    let dave = get(&flawed, "/hr/reviews", Some("dave")).await;
+    assert_eq!(dave.status, 200);
+    assert!(dave.main().contains("not a member of the payroll team"));
+    flawed.shutdown().await;
+
+    let fixed = site(true).await;
+    let bob = get(&fixed, "/hr/reviews", Some("bob")).await;
+    let alice = get(&fixed, "/hr/reviews", Some("alice")).await;
+    assert_eq!(bob.status, 200);
+    assert_eq!(bob.main(), alice.main());
+    assert_eq!(get(&fixed, "/hr/reviews", Some("carol")).await.status, 403);
+    fixed.shutdown().await;
+}
+
+#[tokio::test]
+async fn quarterly_report_flaw_and_fix() {
+    let flawed = site(false).await;
+    let dave = get(&flawed, "/reports/quarterly", Some("dave")).await;
+    let carol = get(&flawed, "/reports/quarterly", Some("carol")).await;
+    assert_eq!(dave.status, 200);
+    assert!(dave.main().contains("Payroll cost"));
+    assert_eq!(dave.main(), carol.main());
+    flawed.shutdown().await;
+
+    let fixed = site(true).await;
+    let dave = get(&fixed, "/reports/quarterly", Some("dave")).await;
+    assert_eq!(dave.status, 200);
+    assert!(dave.main().contains("not a member of the payroll team"));
+    assert!(!dave.main().contains("Payroll cost"));
+    fixed.shutdown().await;
+}
+
+#[tokio::test]
+async fn payroll_summary_flaw_and_fix() {
+    let flawed = site(false).await;
+    let carol = get(&flawed, "/payroll/summary", Some("carol")).await;
+    let bob = get(&flawed, "/payroll/summary", Some("bob")).await;
+    assert_eq!(carol.status, 200);
+    assert!(carol.main().contains("Total payroll"));
+    assert_eq!(carol.main(), bob.main());
+    assert_eq!(
+        get(&flawed, "/payroll/summary", Some("dave")).await.status,
+        200
+    );
+    flawed.shutdown().await;
+
+    let fixed = site(true).await;
+    assert_eq!(
+        get(&fixed, "/payroll/summary", Some("carol")).await.status,
+        403
+    );
+    assert_eq!(
+        get(&fixed, "/payroll/summary", Some("dave")).await.status,
+        403
+    );
+    assert_eq!(
+        get(&fixed, "/payroll/summary", Some("bob")).await.status,
+        200
+    );
+    fixed.shutdown().await;
+}
+
+#[tokio::test]
+async fn hr_employees_for_hr_and_owner_only() {
+    let site = site(false).await;
+    let bob = get(&site, "/hr/employees", Some("bob")).await;
+    assert_eq!(bob.status, 200);
+    for id in [1, 2, 3, 5, 6] {
+        assert!(
+            bob.main()
+                .contains(&format!("href=\"/api/employees/{id}\""))
+        );
+    }
+    assert_eq!(
+        bob.main(),
+        get(&site, "/hr/employees", Some("alice")).await.main()
+    );
+    assert_eq!(get(&site, "/hr/employees", Some("carol")).await.status, 403);
+    assert_eq!(get(&site, "/hr/employees", Some("dave")).await.status, 403);
+    site.shutdown().await;
+}
+
+#[tokio::test]
+async fn app_js_leaks_db_password_only_when_flawed() {
+    let flawed = site(false).await;
+    let js = get(&flawed, "/static/app.js", None).await;
+    assert_eq!(js.status, 200);
+    assert!(
+        js.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/javascript")
+    );
+    assert!(js.body.contains("s3cret-db-pw-Zz9"));
+    assert!(js.body.contains("fetch(\"/api/me\""));
+    assert!(js.body.contains("fetch(`/api/employees/${id}`)"));
+    assert!(js.body.contains("fetch('/api/team/metrics')"));
+    assert!(js.body.contains("\"application/json\"") && js.body.contains("\"2026-01-01\""));
+    flawed.shutdown().await;
+
+    let fixed = site(true).await;
+    let js = get(&fixed, "/static/app.js", None).await;
+    assert!(!js.body.contains("s3cret-db-pw-Zz9"));
+    assert!(!js.body.contains("password"));
+    assert!(js.body.contains("fetch('/api/team/metrics')"));
+    fixed.shutdown().await;
+}
+
+#[tokio::test]
+async fn public_documents() {
+    let site = site(false).await;
+    let health = get(&site, "/healthz", None).await;
+    assert_eq!((health.status, health.body.as_str()), (200, "ok"));
+    let robots = get(&site, "/robots.txt", None).await;
+    assert_eq!(robots.body, "User-agent: *\nDisallow: /admin/\n");
+
+    let spec = get(&site, "/openapi.json", None).await.json();
+    assert_eq!(spec["openapi"], "3.1.0");
+    let paths = spec["paths"].as_object().unwrap();
+    let mut listed: Vec<&str> = paths.keys().map(String::as_str).collect();
+    listed.sort_unstable();
+    assert_eq!(
+        listed,
+        [
+            "/api/admin/stats",
+            "/api/directory",
+            "/api/employees/{id}",
+            "/api/me"
+        ]
+    );
+    let employee = &paths["/api/employees/{id}"];
+    assert!(employee.get("get").is_some() && employee.get("delete").is_some());
+    assert_eq!(employee["parameters"][0]["name"], "id");
+    assert_eq!(employee["parameters"][0]["example"], 1);
+    let text = spec.to_string();
+    assert!(!text.contains("/api/team/metrics") && !text.contains("/api/admin/audit"));
+    site.shutdown().await;
+}
+
+#[tokio::test]
+async fn traps_count_and_logout_ends_the_session() {
+    let site = site(false).await;
+    let (login, _) = form_login(&site, "bob", "bob-demo-pw-9Lm4", "/").await;
+    let sid = cookie_value(&set_cookie(&login, "sid").unwrap());
+    let with_sid = |path: &str| {
+        send(
+            client()
+                .get(site.base_url.join(path).unwrap())
+                .header("cookie", format!("sid={sid}")),
+        )
+    };
+    assert_eq!(with_sid("/api/me").await.status, 200);
+    let out = with_sid("/logout").await;
+    assert_eq!(out.status, 302);
+    assert_eq!(out.location(), "/login");
+    assert_eq!(with_sid("/api/me").await.status, 401);
+
+    let deleted = get(&site, "/admin/users/3/delete", Some("alice")).await;
+    assert_eq!((deleted.status, deleted.body.as_str()), (200, "deleted"));
+    let stats = site.stats();
+    assert_eq!(stats.logout_hits, 1);
+    assert_eq!(stats.delete_hits, 1);
+    assert_eq!(
+        get(&site, "/_demo/stats", None).await.json()["logout_hits"],
+        1
+    );
+    site.shutdown().await;
+}
+
+#[tokio::test]
+async fn foreign_origin_counts_hits_and_credentials() {
+    let site = site(false).await;
+    let partner = get(&site, "/go/partner", Some("carol")).await;
+    assert_eq!(partner.status, 302);
+    let target = format!("{}collect", site.foreign_url);
+    assert_eq!(partner.location(), target);
+    assert_eq!(site.foreign_url.host_str(), Some("127.0.0.1"));
+    assert_ne!(site.foreign_url.port(), site.base_url.port());
+
+    let plain = send(client().get(&target)).await;
+    assert_eq!(plain.status, 200);
+    assert!(plain.body.contains("partner site"));
+    send(client().get(&target).header("cookie", "sid=abc")).await;
+    send(client().get(&target).bearer_auth("tok-carol-3a7f0e6d1c")).await;
+    send(client().get(&target).header("x-api-token", "t")).await;
+    let stats = site.stats();
+    assert_eq!(stats.foreign_hits, 4);
+    assert_eq!(stats.foreign_credentials, 3);
+    site.shutdown().await;
+}
+
+#[tokio::test]
+async fn hostile_routes_misbehave_as_intended() {
+    let site = site(false).await;
+    let looped = get(&site, "/_bad/redirect-loop", None).await;
+    assert_eq!(
+        (looped.status, looped.location()),
+        (302, "/_bad/redirect-loop")
+    );
+    assert_eq!(get(&site, "/_bad/500", None).await.status, 500);
+    let broken = get(&site, "/_bad/broken-html", None).await;
+    assert!(broken.body.contains("href=\"/healthz\""));
+
+    let binary = client()
+        .get(site.base_url.join("/_bad/binary").unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        binary.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(String::from_utf8(binary.bytes().await.unwrap().to_vec()).is_err());
+
+    let reset = client()
+        .get(site.base_url.join("/_bad/reset").unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status().as_u16(), 200);
+    assert!(reset.bytes().await.is_err());
+
+    let mut huge = client()
+        .get(site.base_url.join("/_bad/huge").unwrap())
+        .send()
+        .await
+        .unwrap();
+    let mut total = 0usize;
+    while let Some(chunk) = huge.chunk().await.unwrap() {
+        total += chunk.len();
+    }
+    assert_eq!(total, 50 * 1024 * 1024);
+
+    let slow = tokio::time::timeout(
+        std::time::Duration::from_millis(300),
+        client()
+            .get(site.base_url.join("/_bad/slow").unwrap())
+            .send(),
+    )
+    .await;
+    assert!(slow.is_err(), "slow route answered early");
+    site.shutdown().await;
+}
+
+#[tokio::test]
+async fn unknown_paths_are_404() {
+    let site = site(false).await;
+    assert_eq!(get(&site, "/nope", Some("carol")).await.status, 404);
+    let api = get(&site, "/api/nope", Some("carol")).await;
+    assert_eq!(api.status, 404);
+    assert!(api.json().get("error").is_some());
+    site.shutdown().await;
+}
+
+#[tokio::test]
+async fn extra_employees_are_generated() {
+    let config = DemoConfig {
+        extra_employees: 3,
+        ..DemoConfig::default()
+    };
+    let site = DemoSite::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let directory = get(&site, "/api/directory", Some("alice")).await.json();
+    assert_eq!(directory.as_array().unwrap().len(), 8);
+    let extra = get(&site, "/api/employees/9", Some("alice")).await.json();
+    assert!(extra["email"].as_str().unwrap().ends_with("@acme.example"));
+    assert!(extra["salary"].as_u64().unwrap() >= 60_000);
+    site.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_stops_both_origins() {
+    let site = site(false).await;
+    let base = site.base_url.clone();
+    let foreign = site.foreign_url.clone();
+    // A pending request must not hold shutdown open for the full 30 s.
+    let pending = tokio::spawn(client().get(base.join("/_bad/slow").unwrap()).send());
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    site.shutdown().await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    pending.abort();
+    assert!(
+        client()
+            .get(base.join("/healthz").unwrap())
+            .send()
+            .await
+            .is_err()
+    );
+    assert!(client().get(foreign).send().await.is_err());
+}
+
+#[test]
+fn demo_env_maps_password_variables() {
+    assert_eq!(
+        demo_env("DEMO_ALICE_PASSWORD").as_deref(),
+        Some("alice-demo-pw-7Hq2")
+    );
+    assert_eq!(
+        demo_env("DEMO_BOB_PASSWORD").as_deref(),
+        Some("bob-demo-pw-9Lm4")
+    );
+    assert_eq!(demo_env("DEMO_CAROL_PASSWORD").as_deref(), Some(CAROL_PW));
+    assert_eq!(
+        demo_env("DEMO_DAVE_PASSWORD").as_deref(),
+        Some("dave-demo-pw-5Tn1")
+    );
+    assert_eq!(demo_env("DB_PASSWORD"), None);
+    assert_eq!(
+        DemoConfig::default().db_password,
+        "demo-db-password-not-set"
+    );
+}
+
+#[test]
+fn random_values_are_distinct_hex() {
+    let a = auth::random_hex();
+    let b = auth::random_hex();
+    assert_eq!(a.len(), 32);
+    assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+    assert_ne!(a, b);
+}

@@ -134,8 +134,12 @@ pub struct Summary {
 /// Errors that stop a run before it can judge anything.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error(transparent)]
-    Scenario(#[from] scenario::ScenarioError),
+    // SCENARIO_ERROR_PLACEHOLDER
+    #[error("cannot serve the demo Site")]
+    DemoSite {
+        #[source]
+        source: std::io::Error,
+    },
     #[error("could not open sessions")]
     Session(#[from] session::LoginError),
 }
@@ -230,7 +234,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
 
     let today = options
         .today
-        .unwrap_or_else(|| jiff::Zoned::now().date());
+        .unwrap_or_else(|| jiff::ZonedDateTime::now().date());
     let judgement = judge::evaluate(scenario, &health, &observations, options.fail_on, today);
     Ok(assemble(
         scenario,
@@ -291,4 +295,39 @@ fn assemble(
         findings: judgement.findings,
         summary,
     }
+}
+
+/// Serves the embedded demo Site on a loopback port, runs the demo scenario against it, and
+/// returns the result with the Site's trap counters (which must all stay 0).
+pub async fn run_demo(
+    fixed: bool,
+    options: &RunOptions,
+) -> Result<(RunResult, demo::DemoStats), Error> {
+    let db_password = demo::random_secret();
+    let env = |var: &str| {
+        if var == "DB_PASSWORD" {
+            Some(db_password.clone())
+        } else {
+            demo::demo_env(var)
+        }
+    };
+    let mut scenario = scenario::parse(
+        demo::SCENARIO,
+        std::path::Path::new(demo::SCENARIO_PATH),
+        &env,
+    )?;
+    let config = demo::DemoConfig {
+        fixed,
+        db_password: db_password.clone(),
+        ..Default::default()
+    };
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let site = demo::DemoSite::start(config, addr)
+        .await
+        .map_err(|source| Error::DemoSite { source })?;
+    scenario.site.base_url = site.base_url.clone();
+    let result = run(&scenario, options).await;
+    let stats = site.stats();
+    site.shutdown().await;
+    Ok((result?, stats))
 }

@@ -1,1 +1,7 @@
-fn main() {}
+//! The `lowpriv` command: clap arguments → the library → an exit code.
+
+mod cli;
+
+fn main() {
+    std::process::exit(cli::main());
+}

@@ -374,12 +374,12 @@ mod tests {
 
     #[test]
     fn html_links_scripts_frames_and_refresh_are_found() {
-        let body = r#"<html><head><script src="/static/app.js"></script>
+        let body = r##"<html><head><script src="/static/app.js"></script>
             <meta http-equiv="refresh" content="5; url=/next"></head>
             <body><a href="/a">a</a><a href="rel">r</a><a href="#x">frag</a>
             <a href="mailto:x@y">m</a><iframe src="/frame"></iframe>
             <form method="post" action="/save"><input name="title"><input type="hidden" name="csrf"></form>
-            <script>fetch("/api/inline")</script></body></html>"#;
+            <script>fetch("/api/inline")</script></body></html>"##;
         let found = html(body, &page());
         assert_eq!(
             paths(&found),

@@ -226,3 +226,14 @@ fn origin_url(addr: SocketAddr) -> std::io::Result<url::Url> {
     url::Url::parse(&format!("http://{shown}/"))
         .map_err(|e| std::io::Error::other(format!("bad listener address {shown}: {e}")))
 }
+
+/// The demo scenario, embedded so `lowpriv demo` works from any directory.
+pub const SCENARIO: &str = include_str!("../../scenarios/demo.toml");
+/// Where the embedded scenario comes from, for diagnostics and reports.
+pub const SCENARIO_PATH: &str = "scenarios/demo.toml";
+
+/// A fresh value for the Site's runtime secret: random per run, so a test that finds it in
+/// an output has found a real leak, not a constant that happens to be there.
+pub fn random_secret() -> String {
+    format!("demo-db-{}", auth::random_hex())
+}

@@ -1,0 +1,238 @@
+//! The terminal report: who the run was, the access matrix (templates × identities), the
+//! findings grouped by severity with a one-line why, and the verdict with its reasons.
+//! Colour only when asked (a TTY without `NO_COLOR`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+use crate::RunResult;
+use crate::judge::{Severity, Verdict};
+use crate::observe::Outcome;
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// Everything: header, identities, matrix, findings, verdict.
+pub fn render(result: &RunResult, style: Style) -> String {
+    let mut out = String::new();
+    let site = &result.site;
+    let _ = writeln!(
+        out,
+        "{} {} · {} · audience {}",
+        style.paint("1", "lowpriv"),
+        style.paint("1", &site.name),
+        site.base_url,
+        site.audience.as_str()
+    );
+    out.push('\n');
+    render_identities(result, style, &mut out);
+    out.push('\n');
+    render_matrix(result, style, &mut out);
+    out.push('\n');
+    render_findings(result, style, &mut out);
+    out.push('\n');
+    out.push_str(&render_verdict(result, style));
+    out
+}
+
+fn render_identities(result: &RunResult, style: Style, out: &mut String) {
+    let _ = writeln!(out, "{}", style.paint("1", "Identities"));
+    let width = result
+        .identities
+        .iter()
+        .map(|i| i.name.len())
+        .max()
+        .unwrap_or(8);
+    for identity in &result.identities {
+        let login = match (&identity.login_error, identity.login) {
+            (Some(why), kind) => style.paint("31", &format!("{kind} login FAILED: {why}")),
+            (None, "none") => "no login".to_string(),
+            (None, kind) => format!("{kind} login ok"),
+        };
+        let _ = writeln!(
+            out,
+            "  {:width$}  {:8}  rank {:<4}  {:>4} crawled  {:>4} replayed  {}",
+            identity.name,
+            identity.tier.as_str(),
+            identity.rank,
+            identity.crawled,
+            identity.replayed,
+            login,
+        );
+        if let Some(why) = &identity.truncated {
+            let _ = writeln!(out, "  {:width$}  {}", "", style.paint("33", &format!("crawl cut short: {why}")));
+        }
+    }
+}
+
+fn short(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Allowed => "allow",
+        Outcome::Denied => "deny",
+        Outcome::Hidden => "hidden",
+        Outcome::Error => "ERROR",
+        Outcome::Skipped => "skip",
+    }
+}
+
+/// The access matrix: one row per request template, one column per identity.
+pub fn render_matrix(result: &RunResult, style: Style, out: &mut String) {
+    let names: Vec<&str> = result
+        .identities
+        .iter()
+        .filter(|i| i.logged_in)
+        .map(|i| i.name.as_str())
+        .collect();
+    type Cell = (BTreeSet<Outcome>, bool);
+    let mut rows: BTreeMap<(String, String), BTreeMap<&str, Cell>> = BTreeMap::new();
+    let mut data: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for obs in &result.observations {
+        let key = (obs.template.clone(), obs.method.clone());
+        let cell = rows
+            .entry(key.clone())
+            .or_default()
+            .entry(obs.identity.as_str())
+            .or_default();
+        cell.0.insert(obs.outcome);
+        if obs.outcome == Outcome::Allowed && !obs.data.is_empty() {
+            cell.1 = true;
+            data.entry(key).or_default().extend(obs.data.keys().cloned());
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{}  (allow · deny · hidden: 404 while others got it · ERROR · skip: not sent; * data seen)",
+        style.paint("1", "Access matrix")
+    );
+    let label_width = rows
+        .keys()
+        .map(|(t, m)| t.len() + m.len() + 1)
+        .max()
+        .unwrap_or(10)
+        .clamp(10, 60);
+    let col_widths: Vec<usize> = names.iter().map(|n| n.len().max(11)).collect();
+    let mut header = format!("  {:label_width$}", "request");
+    for (name, w) in names.iter().zip(&col_widths) {
+        let _ = write!(header, "  {name:w$}");
+    }
+    header.push_str("  data");
+    let _ = writeln!(out, "{}", style.paint("2", header.trim_end()));
+    for ((template, method), cells) in &rows {
+        let mut label = format!("{method} {template}");
+        if label.chars().count() > label_width {
+            label = label.chars().take(label_width - 1).collect::<String>() + "…";
+        }
+        let mut line = format!("  {label:label_width$}");
+        for (name, w) in names.iter().zip(&col_widths) {
+            let text = match cells.get(name) {
+                Some((outcomes, has_data)) => {
+                    let mut t = outcomes.iter().map(|o| short(*o)).collect::<Vec<_>>().join("+");
+                    if *has_data {
+                        t.push('*');
+                    }
+                    t
+                }
+                None => "-".to_string(),
+            };
+            let padded = format!("{text:w$}");
+            let code = if text.contains("ERROR") {
+                "31"
+            } else if text.starts_with("allow") {
+                "1"
+            } else {
+                "2"
+            };
+            let _ = write!(line, "  {}", style.paint(code, &padded));
+        }
+        if let Some(classes) = data.get(&(template.clone(), method.clone())) {
+            let _ = write!(line, "  {}", classes.iter().cloned().collect::<Vec<_>>().join(", "));
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+}
+
+fn severity_color(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical | Severity::High => "31;1",
+        Severity::Medium => "33",
+        Severity::Low => "34",
+        Severity::Info => "2",
+    }
+}
+
+/// Findings grouped by severity, most severe first.
+pub fn render_findings(result: &RunResult, style: Style, out: &mut String) {
+    if result.findings.is_empty() {
+        let _ = writeln!(out, "{}: none", style.paint("1", "Findings"));
+        return;
+    }
+    let _ = writeln!(out, "{} ({})", style.paint("1", "Findings"), result.findings.len());
+    let mut current = None;
+    let origin = result.site.base_url.trim_end_matches('/');
+    for finding in &result.findings {
+        if current != Some(finding.severity) {
+            current = Some(finding.severity);
+            let count = result.summary.findings.get(&finding.severity).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "  {}",
+                style.paint(
+                    severity_color(finding.severity),
+                    &format!("{} ({count})", finding.severity.as_str().to_uppercase())
+                )
+            );
+        }
+        let target = match (&finding.method, &finding.url) {
+            (Some(m), Some(u)) => {
+                let path = u.strip_prefix(origin).unwrap_or(u);
+                format!("{m} {path}")
+            }
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "    {:20} {:10} {}",
+            finding.kind.as_str(),
+            finding.identity.as_deref().unwrap_or("-"),
+            target
+        );
+        let mut why = finding.detail.clone();
+        if let Some(rule) = &finding.rule {
+            let _ = write!(why, "  [{rule}]");
+        }
+        let _ = writeln!(out, "    {:20} {}", "", style.paint("2", &why));
+    }
+}
+
+/// The verdict and why, in one or a few lines.
+pub fn render_verdict(result: &RunResult, style: Style) -> String {
+    let summary = &result.summary;
+    let (word, code, exit) = match summary.verdict {
+        Verdict::Pass => ("PASS", "32;1", 0),
+        Verdict::Fail => ("FAIL", "31;1", 1),
+        Verdict::Inconclusive => ("INCONCLUSIVE", "33;1", 3),
+    };
+    let mut out = format!(
+        "verdict: {} (exit {exit}) · {} requests · {} templates · {} findings\n",
+        style.paint(code, word),
+        summary.requests,
+        summary.templates,
+        result.findings.len()
+    );
+    for reason in &summary.reasons {
+        let _ = writeln!(out, "  - {reason}");
+    }
+    out
+}

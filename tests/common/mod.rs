@@ -1,0 +1,131 @@
+//! Shared helpers for the end-to-end tests: the real binary, the real demo Site, real HTTP on
+//! 127.0.0.1 with a port chosen by the OS.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use lowpriv::demo::{DemoConfig, DemoSite, USERS};
+
+pub const DB_PASSWORD: &str = "e2e-db-password-4c1f9b7a";
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_lowpriv")
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn demo_scenario() -> PathBuf {
+    repo().join("scenarios/demo.toml")
+}
+
+/// Starts the demo Site in this process on 127.0.0.1:0.
+pub async fn start_site(fixed: bool) -> DemoSite {
+    let config = DemoConfig {
+        fixed,
+        db_password: DB_PASSWORD.to_string(),
+        ..Default::default()
+    };
+    DemoSite::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("demo site starts")
+}
+
+/// The environment the demo scenario needs, with the real demo passwords.
+pub fn demo_env() -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = USERS
+        .iter()
+        .map(|u| (u.env_var.to_string(), u.password.to_string()))
+        .collect();
+    env.push(("DB_PASSWORD".to_string(), DB_PASSWORD.to_string()));
+    env
+}
+
+/// Runs the binary off the async runtime (the Site keeps serving meanwhile).
+pub async fn lowpriv(args: Vec<String>, env: Vec<(String, String)>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let mut command = std::process::Command::new(bin());
+        command.args(&args).env_remove("CI").env("NO_COLOR", "1");
+        for var in ["DEMO_ALICE_PASSWORD", "DEMO_BOB_PASSWORD", "DEMO_CAROL_PASSWORD", "DEMO_DAVE_PASSWORD", "DB_PASSWORD"] {
+            command.env_remove(var);
+        }
+        command.envs(env);
+        command.output().expect("lowpriv runs")
+    })
+    .await
+    .expect("join")
+}
+
+pub fn lowpriv_sync(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = std::process::Command::new(bin());
+    command.args(args).env_remove("CI").env("NO_COLOR", "1");
+    for var in ["DEMO_ALICE_PASSWORD", "DEMO_BOB_PASSWORD", "DEMO_CAROL_PASSWORD", "DEMO_DAVE_PASSWORD", "DB_PASSWORD"] {
+        command.env_remove(var);
+    }
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("lowpriv runs")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+pub fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).expect("report written");
+    serde_json::from_str(&text).expect("report is JSON")
+}
+
+/// Findings of a kind, as (identity, template) pairs.
+pub fn findings(report: &serde_json::Value, kind: &str) -> Vec<(String, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == kind)
+        .map(|f| {
+            (
+                f["identity"].as_str().unwrap_or("").to_string(),
+                f["template"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+pub fn has_finding(report: &serde_json::Value, kind: &str, identity: &str, template: &str) -> bool {
+    findings(report, kind)
+        .iter()
+        .any(|(i, t)| i == identity && t == template)
+}
+
+/// The outcomes one identity got on one template.
+pub fn outcomes(report: &serde_json::Value, identity: &str, template: &str) -> Vec<String> {
+    report["observations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["identity"] == identity && o["template"] == template)
+        .map(|o| o["outcome"].as_str().unwrap().to_string())
+        .collect()
+}
+
+pub fn outcome_at(report: &serde_json::Value, identity: &str, path: &str) -> Option<String> {
+    report["observations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| {
+            o["identity"] == identity
+                && o["url"].as_str().is_some_and(|u| {
+                    url::Url::parse(u).map(|u| u.path() == path).unwrap_or(false)
+                })
+        })
+        .map(|o| o["outcome"].as_str().unwrap().to_string())
+}
+
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}

@@ -771,6 +771,7 @@ fn snapshot_source(name: &str) -> String {
         "bad_glob" => format!(
             "{BASE}[crawl]\nscope = [\"/**\"]\nexclude = [\"/logout\", \"/a/[b\"]\n[[expect]]\npaths = [\"admin/**\"]\nallow = [\"anon\"]\n"
         ),
+        "syntax_error" => "[site]\nname = \"s\nbase_url = https://x\n[[identity]]\nlogin = { password = \"hunter2-do-not-show\" \n".to_string(),
         _ => "[site]\nname = \"my site\"\nbase_url = \"https://payroll.example\"\naudience = \"tem\"\n\n\
               [crawl]\nmax_depth = \"8\"\nconcurrency = 0\nscope = [\"/app/**\"]\n\n\
               [[identity]]\nname = \"bob\"\ntier = \"team\"\n[identity.login]\nbearer = \"tok-literal\"\n\n\
@@ -790,6 +791,7 @@ fn rendered_snapshots() {
         "unknown_identity",
         "bad_glob",
         "several_problems",
+        "syntax_error",
     ] {
         let text = rendered(&snapshot_source(name));
         insta::assert_snapshot!(name, text);

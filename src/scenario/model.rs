@@ -255,7 +255,10 @@ pub enum LoginMethod {
         fields: Vec<(String, Secret)>,
     },
     Bearer(Secret),
-    Basic { user: String, password: Secret },
+    Basic {
+        user: String,
+        password: Secret,
+    },
     /// A `Cookie` header value such as `sid=...`, possibly several `a=b; c=d`.
     Cookie(Secret),
     /// Extra request headers (name, value).

@@ -1,0 +1,808 @@
+//! Table cases for every kind of problem, rendered snapshots, the demo scenario, secrecy of
+//! rendered output, and the examples in `docs/scenario.md`.
+
+use std::path::Path;
+
+use super::*;
+
+fn env(var: &str) -> Option<String> {
+    match var {
+        "DEMO_ALICE_PASSWORD" => Some("alice-pw-0001".into()),
+        "DEMO_BOB_PASSWORD" => Some("bob-pw-0002".into()),
+        "DEMO_CAROL_PASSWORD" => Some("carol-pw-0003".into()),
+        "DEMO_DAVE_PASSWORD" => Some("dave-pw-0004".into()),
+        "DB_PASSWORD" => Some("db-secret-0005".into()),
+        "SHORT" => Some("Qx7".into()),
+        _ => None,
+    }
+}
+
+/// Six lines every fragment case is appended to: a valid minimal scenario.
+const BASE: &str = "[site]
+name = \"s\"
+base_url = \"https://x.example\"
+[[identity]]
+name = \"anon\"
+tier = \"external\"
+";
+const BASE_LINES: usize = 6;
+
+fn ok(source: &str) -> Scenario {
+    match parse(source, Path::new("scenario.toml"), &env) {
+        Ok(s) => s,
+        Err(e) => panic!("expected a valid scenario, got:\n{e}\n--- source:\n{source}"),
+    }
+}
+
+fn errors(source: &str) -> Diagnostics {
+    match parse(source, Path::new("scenario.toml"), &env) {
+        Ok(_) => panic!("expected problems in:\n{source}"),
+        Err(ScenarioError::Invalid(d)) => d,
+        Err(other) => panic!("unexpected error {other:?}"),
+    }
+}
+
+fn rendered(source: &str) -> String {
+    errors(source).to_string()
+}
+
+/// (fragment appended to BASE, message, line within the fragment, column, problem count)
+const FRAGMENTS: &[(&str, &str, usize, usize, usize)] = &[
+    // 2. unknown keys at every level
+    (
+        "[crawl]\nmax_requets = 50",
+        "unknown key `max_requets` in [crawl]",
+        2,
+        1,
+        1,
+    ),
+    (
+        "[sesion]\nlogin_path = \"/login\"",
+        "unknown key `sesion` in the top level",
+        1,
+        2,
+        1,
+    ),
+    (
+        "[session]\nlogin_pth = \"/login\"",
+        "unknown key `login_pth` in [session]",
+        2,
+        1,
+        1,
+    ),
+    (
+        "[[identity]]\nname = \"bob\"\ntier = \"team\"\nrnak = 5",
+        "unknown key `rnak` in [[identity]]",
+        4,
+        1,
+        1,
+    ),
+    (
+        "[[identity]]\nname = \"bob\"\ntier = \"team\"\n[identity.login]\nbearer = \"${DB_PASSWORD}\"\nverfy = { path = \"/me\" }",
+        "unknown key `verfy` in [identity.login]",
+        6,
+        1,
+        1,
+    ),
+    (
+        "[[identity]]\nname = \"bob\"\ntier = \"team\"\n[identity.login]\nbearer = \"${DB_PASSWORD}\"\nverify = { path = \"/me\", contain = \"bob\" }",
+        "unknown key `contain` in [identity.login] verify",
+        6,
+        26,
+        1,
+    ),
+    (
+        "[[identity]]\nname = \"bob\"\ntier = \"team\"\n[identity.login]\nbasic = { user = \"bob\", pasword = \"${DB_PASSWORD}\" }",
+        "`password` is required in [identity.login] basic",
+        5,
+        9,
+        2,
+    ),
+    (
+        "[data.x]\ntext = \"CANARY-1\"\nbelong_to = \"anon\"",
+        "unknown key `belong_to` in [data.x]",
+        3,
+        1,
+        1,
+    ),
+    (
+        "[[expect]]\npaths = [\"/a\"]\nallow = [\"anon\"]\nmin_rnak = 3",
+        "unknown key `min_rnak` in [[expect]]",
+        4,
+        1,
+        1,
+    ),
+    // 3. types, choices, ranges
+    (
+        "[crawl]\nmax_depth = \"8\"",
+        "`max_depth` must be an integer",
+        2,
+        13,
+        1,
+    ),
+    (
+        "[crawl]\nseeds = \"/\"",
+        "`seeds` must be an array of strings",
+        2,
+        9,
+        1,
+    ),
+    (
+        "[crawl]\nscope = [\"/**\", 3]",
+        "`scope` must be an array of strings, but holds an integer",
+        2,
+        17,
+        1,
+    ),
+    (
+        "[[identity]]\nname = \"bob\"\ntier = \"admn\"",
+        "unknown tier `admn`",
+        3,
+        9,
+        1,
+    ),
+    (
+        "[data.x]\nbuiltin = \"emial\"",
+        "unknown builtin `emial`",
+        2,
+        12,
+        1,
+    ),
+    (
+        "[crawl]\nconcurrency = 0",
+        "`concurrency` must be at least 1",
+        2,
+        15,
+        1,
+    ),
+    (
+        "[crawl]\nrate_limit = 0",
+        "`rate_limit` must be at least 1",
+        2,
+        14,
+        1,
+    ),
+    (
+        "[crawl]\nmax_requests = 0",
+        "`max_requests` must be at least 1",
+        2,
+        16,
+        1,
+    ),
+    (
+        "[crawl]\ntimeout_secs = 0",
+        "`timeout_secs` must be at least 1",
+        2,
+        16,
+        1,
+    ),
+    (
+        "[crawl]\nmax_body_bytes = 1000",
+        "`max_body_bytes` must be at least 1024",
+        2,
+        18,
+        1,
+    ),
+    (
+        "[crawl]\nmax_depth = -1",
+        "`max_depth` must be at least 0",
+        2,
+        13,
+        1,
+    ),
+    // 4. identities
+    (
+        "[[identity]]\nname = \"bo b\"\ntier = \"team\"",
+        "invalid identity name `bo b`",
+        2,
+        9,
+        1,
+    ),
+    (
+        "[[identity]]\nname = \"anon\"\ntier = \"team\"",
+        "identity `anon` is declared twice",
+        2,
+        9,
+        1,
+    ),
+    (
+        "[[identity]]\nname = \"team\"\ntier = \"team\"",
+        "identity name `team` is also a tier name",
+        2,
+        9,
+        1,
+    ),
+    (
+        "[[identity]]\nname = \"bob\"",
+        "`tier` is required in [[identity]]",
+        1,
+        1,
+        1,
+    ),
+    // 5. logins
+    (
+        "[[identity]]\nname = \"bob\"\ntier = \"team\"\n[identity.login]\nverify = { path = \"/me\" }",
+        "[identity.login] has no login method",
+        4,
+        1,
+        1,
+    ),
+    (
+        "[[identity]]\nname = \"bob\"\ntier = \"team\"\n[identity.login]\nbearer = \"${DB_PASSWORD}\"\ncookie = \"sid=${DB_PASSWORD}\"",
+        "`cookie` conflicts with `bearer` in [identity.login]",
+        6,
+        1,
+        1,
+    ),
+    (
+        "[[identity]]\nname = \"bob\"\ntier = \"team\"\n[identity.login]\nform = \"/login\"",
+        "`form` needs a `fields` table",
+        5,
+        1,
+        1,
+    ),
+    (
+        "[[identity]]\nname = \"bob\"\ntier = \"team\"\n[identity.login]\nbearer = \"${DB_PASSWORD}\"\nfields = { a = \"b\" }",
+        "`fields` only goes with `form`",
+        6,
+        1,
+        1,
+    ),
+    (
+        "[[identity]]\nname = \"bob\"\ntier = \"team\"\n[identity.login]\nform = \"login\"\nfields = { user = \"bob\", password = \"${DB_PASSWORD}\" }",
+        "`form` must be a path starting with `/`",
+        5,
+        9,
+        1,
+    ),
+    (
+        "[[identity]]\nname = \"bob\"\ntier = \"team\"\n[identity.login]\nbearer = \"${DB_PASSWORD}\"\nverify = { path = \"me\" }",
+        "`verify.path` must be a path starting with `/`",
+        6,
+        20,
+        1,
+    ),
+    (
+        "[[identity]]\nname = \"bob\"\ntier = \"team\"\n[identity.login]\nbearer = \"${DB_PASSWORD}\"\nverify = { contains = \"bob\" }",
+        "`path` is required in [identity.login] verify",
+        6,
+        10,
+        1,
+    ),
+    (
+        "[[identity]]\nname = \"bob\"\ntier = \"team\"\n[identity.login]\nbearer = \"abc123\"",
+        "`bearer` of identity `bob` is a literal secret",
+        5,
+        10,
+        1,
+    ),
+    (
+        "[[identity]]\nname = \"bob\"\ntier = \"team\"\n[identity.login]\nform = \"/login\"\nfields = { user = \"bob\", pin = \"1234\" }",
+        "`pin` of identity `bob` is a literal secret",
+        6,
+        32,
+        1,
+    ),
+    (
+        "[[identity]]\nname = \"bob\"\ntier = \"team\"\n[identity.login]\nheaders = { \"X-Api\" = \"abc\" }",
+        "`X-Api` of identity `bob` is a literal secret",
+        5,
+        23,
+        1,
+    ),
+    (
+        "[[identity]]\nname = \"bob\"\ntier = \"team\"\n[identity.login]\ncookie = \"sid=${NOPE}\"",
+        "environment variable `NOPE` is not set",
+        5,
+        15,
+        1,
+    ),
+    (
+        "[[identity]]\nname = \"bob\"\ntier = \"team\"\n[identity.login]\nform = \"/login\"\nfields = { user = \"${WHO}\", password = \"${PW}\" }",
+        "environment variable `WHO` is not set",
+        6,
+        20,
+        2,
+    ),
+    (
+        "[[identity]]\nname = \"bob\"\ntier = \"team\"\n[identity.login]\nbearer = \"${BAD-NAME}\"",
+        "malformed variable reference in `bearer`",
+        5,
+        10,
+        1,
+    ),
+    // 6. data classes
+    (
+        "[data.x]\nbelongs_to = \"anon\"",
+        "[data.x] has no detector",
+        1,
+        1,
+        1,
+    ),
+    (
+        "[data.x]\ntext = \"CANARY-1\"\nbuiltin = \"email\"",
+        "`builtin` conflicts with `text` in [data.x]",
+        3,
+        1,
+        1,
+    ),
+    (
+        "[data.x]\njson_keys = []",
+        "`json_keys` must not be empty",
+        2,
+        13,
+        1,
+    ),
+    ("[data.x]\ntext = \"\"", "`text` must not be empty", 2, 9, 1),
+    (
+        "[data.x]\nenv = \"UNSET_VAR\"",
+        "environment variable `UNSET_VAR` is not set",
+        2,
+        8,
+        1,
+    ),
+    (
+        "[data.x]\nenv = \"SHORT\"",
+        "the value of `SHORT` is shorter than 8 characters",
+        2,
+        8,
+        1,
+    ),
+    (
+        "[data.x]\nbuiltin = \"email\"\nbelongs_to = \"anon\"",
+        "`belongs_to` only goes with `text`",
+        3,
+        1,
+        1,
+    ),
+    (
+        "[data.x]\ntext = \"CANARY-1\"\nbelongs_to = \"anno\"",
+        "unknown identity `anno`",
+        3,
+        15,
+        1,
+    ),
+    // 7. expectations
+    (
+        "[[expect]]\npaths = [\"/a\"]",
+        "this [[expect]] is not a rule",
+        2,
+        1,
+        1,
+    ),
+    (
+        "[[expect]]\ndata = \"x\"\nallow = [\"anon\"]\n[data.x]\ntext = \"CANARY-1\"",
+        "`allow` does not go with `data` in one [[expect]]",
+        3,
+        1,
+        1,
+    ),
+    (
+        "[[expect]]\npaths = [\"/a\"]\nallow = [\"anno\"]",
+        "unknown identity or tier `anno`",
+        3,
+        11,
+        1,
+    ),
+    (
+        "[[expect]]\ndata = \"salry\"\nvisible_to = [\"anon\"]\n[data.salary]\njson_keys = [\"salary\"]",
+        "unknown data class `salry`",
+        2,
+        9,
+        1,
+    ),
+    (
+        "[[expect]]\nallow = [\"anon\"]",
+        "an access rule needs `paths`",
+        2,
+        1,
+        1,
+    ),
+    (
+        "[[expect]]\nvisible_to = [\"anon\"]",
+        "`data` is required in [[expect]]",
+        1,
+        1,
+        1,
+    ),
+    // 8. globs and paths
+    (
+        "[crawl]\nexclude = [\"/a/[\"]",
+        "invalid glob in `exclude`",
+        2,
+        13,
+        1,
+    ),
+    (
+        "[crawl]\nseeds = [\"home\"]",
+        "`seeds` must be a path starting with `/`",
+        2,
+        11,
+        1,
+    ),
+    (
+        "[crawl]\nopenapi = \"openapi.json\"",
+        "`openapi` must be a path starting with `/`",
+        2,
+        12,
+        1,
+    ),
+    (
+        "[session]\nlogin_path = \"login\"",
+        "`login_path` must be a path starting with `/`",
+        2,
+        15,
+        1,
+    ),
+    (
+        "[[expect]]\npaths = [\"/admin/{a\"]\nallow = [\"anon\"]",
+        "invalid glob in `paths`",
+        2,
+        11,
+        1,
+    ),
+    // 9. rules that can never match
+    (
+        "[crawl]\nscope = [\"/app/**\"]\n[[expect]]\npaths = [\"/admin/**\"]\nallow = [\"anon\"]",
+        "this [[expect]] path can never match: it is outside [crawl] scope",
+        4,
+        11,
+        1,
+    ),
+    (
+        "[crawl]\nexclude = [\"/admin/**\"]\n[[expect]]\npaths = [\"/admin/**\"]\nallow = [\"anon\"]",
+        "this [[expect]] path can never match: it is excluded by [crawl] exclude",
+        4,
+        11,
+        1,
+    ),
+];
+
+#[test]
+fn each_problem_kind_is_reported_at_its_place() {
+    for (fragment, message, line, column, count) in FRAGMENTS {
+        let source = format!("{BASE}{fragment}\n");
+        let d = errors(&source);
+        let found = d.items.iter().find(|i| i.message == *message);
+        let Some(found) = found else {
+            panic!("no `{message}` in:\n{d}");
+        };
+        assert_eq!(
+            (found.location.line, found.location.column),
+            (BASE_LINES + line, *column),
+            "location of `{message}` in:\n{d}"
+        );
+        assert_eq!(d.items.len(), *count, "problem count for `{message}`:\n{d}");
+    }
+}
+
+/// Cases that need a different [site] or identity list: (source, message, line, column).
+const FULL: &[(&str, &str, usize, usize)] = &[
+    ("[site]\nname = \"x\n", "invalid TOML", 2, 10),
+    (
+        "[[identity]]\nname = \"a\"\ntier = \"team\"\n",
+        "missing [site] table",
+        1,
+        1,
+    ),
+    (
+        "[site]\nbase_url = \"https://x\"\n[[identity]]\nname = \"a\"\ntier = \"team\"\n",
+        "`name` is required in [site]",
+        1,
+        1,
+    ),
+    (
+        "[site]\nname = \"x\"\n[[identity]]\nname = \"a\"\ntier = \"team\"\n",
+        "`base_url` is required in [site]",
+        1,
+        1,
+    ),
+    (
+        "[site]\nname = \"a/b\"\nbase_url = \"https://x\"\n[[identity]]\nname = \"a\"\ntier = \"team\"\n",
+        "`name` must be usable as a file name",
+        2,
+        9,
+    ),
+    (
+        "[site]\nname = \"a\"\nbase_url = \"ftp://x\"\n[[identity]]\nname = \"a\"\ntier = \"team\"\n",
+        "`base_url` must be an http or https URL",
+        3,
+        13,
+    ),
+    (
+        "[site]\nname = \"a\"\nbase_url = \"not a url\"\n[[identity]]\nname = \"a\"\ntier = \"team\"\n",
+        "`base_url` must be an http or https URL",
+        3,
+        13,
+    ),
+    (
+        "[site]\nname = \"a\"\nbase_url = \"https://x\"\n",
+        "no [[identity]] declared",
+        1,
+        1,
+    ),
+    (
+        "[site]\nname = \"a\"\nbase_url = \"https://x\"\n[identity]\nname = \"a\"\ntier = \"team\"\n",
+        "`identity` must be an array of tables",
+        4,
+        1,
+    ),
+    (
+        "[site]\nname = \"a\"\nbase_url = \"https://x\"\naudience = \"teams\"\n[[identity]]\nname = \"a\"\ntier = \"team\"\n",
+        "unknown audience `teams`",
+        4,
+        13,
+    ),
+    (
+        "[site]\nname = \"a\"\nbase_url = \"https://x\"\nlast_review = \"2026-13-01\"\n[[identity]]\nname = \"a\"\ntier = \"team\"\n",
+        "`last_review` must be a date such as 2026-11-01",
+        4,
+        15,
+    ),
+    (
+        "[site]\nname = \"a\"\nbase_url = \"https://x\"\nexpires = 2026-11-01T10:00:00\n[[identity]]\nname = \"a\"\ntier = \"team\"\n",
+        "`expires` must be a date such as 2026-11-01",
+        4,
+        11,
+    ),
+    (
+        "[site]\nname = \"a\"\nbase_url = \"https://x\"\npublic = [\"healthz\"]\n[[identity]]\nname = \"a\"\ntier = \"team\"\n",
+        "invalid glob in `public`",
+        4,
+        12,
+    ),
+    (
+        "[site]\nname = \"a\"\nbase_url = \"https://x\"\nowner = 3\n[[identity]]\nname = \"a\"\ntier = \"team\"\n",
+        "`owner` must be a string",
+        4,
+        9,
+    ),
+];
+
+#[test]
+fn whole_file_cases() {
+    for (source, message, line, column) in FULL {
+        let d = errors(source);
+        let found = d.items.iter().find(|i| i.message.starts_with(message));
+        let Some(found) = found else {
+            panic!("no `{message}` in:\n{d}");
+        };
+        assert_eq!(
+            (found.location.line, found.location.column),
+            (*line, *column),
+            "location of `{message}` in:\n{d}"
+        );
+    }
+}
+
+#[test]
+fn suggestions_are_offered_when_close() {
+    let d = errors(&format!(
+        "{BASE}[crawl]\nmax_requets = 50\nfrobnicate = 1\n"
+    ));
+    assert_eq!(
+        d.items[0].help.as_deref(),
+        Some("did you mean `max_requests`?")
+    );
+    assert!(
+        d.items[1]
+            .help
+            .as_deref()
+            .is_some_and(|h| h.starts_with("expected one of: seeds, scope"))
+    );
+    let d = errors(&format!(
+        "{BASE}[[expect]]\npaths = [\"/a\"]\nallow = [\"anno\", \"ownr\"]\n"
+    ));
+    let helps: Vec<_> = d.items.iter().filter_map(|i| i.help.as_deref()).collect();
+    assert_eq!(helps, ["did you mean `anon`?", "did you mean `owner`?"]);
+}
+
+#[test]
+fn defaults_apply_and_values_are_converted() {
+    let s = ok(&format!(
+        "{BASE}[[identity]]\nname = \"bob\"\ntier = \"team\"\n[identity.login]\nform = \"/in\"\nfields = {{ user = \"bob\", password = \"${{DB_PASSWORD}}\" }}\n[[expect]]\npaths = [\"/a/**\"]\nallow = [\"team\", \"anon\"]\nmin_rank = 50\n"
+    ));
+    assert_eq!(s.session.login_path, "/login");
+    assert!(s.session.deny_markers.is_empty());
+    let d = CrawlConfig::default();
+    assert_eq!(
+        (s.crawl.seeds.clone(), s.crawl.scope.clone()),
+        (d.seeds, d.scope)
+    );
+    assert_eq!(s.crawl.max_requests, 5000);
+    assert_eq!(s.site.audience, Audience::Draft);
+    assert_eq!(s.site.base_url.as_str(), "https://x.example/");
+    assert_eq!(s.identities[1].rank, Tier::Team.default_rank());
+    let Some(Login {
+        method: LoginMethod::Form { form, fields },
+        verify: None,
+    }) = &s.identities[1].login
+    else {
+        panic!("form login expected");
+    };
+    assert_eq!(form, "/in");
+    assert_eq!(fields[0].0, "user");
+    assert_eq!(fields[0].1.expose(), "bob");
+    assert_eq!(fields[1].1.expose(), "db-secret-0005");
+    assert_eq!(
+        s.expects[0].rule_principals(),
+        vec![
+            Principal::Tier(Tier::Team),
+            Principal::Identity("anon".into())
+        ]
+    );
+
+    let s = ok(&format!(
+        "[site]\nname = \"a\"\nbase_url = \"https://x.example/app/\"\nlast_review = \"2026-11-01\"\nexpires = 2027-03-01\n{}",
+        &BASE[BASE.find("[[identity]]").unwrap_or(0)..]
+    ));
+    assert_eq!(s.site.base_url.path(), "/app");
+    assert_eq!(s.site.last_review, Some(jiff::civil::date(2026, 11, 1)));
+    assert_eq!(s.site.expires, Some(jiff::civil::date(2027, 3, 1)));
+}
+
+#[test]
+fn login_methods_parse() {
+    let s = ok(&format!(
+        "{BASE}[[identity]]\nname = \"b\"\ntier = \"team\"\nlogin = {{ basic = {{ user = \"b\", password = \"${{DB_PASSWORD}}\" }} }}\n\
+         [[identity]]\nname = \"c\"\ntier = \"team\"\nlogin = {{ cookie = \"sid=${{DB_PASSWORD}}\", verify = {{ path = \"/me\" }} }}\n\
+         [[identity]]\nname = \"h\"\ntier = \"admin\"\nrank = 7\nlogin = {{ headers = {{ \"X-Token\" = \"${{DB_PASSWORD}}\" }} }}\n"
+    ));
+    let kinds: Vec<_> = s.identities[1..]
+        .iter()
+        .map(|i| i.login.as_ref().map(|l| l.method.kind()))
+        .collect();
+    assert_eq!(kinds, [Some("basic"), Some("cookie"), Some("headers")]);
+    assert_eq!(s.identities[3].rank, 7);
+    assert!(
+        s.identities[2]
+            .login
+            .as_ref()
+            .is_some_and(|l| l.verify.is_some())
+    );
+}
+
+#[test]
+fn several_problems_are_sorted_by_position() {
+    let d = errors(&format!(
+        "{BASE}[[expect]]\npaths = [\"/a\"]\nallow = [\"nobody\"]\n[crawl]\nmax_depth = \"x\"\nconcurrency = 0\n"
+    ));
+    let lines: Vec<_> = d.items.iter().map(|i| i.location.line).collect();
+    let mut sorted = lines.clone();
+    sorted.sort();
+    assert_eq!(lines, sorted);
+    assert_eq!(d.items.len(), 3);
+    assert!(d.to_string().ends_with("scenario.toml: 3 problems"));
+}
+
+#[test]
+fn demo_scenario_parses() {
+    let s = match load(Path::new("scenarios/demo.toml"), &env) {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(s.identities.len(), 5);
+    assert_eq!(s.data.len(), 4);
+    assert_eq!(s.expects.len(), 2);
+    assert_eq!(s.site.name, "acme-payroll");
+    let names: Vec<_> = s.data.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, ["salary", "email", "alice-private", "db-password"]);
+    assert_eq!((s.expects[0].index, s.expects[1].index), (0, 1));
+    assert_eq!(s.expects[0].location.line, 88);
+    assert_eq!(s.data[0].location.line, 74);
+}
+
+#[test]
+fn load_reports_an_unreadable_file() {
+    let err = load(Path::new("scenarios/does-not-exist.toml"), &env).unwrap_err();
+    assert!(matches!(err, ScenarioError::Read { .. }));
+    assert_eq!(
+        err.to_string(),
+        "cannot read scenario scenarios/does-not-exist.toml"
+    );
+}
+
+#[test]
+fn no_secret_value_is_ever_rendered() {
+    let secret_env = |var: &str| match var {
+        "SHORTSECRET" => Some("ZQ9".to_string()),
+        "EMPTY" => Some(String::new()),
+        v if v.starts_with("SET_") => Some(format!("ENV-VALUE-7f3a-{v}")),
+        _ => None,
+    };
+    let sources = [
+        // every literal-secret field, a misspelt secret key, and unset variables
+        "[site]\nname = \"s\"\nbase_url = \"https://user:LITERAL-7f3a-url@x.example\"\n\
+         [[identity]]\nname = \"a\"\ntier = \"team\"\n[identity.login]\nform = \"/login\"\n\
+         fields = { username = \"a\", password = \"LITERAL-7f3a-pw\", otp = \"LITERAL-7f3a-otp\", usrname = \"${SET_U}\" }\n\
+         [[identity]]\nname = \"b\"\ntier = \"team\"\nlogin = { bearer = \"LITERAL-7f3a-bearer\" }\n\
+         [[identity]]\nname = \"c\"\ntier = \"team\"\nlogin = { cookie = \"LITERAL-7f3a-cookie\" }\n\
+         [[identity]]\nname = \"d\"\ntier = \"team\"\nlogin = { headers = { \"X-Api\" = \"LITERAL-7f3a-header\" } }\n\
+         [[identity]]\nname = \"e\"\ntier = \"team\"\nlogin = { basic = { user = \"e\", password = \"LITERAL-7f3a-basic\", pasword = \"LITERAL-7f3a-typo\" } }\n\
+         [[identity]]\nname = \"f\"\ntier = \"team\"\nlogin = { bearer = \"${SET_F}\", verfy = 1, cookie = \"${SET_G}\" }\n\
+         [[identity]]\nname = \"g\"\ntier = \"team\"\nlogin = { bearer = \"${SET_X\" }\n\
+         [[identity]]\nname = \"h\"\ntier = \"team\"\nlogin = { bearer = \"${EMPTY}\" }\n\
+         [data.s]\nenv = \"SHORTSECRET\"\n[data.t]\nenv = \"SET_T\"\ntext = \"x\"\n",
+        // a syntax error on a line holding a secret
+        "[site]\nname = \"s\"\n[[identity]]\nlogin = { password = \"LITERAL-7f3a-broken\" \n",
+        "[site]\nname = \"s\"\n[[identity]]\nlogin.token = 'LITERAL-7f3a-single\n",
+    ];
+    for source in sources {
+        let err = parse(source, Path::new("s.toml"), &secret_env).unwrap_err();
+        let text = format!("{err}\n{err:?}");
+        assert!(!text.contains("7f3a"), "a secret leaked:\n{text}");
+        assert!(!text.contains("ZQ9"), "a secret leaked:\n{text}");
+    }
+}
+
+#[test]
+fn docs_examples_parse() {
+    let doc = include_str!("../../docs/scenario.md");
+    let any_env = |_: &str| Some("doc-example-value".to_string());
+    let mut parsed = 0;
+    let mut rest = doc;
+    while let Some(start) = rest.find("```toml\n") {
+        let body = &rest[start + "```toml\n".len()..];
+        let Some(end) = body.find("```") else { break };
+        let block = &body[..end];
+        rest = &body[end + 3..];
+        if block.trim_start().starts_with("[site]") {
+            if let Err(e) = parse(block, Path::new("docs/scenario.md"), &any_env) {
+                panic!("a docs example does not parse:\n{e}\n--- example:\n{block}");
+            }
+            parsed += 1;
+        }
+    }
+    assert!(parsed >= 2, "expected full examples in docs/scenario.md");
+}
+
+fn snapshot_source(name: &str) -> String {
+    match name {
+        "unknown_key" => format!("{BASE}[crawl]\nmax_depth = 4\nmax_requets = 50\n"),
+        "literal_password" => format!(
+            "{BASE}[[identity]]\nname = \"carol\"\ntier = \"team\"\n[identity.login]\nform = \"/login\"\nfields = {{ username = \"carol\", password = \"hunter2-do-not-show\" }}\n"
+        ),
+        "unset_variable" => format!(
+            "{BASE}[[identity]]\nname = \"carol\"\ntier = \"team\"\n[identity.login]\nbearer = \"${{CAROL_TOKEN}}\"\n"
+        ),
+        "unknown_identity" => format!(
+            "{BASE}[[identity]]\nname = \"admin-ann\"\ntier = \"admin\"\n[[expect]]\npaths = [\"/admin/**\"]\nallow = [\"admin-an\"]\n"
+        ),
+        "bad_glob" => format!(
+            "{BASE}[crawl]\nscope = [\"/**\"]\nexclude = [\"/logout\", \"/a/[b\"]\n[[expect]]\npaths = [\"admin/**\"]\nallow = [\"anon\"]\n"
+        ),
+        "syntax_error" => "[site]\nname = \"s\nbase_url = https://x\n[[identity]]\nlogin = { password = \"hunter2-do-not-show\" \n".to_string(),
+        _ => "[site]\nname = \"my site\"\nbase_url = \"https://payroll.example\"\naudience = \"tem\"\n\n\
+              [crawl]\nmax_depth = \"8\"\nconcurrency = 0\nscope = [\"/app/**\"]\n\n\
+              [[identity]]\nname = \"bob\"\ntier = \"team\"\n[identity.login]\nbearer = \"tok-literal\"\n\n\
+              [data.salary]\njson_keys = [\"salary\"]\n\n\
+              [[expect]]\npaths = [\"/admin/**\"]\nallow = [\"bobb\"]\n\n\
+              [[expect]]\ndata = \"salry\"\nvisible_to = [\"bob\"]\n"
+            .to_string(),
+    }
+}
+
+#[test]
+fn rendered_snapshots() {
+    for name in [
+        "unknown_key",
+        "literal_password",
+        "unset_variable",
+        "unknown_identity",
+        "bad_glob",
+        "several_problems",
+        "syntax_error",
+    ] {
+        let text = rendered(&snapshot_source(name));
+        insta::assert_snapshot!(name, text);
+    }
+}
+
+impl Expectation {
+    fn rule_principals(&self) -> Vec<Principal> {
+        match &self.rule {
+            ExpectRule::Access { allow, .. } => allow.clone(),
+            ExpectRule::Data { visible_to, .. } => visible_to.clone(),
+        }
+    }
+}

@@ -88,7 +88,11 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
-            let code = if err.use_stderr() { exit::USAGE } else { exit::PASS };
+            let code = if err.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::PASS
+            };
             let _ = err.print();
             return code;
         }
@@ -100,7 +104,10 @@ pub fn main() -> i32 {
         _ => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
     let style = terminal::Style { color };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");
@@ -227,7 +234,10 @@ fn finish(
     if let Some(path) = &args.json
         && let Err(err) = report::json::write(result, path)
     {
-        eprintln!("error: cannot write the JSON report to {}: {err}", path.display());
+        eprintln!(
+            "error: cannot write the JSON report to {}: {err}",
+            path.display()
+        );
         return exit::INCONCLUSIVE;
     }
     report::exit_code(result)

@@ -134,7 +134,8 @@ pub struct Summary {
 /// Errors that stop a run before it can judge anything.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    // SCENARIO_ERROR_PLACEHOLDER
+    #[error(transparent)]
+    Scenario(#[from] scenario::ScenarioError),
     #[error("cannot serve the demo Site")]
     DemoSite {
         #[source]
@@ -206,12 +207,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
         observations.extend(replays.into_iter().map(|(_, o)| o));
         for (request, reason) in &skipped {
             let shown = own.skipped.contains_key(*request);
-            observations.push(Observation::skipped(
-                &identity.name,
-                request,
-                reason,
-                shown,
-            ));
+            observations.push(Observation::skipped(&identity.name, request, reason, shown));
         }
         actions.extend(own.actions.iter().map(|a| ActionReport {
             identity: identity.name.clone(),
@@ -229,7 +225,11 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
     observations.sort_by(|a, b| {
         (a.template.as_str(), a.method.as_str(), a.url.as_str())
             .cmp(&(b.template.as_str(), b.method.as_str(), b.url.as_str()))
-            .then(order.get(a.identity.as_str()).cmp(&order.get(b.identity.as_str())))
+            .then(
+                order
+                    .get(a.identity.as_str())
+                    .cmp(&order.get(b.identity.as_str())),
+            )
     });
 
     let today = options

@@ -13,7 +13,12 @@ fn demo_reports_every_planted_flaw_and_nothing_on_correct_endpoints() {
     let json = dir.path().join("out.json");
     let out = lowpriv_sync(&["demo", "--json", json.to_str().unwrap()], &[]);
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "stdout:\n{stdout}\nstderr:\n{}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stdout:\n{stdout}\nstderr:\n{}",
+        text(&out.stderr)
+    );
     let report = read_json(&json);
     assert_eq!(report["schema"], 1);
     assert_eq!(report["summary"]["verdict"], "fail");
@@ -71,11 +76,23 @@ fn demo_reports_every_planted_flaw_and_nothing_on_correct_endpoints() {
         assert!(on_it.is_empty(), "findings on {template}: {on_it:#?}");
     }
     // /api/team/metrics is referenced only from the JS bundle: found, and team-only.
-    assert_eq!(outcomes(&report, "carol", "/api/team/metrics"), vec!["allowed"]);
-    assert_eq!(outcomes(&report, "dave", "/api/team/metrics"), vec!["denied"]);
+    assert_eq!(
+        outcomes(&report, "carol", "/api/team/metrics"),
+        vec!["allowed"]
+    );
+    assert_eq!(
+        outcomes(&report, "dave", "/api/team/metrics"),
+        vec!["denied"]
+    );
     // /api/admin/audit answers 404 to non-owners while alice gets it: hidden.
-    assert_eq!(outcomes(&report, "alice", "/api/admin/audit"), vec!["allowed"]);
-    assert_eq!(outcomes(&report, "carol", "/api/admin/audit"), vec!["hidden"]);
+    assert_eq!(
+        outcomes(&report, "alice", "/api/admin/audit"),
+        vec!["allowed"]
+    );
+    assert_eq!(
+        outcomes(&report, "carol", "/api/admin/audit"),
+        vec!["hidden"]
+    );
     // /api/admin/stats is listed only in the OpenAPI document; anonymous found it there itself.
     let stats = report["observations"]
         .as_array()
@@ -103,23 +120,56 @@ fn demo_fixed_passes_over_a_matrix_it_really_observed() {
     let json = dir.path().join("fixed.json");
     let out = lowpriv_sync(&["demo", "--fixed", "--json", json.to_str().unwrap()], &[]);
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{}",
+        text(&out.stderr)
+    );
     let report = read_json(&json);
     assert_eq!(report["summary"]["verdict"], "pass");
-    assert!(report["findings"].as_array().unwrap().is_empty(), "{:#?}", report["findings"]);
+    assert!(
+        report["findings"].as_array().unwrap().is_empty(),
+        "{:#?}",
+        report["findings"]
+    );
     for identity in report["identities"].as_array().unwrap() {
         assert_eq!(identity["logged_in"], true);
     }
     // A pass is never a pass over nothing: each identity is allowed where the policy admits it.
-    assert_eq!(outcome_at(&report, "alice", "/admin/users").as_deref(), Some("allowed"));
-    assert_eq!(outcome_at(&report, "carol", "/api/employees/3").as_deref(), Some("allowed"));
-    assert_eq!(outcome_at(&report, "bob", "/payroll/summary").as_deref(), Some("allowed"));
-    assert_eq!(outcome_at(&report, "carol", "/reports/quarterly").as_deref(), Some("allowed"));
-    assert_eq!(outcome_at(&report, "dave", "/api/me").as_deref(), Some("allowed"));
+    assert_eq!(
+        outcome_at(&report, "alice", "/admin/users").as_deref(),
+        Some("allowed")
+    );
+    assert_eq!(
+        outcome_at(&report, "carol", "/api/employees/3").as_deref(),
+        Some("allowed")
+    );
+    assert_eq!(
+        outcome_at(&report, "bob", "/payroll/summary").as_deref(),
+        Some("allowed")
+    );
+    assert_eq!(
+        outcome_at(&report, "carol", "/reports/quarterly").as_deref(),
+        Some("allowed")
+    );
+    assert_eq!(
+        outcome_at(&report, "dave", "/api/me").as_deref(),
+        Some("allowed")
+    );
     // ...and denied where it does not.
-    assert_eq!(outcome_at(&report, "carol", "/admin/users").as_deref(), Some("denied"));
-    assert_eq!(outcome_at(&report, "dave", "/reports/quarterly").as_deref(), Some("denied"));
-    assert_eq!(outcome_at(&report, "anonymous", "/api/admin/stats").as_deref(), Some("denied"));
+    assert_eq!(
+        outcome_at(&report, "carol", "/admin/users").as_deref(),
+        Some("denied")
+    );
+    assert_eq!(
+        outcome_at(&report, "dave", "/reports/quarterly").as_deref(),
+        Some("denied")
+    );
+    assert_eq!(
+        outcome_at(&report, "anonymous", "/api/admin/stats").as_deref(),
+        Some("denied")
+    );
     let allowed = report["summary"]["outcomes"]["allowed"].as_u64().unwrap();
     assert!(allowed >= 20, "only {allowed} allowed observations");
     assert!(stdout.contains("0 logout hits · 0 delete hits · 0 credentials"));

@@ -56,15 +56,27 @@ async fn run_leaves_traps_untouched_and_never_prints_a_secret() {
         ("stderr (-vv logs)", text(&out.stderr)),
         ("json report", std::fs::read_to_string(&json).unwrap()),
     ];
-    assert!(outputs[1].1.contains("request"), "debug logs were on: {}", outputs[1].1);
+    assert!(
+        outputs[1].1.contains("request"),
+        "debug logs were on: {}",
+        outputs[1].1
+    );
     for (name, content) in &outputs {
         for secret in &secrets {
-            assert!(!content.contains(secret.as_str()), "{name} contains a secret");
+            assert!(
+                !content.contains(secret.as_str()),
+                "{name} contains a secret"
+            );
         }
     }
     // The secret was really found (so the grep above is not vacuous).
     let report = read_json(&json);
-    assert!(has_finding(&report, "secret-exposed", "carol", "/static/app.js"));
+    assert!(has_finding(
+        &report,
+        "secret-exposed",
+        "carol",
+        "/static/app.js"
+    ));
     site.shutdown().await;
 }
 
@@ -145,9 +157,16 @@ fn a_typo_in_a_key_is_exit_2_with_file_line_col() {
         let stderr = text(&out.stderr);
         assert!(stderr.contains("max_requets"), "{stderr}");
         assert!(stderr.contains("typo.toml:"), "{stderr}");
-        let line = source.lines().position(|l| l.starts_with("max_requets")).unwrap() + 1;
+        let line = source
+            .lines()
+            .position(|l| l.starts_with("max_requets"))
+            .unwrap()
+            + 1;
         assert!(stderr.contains(&format!("typo.toml:{line}:1")), "{stderr}");
-        assert!(stderr.contains("max_requests"), "suggests the right key: {stderr}");
+        assert!(
+            stderr.contains("max_requests"),
+            "suggests the right key: {stderr}"
+        );
     }
 }
 
@@ -203,11 +222,22 @@ tier = "external"
     .unwrap();
     let json = dir.path().join("hostile.json");
     let out = lowpriv(
-        vec![s("run"), scenario.display().to_string(), s("--json"), json.display().to_string()],
+        vec![
+            s("run"),
+            scenario.display().to_string(),
+            s("--json"),
+            json.display().to_string(),
+        ],
         vec![],
     )
     .await;
-    assert_eq!(out.status.code(), Some(3), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     assert!(!text(&out.stderr).contains("panicked"));
     let report = read_json(&json);
     let reason = |path: &str| -> (String, String) {
@@ -239,7 +269,11 @@ tier = "external"
     // Non-UTF-8 and broken HTML are read as well as they can be.
     assert_eq!(reason("/_bad/binary").0, "allowed");
     assert_eq!(reason("/_bad/broken-html").0, "allowed");
-    assert_eq!(reason("/healthz").0, "allowed", "a link inside broken HTML was followed");
+    assert_eq!(
+        reason("/healthz").0,
+        "allowed",
+        "a link inside broken HTML was followed"
+    );
     // Each error is listed as a finding naming its URL.
     let errors = findings(&report, "inconclusive");
     assert!(errors.len() >= 5, "{errors:?}");

@@ -141,9 +141,7 @@ fn path_like(literal: &str) -> Option<String> {
     if literal.len() < 2 || literal.len() > 2048 {
         return None;
     }
-    let allowed = |c: char| {
-        c.is_ascii_alphanumeric() || "/-._~%?=&+:,;@!$'()*{}".contains(c)
-    };
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "/-._~%?=&+:,;@!$'()*{}".contains(c);
     if !literal.chars().all(allowed) {
         return None;
     }
@@ -263,8 +261,19 @@ fn string_literals(code: &str) -> Vec<String> {
                 let word: String = chars[start..i].iter().collect();
                 regex_allowed = matches!(
                     word.as_str(),
-                    "return" | "typeof" | "case" | "do" | "else" | "in" | "of" | "new" | "delete"
-                        | "void" | "throw" | "yield" | "await"
+                    "return"
+                        | "typeof"
+                        | "case"
+                        | "do"
+                        | "else"
+                        | "in"
+                        | "of"
+                        | "new"
+                        | "delete"
+                        | "void"
+                        | "throw"
+                        | "yield"
+                        | "await"
                 );
             }
             _ => {
@@ -383,7 +392,14 @@ mod tests {
         let found = html(body, &page());
         assert_eq!(
             paths(&found),
-            vec!["/a", "/app/rel", "/static/app.js", "/frame", "/next", "/api/inline"]
+            vec![
+                "/a",
+                "/app/rel",
+                "/static/app.js",
+                "/frame",
+                "/next",
+                "/api/inline"
+            ]
         );
         assert_eq!(found.actions.len(), 1);
         assert_eq!(found.actions[0].method, "POST");
@@ -409,7 +425,10 @@ mod tests {
             const abs = "http://site.test/api/abs";
         "#;
         let found = javascript(code, &page());
-        assert_eq!(paths(&found), vec!["/api/me", "/api/team/metrics", "/api/abs"]);
+        assert_eq!(
+            paths(&found),
+            vec!["/api/me", "/api/team/metrics", "/api/abs"]
+        );
         assert_eq!(found.templates, vec!["/api/employees/{param}"]);
     }
 

@@ -113,13 +113,21 @@ pub async fn run<O: Observe>(
     let scope = Arc::new(Scope::new(scenario));
     let site = match sessions.first() {
         Some(s) => s.site.clone(),
-        None => return CrawlMap { identities: Vec::new() },
+        None => {
+            return CrawlMap {
+                identities: Vec::new(),
+            };
+        }
     };
     let limits = Limits {
         concurrency: scenario.crawl.concurrency.max(1),
         max_depth: scenario.crawl.max_depth,
         max_requests: scenario.crawl.max_requests as usize,
-        openapi: scenario.crawl.openapi.as_deref().and_then(|p| site.resolve(p)),
+        openapi: scenario
+            .crawl
+            .openapi
+            .as_deref()
+            .and_then(|p| site.resolve(p)),
         seeds: scenario
             .crawl
             .seeds

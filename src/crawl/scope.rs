@@ -202,7 +202,6 @@ pub fn glob_matches(globs: &GlobSet, path: &str) -> bool {
     globs.is_match(path)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

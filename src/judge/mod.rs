@@ -307,6 +307,7 @@ pub fn evaluate(
                 finding.rule = Some(rule.location.clone());
                 finding.data = vec![data.clone()];
                 findings.push(finding);
+                declared = true;
             }
         }
         for class in &scenario.data {
@@ -333,6 +334,7 @@ pub fn evaluate(
                 );
                 finding.data = vec![class.name.clone()];
                 findings.push(finding);
+                declared = true;
             }
         }
         if declared || !covering.is_empty() || is_public {
@@ -385,7 +387,10 @@ pub fn evaluate(
             );
             finding.identity = Some(identity.name.clone());
             findings.push(finding);
-            reasons.push(format!("the crawl as `{}` was cut short: {why}", identity.name));
+            reasons.push(format!(
+                "the crawl as `{}` was cut short: {why}",
+                identity.name
+            ));
         }
     }
     if !errors.is_empty() {
@@ -453,7 +458,10 @@ pub fn evaluate(
         reasons.push(format!(
             "no finding at or above {}; {allowed} allowed and {} refused answers observed",
             fail_on.as_str(),
-            observations.iter().filter(|o| o.outcome.is_refused()).count()
+            observations
+                .iter()
+                .filter(|o| o.outcome.is_refused())
+                .count()
         ));
         Verdict::Pass
     };
@@ -482,7 +490,9 @@ fn secrets(scenario: &Scenario, obs: &Observation, findings: &mut Vec<Finding>) 
             obs,
             format!(
                 "{what} appears {} time(s) in what {} got ({})",
-                hit.count, obs.identity, obs.outcome.as_str()
+                hit.count,
+                obs.identity,
+                obs.outcome.as_str()
             ),
         );
         finding.data = vec![class.name.clone()];

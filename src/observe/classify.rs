@@ -136,9 +136,7 @@ pub fn encoded_forms(value: &str) -> Vec<String> {
     let mut forms = vec![value.to_string()];
     let b64 = base64::engine::general_purpose::STANDARD.encode(value);
     forms.push(b64.trim_end_matches('=').to_string());
-    forms.push(
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value),
-    );
+    forms.push(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value));
     forms.push(url::form_urlencoded::byte_serialize(value.as_bytes()).collect());
     if let Ok(json) = serde_json::to_string(value) {
         forms.push(json.trim_matches('"').to_string());
@@ -198,12 +196,12 @@ fn regex(pattern: &str) -> Regex {
     Regex::new(pattern).expect("constant pattern compiles")
 }
 
-static EMAIL: LazyLock<Regex> =
-    LazyLock::new(|| regex(r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}\b"));
-static CARD: LazyLock<Regex> = LazyLock::new(|| regex(r"\b\d(?:[ -]?\d){12,18}\b"));
-static JWT: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    regex(r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}\b")
 });
+static CARD: LazyLock<Regex> = LazyLock::new(|| regex(r"\b\d(?:[ -]?\d){12,18}\b"));
+static JWT: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"));
 static PRIVATE_KEY: LazyLock<Regex> =
     LazyLock::new(|| regex(r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY(?: BLOCK)?-----"));
 static PHONE: LazyLock<Regex> =
@@ -244,7 +242,12 @@ fn detect(builtin: Builtin, text: &str) -> Vec<String> {
             .collect(),
         Builtin::PrivateKey => PRIVATE_KEY
             .find_iter(text)
-            .map(|m| format!("<{} block>", m.as_str().trim_matches('-').trim_start_matches("BEGIN ")))
+            .map(|m| {
+                format!(
+                    "<{} block>",
+                    m.as_str().trim_matches('-').trim_start_matches("BEGIN ")
+                )
+            })
             .collect(),
         Builtin::Phone => PHONE
             .find_iter(text)
@@ -263,7 +266,11 @@ fn detect(builtin: Builtin, text: &str) -> Vec<String> {
             .captures_iter(text)
             .filter(|c| {
                 let area = &c[1];
-                area != "000" && area != "666" && !area.starts_with('9') && &c[2] != "00" && &c[3] != "0000"
+                area != "000"
+                    && area != "666"
+                    && !area.starts_with('9')
+                    && &c[2] != "00"
+                    && &c[3] != "0000"
             })
             .map(|c| format!("ssn …{}", &c[3]))
             .collect(),

@@ -149,7 +149,10 @@ impl Observer {
             401 | 403 | 407 => (Outcome::Denied, format!("{status}")),
             // Provisional: becomes `hidden` if another identity got the content (see finalize).
             404 => (Outcome::Denied, "404".to_string()),
-            408 | 429 => (Outcome::Error, format!("{status}: the Site is throttling or slow")),
+            408 | 429 => (
+                Outcome::Error,
+                format!("{status}: the Site is throttling or slow"),
+            ),
             400..=499 => (Outcome::Denied, format!("{status}")),
             500..=599 => (Outcome::Error, format!("{status}: server error")),
             _ => (Outcome::Error, format!("unexpected status {status}")),
@@ -264,12 +267,14 @@ pub fn finalize(observations: &mut [Observation], identities: &[Identity]) {
             .push(index);
     }
     for indices in by_url.values() {
-        let allowed: Vec<(i64, String, Option<String>)> = indices
+        // (shown, rank, name, fingerprint) of every identity that got the content.
+        let allowed: Vec<(bool, i64, String, Option<String>)> = indices
             .iter()
             .map(|&i| &observations[i])
             .filter(|o| o.outcome == Outcome::Allowed)
             .map(|o| {
                 (
+                    o.shown,
                     rank.get(o.identity.as_str()).copied().unwrap_or(0),
                     o.identity.clone(),
                     o.fingerprint.clone(),
@@ -284,13 +289,19 @@ pub fn finalize(observations: &mut [Observation], identities: &[Identity]) {
             }
             if obs.outcome == Outcome::Allowed && obs.fingerprint.is_some() {
                 let own_rank = rank.get(obs.identity.as_str()).copied().unwrap_or(0);
+                // Prefer an identity the Site itself showed the request to: "carol got what
+                // bob's menu links to" is the sentence a reviewer needs.
                 obs.same_as = allowed
                     .iter()
-                    .filter(|(r, name, fp)| {
+                    .filter(|(_, r, name, fp)| {
                         *r > own_rank && *name != obs.identity && *fp == obs.fingerprint
                     })
-                    .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(&a.1)))
-                    .map(|(_, name, _)| name.clone());
+                    .max_by(|a, b| {
+                        (a.0, std::cmp::Reverse(a.1))
+                            .cmp(&(b.0, std::cmp::Reverse(b.1)))
+                            .then_with(|| b.2.cmp(&a.2))
+                    })
+                    .map(|(_, _, name, _)| name.clone());
             }
         }
     }
@@ -305,7 +316,10 @@ mod tests {
         let a = "<html><body><nav>Signed in as carol <a href=/x>x</a></nav><main><h1>Payroll</h1> <p>Total  1</p></main></body></html>";
         let b = "<html><body><nav>Signed in as bob</nav><main><h1>Payroll</h1><p>Total 1</p></main></body></html>";
         assert_eq!(essential_text(a), "Payroll Total 1");
-        assert_eq!(fingerprint(essential_text(a).as_bytes()), fingerprint(essential_text(b).as_bytes()));
+        assert_eq!(
+            fingerprint(essential_text(a).as_bytes()),
+            fingerprint(essential_text(b).as_bytes())
+        );
         let no_main = "<html><head><title>t</title></head><body><header>h</header><p>Body</p><script>x()</script></body></html>";
         assert_eq!(essential_text(no_main), "Body");
     }

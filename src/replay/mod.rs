@@ -29,34 +29,37 @@ pub async fn run<O: Observe>(
     concurrency: usize,
 ) -> Vec<Vec<(Request, O::Output)>> {
     let all = union(crawl);
-    let per_identity = sessions.iter().zip(&crawl.identities).map(|(session, own)| {
-        let observer = observer.clone();
-        let session = session.clone();
-        let already: HashSet<&Request> = own.fetched.iter().map(|(r, _)| r).collect();
-        let todo: Vec<Request> = all
-            .iter()
-            .filter(|r| !already.contains(r))
-            .cloned()
-            .collect();
-        async move {
-            if !session.status.is_usable() {
-                return Vec::new();
+    let per_identity = sessions
+        .iter()
+        .zip(&crawl.identities)
+        .map(|(session, own)| {
+            let observer = observer.clone();
+            let session = session.clone();
+            let already: HashSet<&Request> = own.fetched.iter().map(|(r, _)| r).collect();
+            let todo: Vec<Request> = all
+                .iter()
+                .filter(|r| !already.contains(r))
+                .cloned()
+                .collect();
+            async move {
+                if !session.status.is_usable() {
+                    return Vec::new();
+                }
+                futures::stream::iter(todo)
+                    .map(|request| {
+                        let session = session.clone();
+                        let observer = observer.clone();
+                        async move {
+                            let response = session.get(&request.url).await;
+                            let observation =
+                                observer.observe(&session.identity, &request, &response, false);
+                            (request, observation)
+                        }
+                    })
+                    .buffer_unordered(concurrency.max(1))
+                    .collect::<Vec<_>>()
+                    .await
             }
-            futures::stream::iter(todo)
-                .map(|request| {
-                    let session = session.clone();
-                    let observer = observer.clone();
-                    async move {
-                        let response = session.get(&request.url).await;
-                        let observation =
-                            observer.observe(&session.identity, &request, &response, false);
-                        (request, observation)
-                    }
-                })
-                .buffer_unordered(concurrency.max(1))
-                .collect::<Vec<_>>()
-                .await
-        }
-    });
+        });
     futures::future::join_all(per_identity).await
 }

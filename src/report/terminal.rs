@@ -72,7 +72,12 @@ fn render_identities(result: &RunResult, style: Style, out: &mut String) {
             login,
         );
         if let Some(why) = &identity.truncated {
-            let _ = writeln!(out, "  {:width$}  {}", "", style.paint("33", &format!("crawl cut short: {why}")));
+            let _ = writeln!(
+                out,
+                "  {:width$}  {}",
+                "",
+                style.paint("33", &format!("crawl cut short: {why}"))
+            );
         }
     }
 }
@@ -108,7 +113,9 @@ pub fn render_matrix(result: &RunResult, style: Style, out: &mut String) {
         cell.0.insert(obs.outcome);
         if obs.outcome == Outcome::Allowed && !obs.data.is_empty() {
             cell.1 = true;
-            data.entry(key).or_default().extend(obs.data.keys().cloned());
+            data.entry(key)
+                .or_default()
+                .extend(obs.data.keys().cloned());
         }
     }
     let _ = writeln!(
@@ -138,7 +145,11 @@ pub fn render_matrix(result: &RunResult, style: Style, out: &mut String) {
         for (name, w) in names.iter().zip(&col_widths) {
             let text = match cells.get(name) {
                 Some((outcomes, has_data)) => {
-                    let mut t = outcomes.iter().map(|o| short(*o)).collect::<Vec<_>>().join("+");
+                    let mut t = outcomes
+                        .iter()
+                        .map(|o| short(*o))
+                        .collect::<Vec<_>>()
+                        .join("+");
                     if *has_data {
                         t.push('*');
                     }
@@ -157,7 +168,11 @@ pub fn render_matrix(result: &RunResult, style: Style, out: &mut String) {
             let _ = write!(line, "  {}", style.paint(code, &padded));
         }
         if let Some(classes) = data.get(&(template.clone(), method.clone())) {
-            let _ = write!(line, "  {}", classes.iter().cloned().collect::<Vec<_>>().join(", "));
+            let _ = write!(
+                line,
+                "  {}",
+                classes.iter().cloned().collect::<Vec<_>>().join(", ")
+            );
         }
         let _ = writeln!(out, "{}", line.trim_end());
     }
@@ -172,30 +187,59 @@ fn severity_color(severity: Severity) -> &'static str {
     }
 }
 
-/// Findings grouped by severity, most severe first.
+/// Findings grouped by severity, most severe first. Findings of one kind for one identity on
+/// one template are one entry (with the number of URLs), so an IDOR over a hundred records
+/// reads as one line, not a hundred; the JSON report keeps every one.
 pub fn render_findings(result: &RunResult, style: Style, out: &mut String) {
     if result.findings.is_empty() {
         let _ = writeln!(out, "{}: none", style.paint("1", "Findings"));
         return;
     }
-    let _ = writeln!(out, "{} ({})", style.paint("1", "Findings"), result.findings.len());
-    let mut current = None;
+    let _ = writeln!(
+        out,
+        "{} ({})",
+        style.paint("1", "Findings"),
+        result.findings.len()
+    );
     let origin = result.site.base_url.trim_end_matches('/');
-    for finding in &result.findings {
-        if current != Some(finding.severity) {
-            current = Some(finding.severity);
-            let count = result.summary.findings.get(&finding.severity).copied().unwrap_or(0);
+    let key = |f: &crate::judge::Finding| {
+        (
+            f.severity,
+            f.kind,
+            f.identity.clone(),
+            f.method.clone(),
+            f.template.clone(),
+        )
+    };
+    let mut current = None;
+    let mut index = 0;
+    while index < result.findings.len() {
+        let first = &result.findings[index];
+        let group_len = result.findings[index..]
+            .iter()
+            .take_while(|f| key(f) == key(first) && f.template.is_some())
+            .count()
+            .max(1);
+        if current != Some(first.severity) {
+            current = Some(first.severity);
+            let count = result
+                .summary
+                .findings
+                .get(&first.severity)
+                .copied()
+                .unwrap_or(0);
             let _ = writeln!(
                 out,
                 "  {}",
                 style.paint(
-                    severity_color(finding.severity),
-                    &format!("{} ({count})", finding.severity.as_str().to_uppercase())
+                    severity_color(first.severity),
+                    &format!("{} ({count})", first.severity.as_str().to_uppercase())
                 )
             );
         }
-        let target = match (&finding.method, &finding.url) {
-            (Some(m), Some(u)) => {
+        let target = match (&first.method, &first.url, &first.template) {
+            (Some(m), Some(_), Some(t)) if group_len > 1 => format!("{m} {t} · {group_len} URLs"),
+            (Some(m), Some(u), _) => {
                 let path = u.strip_prefix(origin).unwrap_or(u);
                 format!("{m} {path}")
             }
@@ -204,15 +248,19 @@ pub fn render_findings(result: &RunResult, style: Style, out: &mut String) {
         let _ = writeln!(
             out,
             "    {:20} {:10} {}",
-            finding.kind.as_str(),
-            finding.identity.as_deref().unwrap_or("-"),
+            first.kind.as_str(),
+            first.identity.as_deref().unwrap_or("-"),
             target
         );
-        let mut why = finding.detail.clone();
-        if let Some(rule) = &finding.rule {
+        let mut why = first.detail.clone();
+        if group_len > 1 {
+            why.push_str(" (first of them)");
+        }
+        if let Some(rule) = &first.rule {
             let _ = write!(why, "  [{rule}]");
         }
         let _ = writeln!(out, "    {:20} {}", "", style.paint("2", &why));
+        index += group_len;
     }
 }
 

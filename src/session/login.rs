@@ -155,12 +155,9 @@ pub(super) async fn verify(
         .ok_or_else(|| LoginError::Verify {
             reason: format!("`{path}` is not on the Site's origin"),
         })?;
-    let response = session
-        .get(&url)
-        .await
-        .map_err(|e| LoginError::Verify {
-            reason: format!("{path}: {}", e.describe()),
-        })?;
+    let response = session.get(&url).await.map_err(|e| LoginError::Verify {
+        reason: format!("{path}: {}", e.describe()),
+    })?;
     let fail = |why: String| {
         Err(LoginError::Verify {
             reason: format!("{path}: {why}"),
@@ -170,7 +167,10 @@ pub(super) async fn verify(
         return fail("redirected to the login page".to_string());
     }
     if let Some(offsite) = &response.offsite_redirect {
-        return fail(format!("redirected to another origin ({})", offsite.origin().ascii_serialization()));
+        return fail(format!(
+            "redirected to another origin ({})",
+            offsite.origin().ascii_serialization()
+        ));
     }
     if !(200..300).contains(&response.status) {
         return fail(format!("answered {}", response.status));

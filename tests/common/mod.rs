@@ -48,7 +48,13 @@ pub async fn lowpriv(args: Vec<String>, env: Vec<(String, String)>) -> Output {
     tokio::task::spawn_blocking(move || {
         let mut command = std::process::Command::new(bin());
         command.args(&args).env_remove("CI").env("NO_COLOR", "1");
-        for var in ["DEMO_ALICE_PASSWORD", "DEMO_BOB_PASSWORD", "DEMO_CAROL_PASSWORD", "DEMO_DAVE_PASSWORD", "DB_PASSWORD"] {
+        for var in [
+            "DEMO_ALICE_PASSWORD",
+            "DEMO_BOB_PASSWORD",
+            "DEMO_CAROL_PASSWORD",
+            "DEMO_DAVE_PASSWORD",
+            "DB_PASSWORD",
+        ] {
             command.env_remove(var);
         }
         command.envs(env);
@@ -61,7 +67,13 @@ pub async fn lowpriv(args: Vec<String>, env: Vec<(String, String)>) -> Output {
 pub fn lowpriv_sync(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = std::process::Command::new(bin());
     command.args(args).env_remove("CI").env("NO_COLOR", "1");
-    for var in ["DEMO_ALICE_PASSWORD", "DEMO_BOB_PASSWORD", "DEMO_CAROL_PASSWORD", "DEMO_DAVE_PASSWORD", "DB_PASSWORD"] {
+    for var in [
+        "DEMO_ALICE_PASSWORD",
+        "DEMO_BOB_PASSWORD",
+        "DEMO_CAROL_PASSWORD",
+        "DEMO_DAVE_PASSWORD",
+        "DB_PASSWORD",
+    ] {
         command.env_remove(var);
     }
     for (k, v) in env {
@@ -120,7 +132,9 @@ pub fn outcome_at(report: &serde_json::Value, identity: &str, path: &str) -> Opt
         .find(|o| {
             o["identity"] == identity
                 && o["url"].as_str().is_some_and(|u| {
-                    url::Url::parse(u).map(|u| u.path() == path).unwrap_or(false)
+                    url::Url::parse(u)
+                        .map(|u| u.path() == path)
+                        .unwrap_or(false)
                 })
         })
         .map(|o| o["outcome"].as_str().unwrap().to_string())

@@ -40,8 +40,9 @@ async fn run_leaves_traps_untouched_and_never_prints_a_secret() {
     let issued: serde_json::Value = reqwest::get(site.base_url.join("/_demo/issued").unwrap())
         .await
         .unwrap()
-        .json()
+        .text()
         .await
+        .map(|t| serde_json::from_str(&t).unwrap())
         .unwrap();
     let mut secrets: Vec<String> = vec![DB_PASSWORD.to_string()];
     for user in USERS {
@@ -150,7 +151,7 @@ fn a_typo_in_a_key_is_exit_2_with_file_line_col() {
     let source = std::fs::read_to_string(demo_scenario())
         .unwrap()
         .replace("max_requests = 500", "max_requets = 500");
-    std::fs::write(&path, source).unwrap();
+    std::fs::write(&path, &source).unwrap();
     for command in ["check", "run"] {
         let out = lowpriv_sync(&[command, path.to_str().unwrap()], &[]);
         assert_eq!(out.status.code(), Some(2), "{command}");
@@ -208,7 +209,7 @@ base_url = "{}"
 audience = "external"
 
 [crawl]
-seeds = ["/_bad/redirect-loop", "/_bad/huge", "/_bad/binary", "/_bad/broken-html", "/_bad/reset", "/_bad/500", "/_bad/slow"]
+seeds = ["/_bad/redirect-loop", "/_bad/huge", "/_bad/binary", "/_bad/broken-html", "/_bad/hangup", "/_bad/500", "/_bad/slow"]
 timeout_secs = 2
 max_body_bytes = 100000
 
@@ -258,7 +259,7 @@ tier = "external"
     let (outcome, why) = reason("/_bad/huge");
     assert_eq!(outcome, "error");
     assert!(why.contains("max_body_bytes"), "{why}");
-    let (outcome, why) = reason("/_bad/reset");
+    let (outcome, why) = reason("/_bad/hangup");
     assert_eq!(outcome, "error", "{why}");
     let (outcome, why) = reason("/_bad/500");
     assert_eq!(outcome, "error");

@@ -395,8 +395,8 @@ mod tests {
             vec![
                 "/a",
                 "/app/rel",
-                "/static/app.js",
                 "/frame",
+                "/static/app.js",
                 "/next",
                 "/api/inline"
             ]

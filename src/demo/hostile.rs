@@ -22,7 +22,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/_bad/huge", get(huge))
         .route("/_bad/binary", get(binary))
         .route("/_bad/broken-html", get(broken_html))
-        .route("/_bad/reset", get(reset))
+        .route("/_bad/hangup", get(reset))
         .route("/_bad/slow", get(slow))
         .route("/_bad/500", get(server_error))
 }

@@ -684,7 +684,7 @@ async fn hostile_routes_misbehave_as_intended() {
     assert!(String::from_utf8(binary.bytes().await.unwrap().to_vec()).is_err());
 
     let reset = client()
-        .get(site.base_url.join("/_bad/reset").unwrap())
+        .get(site.base_url.join("/_bad/hangup").unwrap())
         .send()
         .await
         .unwrap();

@@ -291,7 +291,7 @@ fn luhn(digits: &[u32]) -> bool {
             }
         })
         .sum();
-    !digits.is_empty() && sum % 10 == 0
+    !digits.is_empty() && sum.is_multiple_of(10)
 }
 
 fn jwt_header_decodes(token: &str) -> bool {

@@ -51,19 +51,19 @@ impl FetchError {
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
     #[error("login form page {url} could not be fetched: {reason}")]
-    FormPage { url: Url, reason: String },
+    FormPage { url: String, reason: String },
     #[error("login form page {url} answered {status}")]
-    FormStatus { url: Url, status: u16 },
+    FormStatus { url: String, status: u16 },
     #[error("no form with a password field at {url}")]
-    FormNotFound { url: Url },
+    FormNotFound { url: String },
     #[error("the login form at {url} has no field `{field}` (it has: {available})")]
     FieldMissing {
-        url: Url,
+        url: String,
         field: String,
         available: String,
     },
     #[error("the login form posts to another origin ({action}); credentials stay home")]
-    ForeignAction { action: Url },
+    ForeignAction { action: String },
     #[error("submitting the login form failed: {reason}")]
     Submit { reason: String },
     #[error("proof of login failed: {reason}")]

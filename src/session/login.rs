@@ -24,21 +24,21 @@ pub(super) async fn submit_form(
         .get(&page_url)
         .await
         .map_err(|e| LoginError::FormPage {
-            url: page_url.clone(),
+            url: page_url.to_string(),
             reason: e.describe(),
         })?;
     if !(200..300).contains(&page.status) {
         return Err(LoginError::FormStatus {
-            url: page_url,
+            url: page_url.to_string(),
             status: page.status,
         });
     }
     let form = find_login_form(&page).ok_or_else(|| LoginError::FormNotFound {
-        url: page.final_url.clone(),
+        url: page.final_url.to_string(),
     })?;
     if form.action.origin() != session.site.origin {
         return Err(LoginError::ForeignAction {
-            action: form.action,
+            action: form.action.to_string(),
         });
     }
     if !form.post {
@@ -52,7 +52,7 @@ pub(super) async fn submit_form(
             Some(slot) => slot.1 = value.expose().to_string(),
             None => {
                 return Err(LoginError::FieldMissing {
-                    url: page.final_url.clone(),
+                    url: page.final_url.to_string(),
                     field: name.clone(),
                     available: values
                         .iter()

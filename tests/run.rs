@@ -281,3 +281,90 @@ tier = "external"
     assert_eq!(report["summary"]["verdict"], "inconclusive");
     site.shutdown().await;
 }
+
+/// Runs the demo scenario with `[crawl]` edited by `edit` against a fixed Site.
+async fn run_edited(edit: impl Fn(String) -> String) -> (i32, serde_json::Value, String) {
+    let site = start_site(true).await;
+    let dir = temp_dir();
+    let path = dir.path().join("edited.toml");
+    let source = edit(std::fs::read_to_string(demo_scenario()).unwrap());
+    std::fs::write(&path, source).unwrap();
+    let json = dir.path().join("edited.json");
+    let out = lowpriv(
+        vec![
+            s("run"),
+            path.display().to_string(),
+            s("--base-url"),
+            site.base_url.to_string(),
+            s("--json"),
+            json.display().to_string(),
+        ],
+        demo_env(),
+    )
+    .await;
+    site.shutdown().await;
+    (
+        out.status.code().unwrap(),
+        read_json(&json),
+        text(&out.stdout) + &text(&out.stderr),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crawl_cut_short_by_max_requests_is_inconclusive() {
+    let (code, report, output) =
+        run_edited(|s| s.replace("max_requests = 500", "max_requests = 3")).await;
+    assert_eq!(code, 3, "{output}");
+    assert_eq!(report["summary"]["verdict"], "inconclusive");
+    let cut: Vec<_> = report["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["truncated"].as_str().is_some_and(|t| t.contains("max_requests (3)")))
+        .collect();
+    assert!(cut.len() >= 3, "{:#?}", report["identities"]);
+    assert!(output.contains("cut short"), "{output}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crawl_cut_short_by_max_depth_is_inconclusive() {
+    let (code, report, output) =
+        run_edited(|s| s.replace("max_depth = 8", "max_depth = 0")).await;
+    assert_eq!(code, 3, "{output}");
+    assert!(output.contains("max_depth (0)"), "{output}");
+    assert_eq!(report["summary"]["verdict"], "inconclusive");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_that_matched_nothing_is_inconclusive() {
+    let (code, report, output) = run_edited(|s| {
+        s + "\n[[expect]]\npaths = [\"/finance/**\"]\nallow = [\"alice\"]\n"
+    })
+    .await;
+    assert_eq!(code, 3, "{output}");
+    let reasons = report["summary"]["reasons"].to_string();
+    assert!(reasons.contains("matched no observed request"), "{reasons}");
+}
+
+#[test]
+fn demo_site_serves_until_stopped_and_prints_its_url() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(bin())
+        .args(["demo-site", "--port", "0", "--fixed"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line).unwrap();
+    let url = url::Url::parse(line.trim()).expect("first line is the URL");
+    assert_eq!(url.host_str(), Some("127.0.0.1"));
+    let health = std::net::TcpStream::connect((
+        "127.0.0.1",
+        url.port().unwrap(),
+    ));
+    assert!(health.is_ok(), "the Site listens");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

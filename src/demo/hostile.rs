@@ -105,3 +105,20 @@ async fn server_error() -> Response {
     )
         .into_response()
 }
+
+/// A login form whose action is the foreign origin: a scanner must refuse to post credentials
+/// there.
+pub(crate) async fn foreign_login(
+    axum::extract::State(site): axum::extract::State<super::site::SiteState>,
+) -> Response {
+    let action = site
+        .foreign_url
+        .join("login")
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    html(Body::from(format!(
+        "<!doctype html><html><body><main><form method=\"post\" action=\"{action}\">\
+         <input name=\"username\"><input type=\"password\" name=\"password\">\
+         <button>Sign in</button></form></main></body></html>"
+    )))
+}

@@ -74,6 +74,7 @@ pub(crate) fn router(config: DemoConfig, foreign_url: url::Url, stats: Arc<Count
         .route("/api/admin/audit", get(api::admin_audit))
         .route("/_demo/stats", get(api::demo_stats))
         .route("/_demo/issued", get(api::demo_issued))
+        .route("/_bad/foreign-login", get(hostile::foreign_login))
         .merge(hostile::router())
         .fallback(pages::not_found)
         .with_state(site)

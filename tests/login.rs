@@ -1,0 +1,202 @@
+//! Every login method against the demo Site, proof of login, and credentials that stay home.
+
+mod common;
+
+use common::*;
+use lowpriv::demo::USERS;
+
+fn token(name: &str) -> String {
+    USERS.iter().find(|u| u.name == name).unwrap().token.to_string()
+}
+
+fn password(name: &str) -> String {
+    USERS.iter().find(|u| u.name == name).unwrap().password.to_string()
+}
+
+fn scenario(base_url: &url::Url, identities: &str) -> String {
+    format!(
+        r#"[site]
+name = "logins"
+base_url = "{base_url}"
+audience = "team"
+public = ["/healthz", "/static/**", "/openapi.json", "/api/me"]
+
+[session]
+deny_markers = ["Access denied"]
+
+[crawl]
+seeds = ["/"]
+exclude = ["/_demo/**", "/_bad/**"]
+rate_limit = 500
+
+[[identity]]
+name = "anonymous"
+tier = "external"
+{identities}
+"#
+    )
+}
+
+async fn run(site_url: &url::Url, identities: &str, env: Vec<(String, String)>) -> (i32, serde_json::Value, String) {
+    let dir = temp_dir();
+    let path = dir.path().join("logins.toml");
+    std::fs::write(&path, scenario(site_url, identities)).unwrap();
+    let json = dir.path().join("report.json");
+    let out = lowpriv(
+        vec![
+            "run".into(),
+            path.display().to_string(),
+            "--json".into(),
+            json.display().to_string(),
+        ],
+        env,
+    )
+    .await;
+    let stdout = text(&out.stdout);
+    let report = read_json(&json);
+    (out.status.code().unwrap(), report, stdout + &text(&out.stderr))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bearer_basic_cookie_and_header_logins_all_hold() {
+    let site = start_site(true).await;
+    let identities = r#"
+[[identity]]
+name = "alice"
+tier = "owner"
+rank = 100
+[identity.login]
+bearer = "${ALICE_TOKEN}"
+verify = { path = "/api/me", contains = "alice" }
+
+[[identity]]
+name = "bob"
+tier = "team"
+rank = 50
+[identity.login]
+basic = { user = "bob", password = "${BOB_PASSWORD}" }
+verify = { path = "/api/me", contains = "bob" }
+
+[[identity]]
+name = "carol"
+tier = "team"
+rank = 10
+[identity.login]
+cookie = "sid=${CAROL_TOKEN}"
+
+[[identity]]
+name = "dave"
+tier = "company"
+rank = 5
+[identity.login]
+headers = { "X-Api-Token" = "${DAVE_TOKEN}" }
+verify = { path = "/api/me", contains = "dave" }
+"#;
+    let env = vec![
+        ("ALICE_TOKEN".to_string(), token("alice")),
+        ("BOB_PASSWORD".to_string(), password("bob")),
+        ("CAROL_TOKEN".to_string(), token("carol")),
+        ("DAVE_TOKEN".to_string(), token("dave")),
+    ];
+    let (code, report, output) = run(&site.base_url, identities, env).await;
+    assert_eq!(code, 0, "{output}");
+    let logins: Vec<(String, String, bool)> = report["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["name"].as_str().unwrap().to_string(),
+                i["login"].as_str().unwrap().to_string(),
+                i["logged_in"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        logins,
+        vec![
+            ("anonymous".into(), "none".into(), true),
+            ("alice".into(), "bearer".into(), true),
+            ("bob".into(), "basic".into(), true),
+            ("carol".into(), "cookie".into(), true),
+            ("dave".into(), "headers".into(), true),
+        ]
+    );
+    // Each identity really saw the Site as itself.
+    assert_eq!(outcome_at(&report, "alice", "/admin/users").as_deref(), Some("allowed"));
+    assert_eq!(outcome_at(&report, "bob", "/payroll/summary").as_deref(), Some("allowed"));
+    assert_eq!(outcome_at(&report, "carol", "/api/employees/3").as_deref(), Some("allowed"));
+    assert_eq!(outcome_at(&report, "dave", "/api/me").as_deref(), Some("allowed"));
+    assert_eq!(outcome_at(&report, "dave", "/").as_deref(), Some("denied"));
+    for user in USERS {
+        assert!(!output.contains(user.token));
+        assert!(!output.contains(user.password));
+    }
+    assert_eq!(site.stats().foreign_credentials, 0);
+    site.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_form_posting_to_another_origin_is_refused() {
+    let site = start_site(true).await;
+    let identities = r#"
+[[identity]]
+name = "carol"
+tier = "team"
+[identity.login]
+form = "/_bad/foreign-login"
+fields = { username = "carol", password = "${CAROL_PASSWORD}" }
+"#;
+    let env = vec![("CAROL_PASSWORD".to_string(), password("carol"))];
+    let (code, report, output) = run(&site.base_url, identities, env).await;
+    assert_eq!(code, 3, "{output}");
+    let failed = &report["findings"].as_array().unwrap()[0];
+    assert_eq!(failed["kind"], "login-failed", "{failed}");
+    assert!(failed["detail"].as_str().unwrap().contains("another origin"), "{failed}");
+    let stats = site.stats();
+    assert_eq!(stats.foreign_hits, 0, "nothing at all was sent to the foreign origin");
+    assert_eq!(stats.foreign_credentials, 0);
+    site.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proof_that_redirects_away_fails_without_following() {
+    let site = start_site(true).await;
+    let identities = r#"
+[[identity]]
+name = "carol"
+tier = "team"
+[identity.login]
+bearer = "${CAROL_TOKEN}"
+verify = { path = "/go/partner" }
+"#;
+    let env = vec![("CAROL_TOKEN".to_string(), token("carol"))];
+    let (code, report, output) = run(&site.base_url, identities, env).await;
+    assert_eq!(code, 3, "{output}");
+    let carol = &report["identities"].as_array().unwrap()[1];
+    assert_eq!(carol["logged_in"], false);
+    assert!(carol["login_error"].as_str().unwrap().contains("another origin"), "{carol}");
+    assert_eq!(site.stats().foreign_hits, 0);
+    site.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proof_that_does_not_hold_is_login_failed() {
+    let site = start_site(true).await;
+    // A valid login, but the proof names someone else: the run must not trust it.
+    let identities = r#"
+[[identity]]
+name = "carol"
+tier = "team"
+[identity.login]
+form = "/login"
+fields = { username = "carol", password = "${CAROL_PASSWORD}" }
+verify = { path = "/api/me", contains = "alice" }
+"#;
+    let env = vec![("CAROL_PASSWORD".to_string(), password("carol"))];
+    let (code, report, output) = run(&site.base_url, identities, env).await;
+    assert_eq!(code, 3, "{output}");
+    assert_eq!(findings(&report, "login-failed"), vec![("carol".to_string(), String::new())]);
+    assert!(output.contains("does not contain `alice`"), "{output}");
+    site.shutdown().await;
+}

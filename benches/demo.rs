@@ -1,11 +1,13 @@
-//! One full demo run (flawed and fixed), end to end over loopback HTTP: login, crawl,
-//! replay, observe, judge. Prints wall time per run and request throughput.
+//! Full demo runs end to end over loopback HTTP: login, crawl, replay, observe, judge.
+//! Prints wall time per run and request throughput, for the demo Site as shipped and for a
+//! larger one (more employee records, each linked from HR's list and replayed as everyone).
 //!
-//! `cargo bench --bench demo` (`LOWPRIV_BENCH_RUNS=N` to change the number of runs).
+//! `cargo bench --bench demo` (`LOWPRIV_BENCH_RUNS=N` changes the number of runs).
 
 use std::time::{Duration, Instant};
 
 use lowpriv::RunOptions;
+use lowpriv::demo::DemoConfig;
 
 fn main() {
     let runs: usize = std::env::var("LOWPRIV_BENCH_RUNS")
@@ -16,23 +18,41 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    for fixed in [false, true] {
+    let cases = [
+        ("demo (flawed)", false, 0, runs),
+        ("demo --fixed", true, 0, runs),
+        ("flawed, 2000 extra records", false, 2000, 3),
+    ];
+    for (label, fixed, extra_employees, runs) in cases {
         let mut times: Vec<Duration> = Vec::new();
         let mut requests = 0;
         for _ in 0..runs {
+            let config = DemoConfig {
+                fixed,
+                extra_employees,
+                ..Default::default()
+            };
             let started = Instant::now();
-            let (result, _) = runtime
-                .block_on(lowpriv::run_demo(fixed, &RunOptions::default()))
+            let (result, stats) = runtime
+                .block_on(lowpriv::run_demo_with(
+                    config,
+                    |scenario| {
+                        // Measure lowpriv, not the politeness budget.
+                        scenario.crawl.rate_limit = 1_000_000;
+                        scenario.crawl.max_requests = 100_000;
+                    },
+                    &RunOptions::default(),
+                ))
                 .expect("demo run");
             times.push(started.elapsed());
+            assert_eq!(stats.logout_hits + stats.delete_hits, 0);
             requests = result.summary.requests;
         }
         times.sort();
         let median = times[times.len() / 2];
         let total: Duration = times.iter().sum();
         println!(
-            "demo{:8} runs {runs:3}  requests/run {requests:4}  min {:7.1} ms  median {:7.1} ms  max {:7.1} ms  {:7.0} requests/s",
-            if fixed { " --fixed" } else { "" },
+            "{label:28} runs {runs:3}  requests/run {requests:6}  min {:8.1} ms  median {:8.1} ms  max {:8.1} ms  {:7.0} requests/s",
             times[0].as_secs_f64() * 1000.0,
             median.as_secs_f64() * 1000.0,
             times[times.len() - 1].as_secs_f64() * 1000.0,

@@ -303,7 +303,22 @@ pub async fn run_demo(
     fixed: bool,
     options: &RunOptions,
 ) -> Result<(RunResult, demo::DemoStats), Error> {
-    let db_password = demo::random_secret();
+    let config = demo::DemoConfig {
+        fixed,
+        ..Default::default()
+    };
+    run_demo_with(config, |_| {}, options).await
+}
+
+/// [`run_demo`] with a Site configuration of the caller's (its runtime secret is replaced by
+/// a random one) and a last word on the scenario (benchmarks lift the politeness limits).
+pub async fn run_demo_with(
+    mut config: demo::DemoConfig,
+    adjust: impl FnOnce(&mut Scenario),
+    options: &RunOptions,
+) -> Result<(RunResult, demo::DemoStats), Error> {
+    config.db_password = demo::random_secret();
+    let db_password = config.db_password.clone();
     let env = |var: &str| {
         if var == "DB_PASSWORD" {
             Some(db_password.clone())
@@ -316,16 +331,12 @@ pub async fn run_demo(
         std::path::Path::new(demo::SCENARIO_PATH),
         &env,
     )?;
-    let config = demo::DemoConfig {
-        fixed,
-        db_password: db_password.clone(),
-        ..Default::default()
-    };
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let site = demo::DemoSite::start(config, addr)
         .await
         .map_err(|source| Error::DemoSite { source })?;
     scenario.site.base_url = site.base_url.clone();
+    adjust(&mut scenario);
     let result = run(&scenario, options).await;
     let stats = site.stats();
     site.shutdown().await;

@@ -6,11 +6,21 @@ use common::*;
 use lowpriv::demo::USERS;
 
 fn token(name: &str) -> String {
-    USERS.iter().find(|u| u.name == name).unwrap().token.to_string()
+    USERS
+        .iter()
+        .find(|u| u.name == name)
+        .unwrap()
+        .token
+        .to_string()
 }
 
 fn password(name: &str) -> String {
-    USERS.iter().find(|u| u.name == name).unwrap().password.to_string()
+    USERS
+        .iter()
+        .find(|u| u.name == name)
+        .unwrap()
+        .password
+        .to_string()
 }
 
 fn scenario(base_url: &url::Url, identities: &str) -> String {
@@ -37,7 +47,11 @@ tier = "external"
     )
 }
 
-async fn run(site_url: &url::Url, identities: &str, env: Vec<(String, String)>) -> (i32, serde_json::Value, String) {
+async fn run(
+    site_url: &url::Url,
+    identities: &str,
+    env: Vec<(String, String)>,
+) -> (i32, serde_json::Value, String) {
     let dir = temp_dir();
     let path = dir.path().join("logins.toml");
     std::fs::write(&path, scenario(site_url, identities)).unwrap();
@@ -54,7 +68,11 @@ async fn run(site_url: &url::Url, identities: &str, env: Vec<(String, String)>) 
     .await;
     let stdout = text(&out.stdout);
     let report = read_json(&json);
-    (out.status.code().unwrap(), report, stdout + &text(&out.stderr))
+    (
+        out.status.code().unwrap(),
+        report,
+        stdout + &text(&out.stderr),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,10 +141,22 @@ verify = { path = "/api/me", contains = "dave" }
         ]
     );
     // Each identity really saw the Site as itself.
-    assert_eq!(outcome_at(&report, "alice", "/admin/users").as_deref(), Some("allowed"));
-    assert_eq!(outcome_at(&report, "bob", "/payroll/summary").as_deref(), Some("allowed"));
-    assert_eq!(outcome_at(&report, "carol", "/api/employees/3").as_deref(), Some("allowed"));
-    assert_eq!(outcome_at(&report, "dave", "/api/me").as_deref(), Some("allowed"));
+    assert_eq!(
+        outcome_at(&report, "alice", "/admin/users").as_deref(),
+        Some("allowed")
+    );
+    assert_eq!(
+        outcome_at(&report, "bob", "/payroll/summary").as_deref(),
+        Some("allowed")
+    );
+    assert_eq!(
+        outcome_at(&report, "carol", "/api/employees/3").as_deref(),
+        Some("allowed")
+    );
+    assert_eq!(
+        outcome_at(&report, "dave", "/api/me").as_deref(),
+        Some("allowed")
+    );
     assert_eq!(outcome_at(&report, "dave", "/").as_deref(), Some("denied"));
     for user in USERS {
         assert!(!output.contains(user.token));
@@ -152,9 +182,18 @@ fields = { username = "carol", password = "${CAROL_PASSWORD}" }
     assert_eq!(code, 3, "{output}");
     let failed = &report["findings"].as_array().unwrap()[0];
     assert_eq!(failed["kind"], "login-failed", "{failed}");
-    assert!(failed["detail"].as_str().unwrap().contains("another origin"), "{failed}");
+    assert!(
+        failed["detail"]
+            .as_str()
+            .unwrap()
+            .contains("another origin"),
+        "{failed}"
+    );
     let stats = site.stats();
-    assert_eq!(stats.foreign_hits, 0, "nothing at all was sent to the foreign origin");
+    assert_eq!(
+        stats.foreign_hits, 0,
+        "nothing at all was sent to the foreign origin"
+    );
     assert_eq!(stats.foreign_credentials, 0);
     site.shutdown().await;
 }
@@ -175,7 +214,13 @@ verify = { path = "/go/partner" }
     assert_eq!(code, 3, "{output}");
     let carol = &report["identities"].as_array().unwrap()[1];
     assert_eq!(carol["logged_in"], false);
-    assert!(carol["login_error"].as_str().unwrap().contains("another origin"), "{carol}");
+    assert!(
+        carol["login_error"]
+            .as_str()
+            .unwrap()
+            .contains("another origin"),
+        "{carol}"
+    );
     assert_eq!(site.stats().foreign_hits, 0);
     site.shutdown().await;
 }
@@ -196,7 +241,10 @@ verify = { path = "/api/me", contains = "alice" }
     let env = vec![("CAROL_PASSWORD".to_string(), password("carol"))];
     let (code, report, output) = run(&site.base_url, identities, env).await;
     assert_eq!(code, 3, "{output}");
-    assert_eq!(findings(&report, "login-failed"), vec![("carol".to_string(), String::new())]);
+    assert_eq!(
+        findings(&report, "login-failed"),
+        vec![("carol".to_string(), String::new())]
+    );
     assert!(output.contains("does not contain `alice`"), "{output}");
     site.shutdown().await;
 }

@@ -320,7 +320,11 @@ async fn a_crawl_cut_short_by_max_requests_is_inconclusive() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|i| i["truncated"].as_str().is_some_and(|t| t.contains("max_requests (3)")))
+        .filter(|i| {
+            i["truncated"]
+                .as_str()
+                .is_some_and(|t| t.contains("max_requests (3)"))
+        })
         .collect();
     assert!(cut.len() >= 3, "{:#?}", report["identities"]);
     assert!(output.contains("cut short"), "{output}");
@@ -328,8 +332,7 @@ async fn a_crawl_cut_short_by_max_requests_is_inconclusive() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crawl_cut_short_by_max_depth_is_inconclusive() {
-    let (code, report, output) =
-        run_edited(|s| s.replace("max_depth = 8", "max_depth = 0")).await;
+    let (code, report, output) = run_edited(|s| s.replace("max_depth = 8", "max_depth = 0")).await;
     assert_eq!(code, 3, "{output}");
     assert!(output.contains("max_depth (0)"), "{output}");
     assert_eq!(report["summary"]["verdict"], "inconclusive");
@@ -337,10 +340,8 @@ async fn a_crawl_cut_short_by_max_depth_is_inconclusive() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rule_that_matched_nothing_is_inconclusive() {
-    let (code, report, output) = run_edited(|s| {
-        s + "\n[[expect]]\npaths = [\"/finance/**\"]\nallow = [\"alice\"]\n"
-    })
-    .await;
+    let (code, report, output) =
+        run_edited(|s| s + "\n[[expect]]\npaths = [\"/finance/**\"]\nallow = [\"alice\"]\n").await;
     assert_eq!(code, 3, "{output}");
     let reasons = report["summary"]["reasons"].to_string();
     assert!(reasons.contains("matched no observed request"), "{reasons}");
@@ -357,13 +358,12 @@ fn demo_site_serves_until_stopped_and_prints_its_url() {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut line = String::new();
-    std::io::BufReader::new(stdout).read_line(&mut line).unwrap();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .unwrap();
     let url = url::Url::parse(line.trim()).expect("first line is the URL");
     assert_eq!(url.host_str(), Some("127.0.0.1"));
-    let health = std::net::TcpStream::connect((
-        "127.0.0.1",
-        url.port().unwrap(),
-    ));
+    let health = std::net::TcpStream::connect(("127.0.0.1", url.port().unwrap()));
     assert!(health.is_ok(), "the Site listens");
     child.kill().unwrap();
     child.wait().unwrap();

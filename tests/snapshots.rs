@@ -13,8 +13,17 @@ fn demo(fixed: bool) -> RunResult {
         today: Some(jiff::civil::date(2026, 11, 25)),
         ..RunOptions::default()
     };
-    let (result, stats) = runtime.block_on(lowpriv::run_demo(fixed, &options)).unwrap();
-    assert_eq!((stats.logout_hits, stats.delete_hits, stats.foreign_credentials), (0, 0, 0));
+    let (result, stats) = runtime
+        .block_on(lowpriv::run_demo(fixed, &options))
+        .unwrap();
+    assert_eq!(
+        (
+            stats.logout_hits,
+            stats.delete_hits,
+            stats.foreign_credentials
+        ),
+        (0, 0, 0)
+    );
     result
 }
 

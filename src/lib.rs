@@ -27,6 +27,9 @@ pub mod replay;
 pub mod report;
 pub mod scenario;
 pub mod session;
+pub mod snapshot;
+
+mod atomic_file;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use super::Counters;
 use super::auth::{Denied, api_denied, api_not_found, identify, login_api, role_api, team_api};
 use super::data::{Role, Visible};
+use super::Flaw;
 use super::site::{SiteState, lock};
 
 type ApiResult = Result<Response, Denied>;
@@ -87,7 +88,7 @@ pub(crate) async fn openapi() -> Json<Value> {
 
 /// FLAW (default mode): the bundle ships the runtime database password.
 pub(crate) async fn app_js(State(site): State<SiteState>) -> Response {
-    let config = if site.fixed {
+    let config = if site.is_fixed(Flaw::SecretInBundle) {
         String::new()
     } else {
         // A JSON string literal is a valid JS string literal, whatever the password holds.
@@ -147,7 +148,7 @@ pub(crate) async fn me(State(site): State<SiteState>, headers: HeaderMap) -> Api
 /// salary. Fixed: team only, and no salaries.
 pub(crate) async fn directory(State(site): State<SiteState>, headers: HeaderMap) -> ApiResult {
     let viewer = login_api(&site, &headers)?;
-    if site.fixed {
+    if site.is_fixed(Flaw::DirectorySalaries) {
         team_api(viewer)?;
     }
     let entries: Vec<Value> = site
@@ -159,7 +160,7 @@ pub(crate) async fn directory(State(site): State<SiteState>, headers: HeaderMap)
                 "email": employee.email,
                 "title": employee.title,
             });
-            if !site.fixed {
+            if !site.is_fixed(Flaw::DirectorySalaries) {
                 entry["salary"] = json!(employee.salary);
             }
             entry
@@ -177,7 +178,7 @@ pub(crate) async fn employee(
     Path(id): Path<String>,
 ) -> ApiResult {
     let viewer = login_api(&site, &headers)?;
-    if site.fixed {
+    if site.is_fixed(Flaw::EmployeeIdor) {
         team_api(viewer)?;
     }
     let record = id
@@ -186,7 +187,7 @@ pub(crate) async fn employee(
         .and_then(|id| site.employees.iter().find(|employee| employee.id == id))
         .ok_or_else(|| Denied::from(api_not_found()))?;
     let own = viewer.employee_id == Some(record.id);
-    let visible = if !site.fixed {
+    let visible = if !site.is_fixed(Flaw::EmployeeIdor) {
         Visible {
             pay: true,
             private_notes: true,
@@ -225,7 +226,7 @@ pub(crate) async fn team_metrics(State(site): State<SiteState>, headers: HeaderM
 
 /// FLAW (default mode): no check at all, not even login. Fixed: owner only.
 pub(crate) async fn admin_stats(State(site): State<SiteState>, headers: HeaderMap) -> ApiResult {
-    if site.fixed {
+    if site.is_fixed(Flaw::AdminStatsOpen) {
         let viewer = login_api(&site, &headers)?;
         role_api(viewer, &[Role::Owner])?;
     }

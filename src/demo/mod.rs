@@ -33,6 +33,31 @@ pub struct DemoConfig {
     pub db_password: String,
     /// Generated employees appended after the fixed ones (ids 7..), for load tests.
     pub extra_employees: usize,
+    /// Flaws served even when `fixed` is set: one exposure change at a time, for tests of
+    /// drift.
+    pub reopened: Vec<Flaw>,
+}
+
+/// The planted flaws, one per row of DESIGN.md's table (the JS-only and 404 endpoints are
+/// correct, so they are not here).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flaw {
+    /// `/admin/users` checks login, not role.
+    AdminUsers,
+    /// `/payroll/summary` checks login, not role.
+    PayrollSummary,
+    /// `/api/employees/{id}` returns any record to any signed-in user.
+    EmployeeIdor,
+    /// `/static/app.js` embeds the runtime database password.
+    SecretInBundle,
+    /// `/reports/quarterly` admits company-tier users.
+    QuarterlyAudience,
+    /// `/api/directory` returns salaries to everyone signed in.
+    DirectorySalaries,
+    /// `/api/admin/stats` checks nothing.
+    AdminStatsOpen,
+    /// `/hr/reviews` admits employees but not HR.
+    ReviewsInverted,
 }
 
 impl Default for DemoConfig {
@@ -41,6 +66,7 @@ impl Default for DemoConfig {
             fixed: false,
             db_password: "demo-db-password-not-set".to_string(),
             extra_employees: 0,
+            reopened: Vec::new(),
         }
     }
 }

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use super::Counters;
 use super::auth::{Denied, login_html, redirect_found, role_html, team_html};
 use super::data::{ACCOUNTS, Account, Role};
+use super::Flaw;
 use super::site::SiteState;
 
 pub(crate) fn escape(text: &str) -> String {
@@ -154,7 +155,7 @@ pub(crate) async fn quarterly(
     uri: Uri,
 ) -> PageResult {
     let viewer = login_html(&site, &headers, &uri)?;
-    if site.fixed {
+    if site.is_fixed(Flaw::QuarterlyAudience) {
         team_html(&site, viewer)?;
     }
     Ok(page(
@@ -177,7 +178,7 @@ pub(crate) async fn admin_users(
     uri: Uri,
 ) -> PageResult {
     let viewer = login_html(&site, &headers, &uri)?;
-    if site.fixed {
+    if site.is_fixed(Flaw::AdminUsers) {
         role_html(&site, viewer, &[Role::Owner])?;
     }
     let mut rows = String::new();
@@ -220,7 +221,7 @@ pub(crate) async fn payroll_summary(
     uri: Uri,
 ) -> PageResult {
     let viewer = login_html(&site, &headers, &uri)?;
-    if site.fixed {
+    if site.is_fixed(Flaw::PayrollSummary) {
         role_html(&site, viewer, &[Role::Owner, Role::Hr])?;
     }
     let salaries: u64 = site.employees.iter().map(|e| e.salary).sum();
@@ -246,7 +247,7 @@ pub(crate) async fn hr_reviews(
 ) -> PageResult {
     let viewer = login_html(&site, &headers, &uri)?;
     team_html(&site, viewer)?;
-    let allowed: &[Role] = if site.fixed {
+    let allowed: &[Role] = if site.is_fixed(Flaw::ReviewsInverted) {
         &[Role::Hr, Role::Owner]
     } else {
         &[Role::Employee, Role::Owner]

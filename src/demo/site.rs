@@ -12,7 +12,9 @@ use super::{DemoConfig, api, auth, hostile, pages};
 
 /// Everything the handlers share.
 pub(crate) struct Site {
-    pub(crate) fixed: bool,
+    fixed: bool,
+    /// Flaws served even when `fixed` (to make one exposure change at a time).
+    reopened: Vec<super::Flaw>,
     pub(crate) db_password: String,
     pub(crate) employees: Vec<Employee>,
     pub(crate) foreign_url: url::Url,
@@ -27,6 +29,13 @@ pub(crate) struct Site {
 
 pub(crate) type SiteState = Arc<Site>;
 
+impl Site {
+    /// Whether this flaw is fixed in the Site being served.
+    pub(crate) fn is_fixed(&self, flaw: super::Flaw) -> bool {
+        self.fixed && !self.reopened.contains(&flaw)
+    }
+}
+
 /// A poisoned lock only means another handler panicked mid-update; the maps
 /// stay usable for a demo, so carry on rather than fail every later request.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -38,6 +47,7 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) fn router(config: DemoConfig, foreign_url: url::Url, stats: Arc<Counters>) -> Router {
     let site = Arc::new(Site {
         fixed: config.fixed,
+        reopened: config.reopened,
         db_password: config.db_password,
         employees: data::employees(config.extra_employees),
         foreign_url,

@@ -26,7 +26,6 @@
 //! Values are redacted where they are written: data examples carry a shape or a prefix and a
 //! length, never a value; no credential, cookie or secret value is ever part of a `RunResult`.
 
-use std::io::Write;
 use std::path::Path;
 
 use crate::RunResult;
@@ -36,31 +35,9 @@ pub fn to_string(result: &RunResult) -> String {
     serde_json::to_string_pretty(result).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
 
-/// Writes the report atomically: a temp file beside the target, then a rename, so a reader
-/// (or a crash) never sees half a report.
+/// Writes the report atomically, so a reader (or a crash) never sees half a report.
 pub fn write(result: &RunResult, path: &Path) -> std::io::Result<()> {
-    write_atomic(path, to_string(result).as_bytes())
-}
-
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "report".to_string());
-    let temp = dir.join(format!(".{file_name}.tmp{}", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.write_all(b"\n")?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
+    let mut text = to_string(result);
+    text.push('\n');
+    crate::atomic_file::write(path, text.as_bytes())
 }

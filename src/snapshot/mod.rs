@@ -1,0 +1,475 @@
+//! Exposure snapshots: the approved record of who can see what on a Site, compared on every
+//! run.
+//!
+//! Input: a run's observations. Output: a [`SnapshotReport`] (match, drift, new, skipped or
+//! invalid), with `snapshots/<site>.snap.new` written when the exposure differs from the
+//! approved `snapshots/<site>.snap`. Invariants: the approved file is only ever replaced by
+//! [`accept`], never by a run, and never in CI; every write is atomic; an inconclusive run is
+//! not compared (its matrix is incomplete).
+
+pub mod matrix;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+pub use matrix::{Cell, Matrix, ParseError, RowKey};
+
+use crate::atomic_file;
+use crate::observe::Outcome;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    #[error("no pending snapshot {}", path.display())]
+    NoPending { path: PathBuf },
+    #[error("refusing to change approved snapshots in CI (`CI` is set): accept them locally and commit")]
+    InCi,
+}
+
+/// Where snapshots live.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub dir: PathBuf,
+}
+
+impl Store {
+    pub fn new(dir: impl Into<PathBuf>) -> Store {
+        Store { dir: dir.into() }
+    }
+
+    pub fn approved(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.snap"))
+    }
+
+    pub fn pending(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.snap.new"))
+    }
+
+    /// Names with a pending snapshot, sorted.
+    pub fn pending_names(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(|n| n.strip_suffix(".snap.new"))
+                    .map(str::to_string)
+            })
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// The exposure matches the approved snapshot.
+    Match,
+    /// It differs: `.snap.new` written, the run fails.
+    Drift,
+    /// No approved snapshot yet: `.snap.new` written (the run fails in CI).
+    New,
+    /// Not compared (the run was inconclusive).
+    Skipped,
+    /// The approved snapshot could not be read or is for something else.
+    Invalid,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// An identity gains `allowed` or a data class.
+    Widening,
+    /// An identity loses `allowed` or a data class.
+    Narrowing,
+    /// Anything else (denied → hidden, a new template nobody may reach).
+    Neutral,
+}
+
+/// One fact that changed, as a sentence's parts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub direction: Direction,
+    pub identity: String,
+    pub method: String,
+    pub template: String,
+    /// outcome | data
+    pub kind: &'static str,
+    pub from: String,
+    pub to: String,
+}
+
+impl Change {
+    /// "dave: GET /reports/{id} denied → allowed"
+    pub fn sentence(&self) -> String {
+        format!(
+            "{}: {} {} {} → {}",
+            self.identity, self.method, self.template, self.from, self.to
+        )
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SnapshotReport {
+    pub status: Status,
+    pub approved: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending: Option<String>,
+    /// What a person should read first.
+    pub message: String,
+    /// Lines only in the current exposure.
+    pub added: Vec<String>,
+    /// Lines only in the approved snapshot.
+    pub removed: Vec<String>,
+    /// The same difference as facts, widening first.
+    pub changes: Vec<Change>,
+    /// A unified diff, approved → current.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub diff: String,
+}
+
+impl SnapshotReport {
+    pub fn widening(&self) -> usize {
+        self.changes
+            .iter()
+            .filter(|c| c.direction == Direction::Widening)
+            .count()
+    }
+
+    /// Whether this fails the run.
+    pub fn fails(&self, ci: bool) -> bool {
+        match self.status {
+            Status::Drift | Status::Invalid => true,
+            Status::New => ci,
+            Status::Match | Status::Skipped => false,
+        }
+    }
+}
+
+/// Whether lowpriv runs in CI, where approved snapshots are never written.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// Compares a run's exposure with the approved snapshot and writes `.snap.new` when they
+/// differ (or when none is approved yet). `complete`: the run saw its whole matrix.
+pub fn check(store: &Store, current: &Matrix, complete: bool, ci: bool) -> SnapshotReport {
+    let name = current.site.clone();
+    let approved_path = store.approved(&name);
+    let pending_path = store.pending(&name);
+    let mut report = SnapshotReport {
+        status: Status::Match,
+        approved: approved_path.display().to_string(),
+        pending: None,
+        message: String::new(),
+        added: Vec::new(),
+        removed: Vec::new(),
+        changes: Vec::new(),
+        diff: String::new(),
+    };
+    if !complete {
+        report.status = Status::Skipped;
+        report.message =
+            "not compared: the run is inconclusive, so its exposure matrix is incomplete".to_string();
+        return report;
+    }
+    let current_text = current.render();
+    let approved_text = match std::fs::read_to_string(&approved_path) {
+        Ok(text) => Some(text),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+        Err(source) => {
+            report.status = Status::Invalid;
+            report.message = SnapshotError::Read {
+                path: approved_path.clone(),
+                source,
+            }
+            .to_string();
+            return report;
+        }
+    };
+    let Some(approved_text) = approved_text else {
+        report.status = Status::New;
+        report.message = match write_pending(store, &name, &current_text) {
+            Ok(path) => {
+                report.pending = Some(path.display().to_string());
+                if ci {
+                    format!(
+                        "no approved snapshot at {}: in CI one must be approved first (review {} locally, \
+                         run `lowpriv snapshot accept {name}`, commit the .snap)",
+                        approved_path.display(),
+                        path.display()
+                    )
+                } else {
+                    format!(
+                        "no approved snapshot yet: wrote {}; review it, then run `lowpriv snapshot accept {name}`",
+                        path.display()
+                    )
+                }
+            }
+            Err(err) => err.to_string(),
+        };
+        report.added = facts(&current_text);
+        return report;
+    };
+    if approved_text == current_text {
+        // A pending file from an earlier drift is stale now.
+        if !ci && pending_path.exists() {
+            let _ = std::fs::remove_file(&pending_path);
+        }
+        report.message = format!("exposure matches {}", approved_path.display());
+        return report;
+    }
+    let approved = match Matrix::parse(&approved_text, &approved_path) {
+        Ok(m) => m,
+        Err(err) => {
+            report.status = Status::Invalid;
+            report.message = format!("the approved snapshot is not valid: {err}");
+            if let Ok(path) = write_pending(store, &name, &current_text) {
+                report.pending = Some(path.display().to_string());
+            }
+            return report;
+        }
+    };
+    let strangers: Vec<&String> = approved
+        .identities
+        .iter()
+        .filter(|i| !current.identities.contains(i))
+        .collect();
+    let problem = if approved.site != current.site {
+        Some(format!(
+            "{} is the snapshot of site `{}`, not `{}`",
+            approved_path.display(),
+            approved.site,
+            current.site
+        ))
+    } else if !strangers.is_empty() {
+        Some(format!(
+            "{} names identities the scenario does not declare (or did not log in): {}",
+            approved_path.display(),
+            strangers
+                .iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    } else {
+        None
+    };
+    report.diff = unified_diff(&approved_text, &current_text, &approved_path, &name);
+    let (added, removed) = line_changes(&approved_text, &current_text);
+    report.added = added;
+    report.removed = removed;
+    report.changes = changes(&approved, current);
+    match write_pending(store, &name, &current_text) {
+        Ok(path) => report.pending = Some(path.display().to_string()),
+        Err(err) => report.message = err.to_string(),
+    }
+    if let Some(problem) = problem {
+        report.status = Status::Invalid;
+        report.message = format!("{problem}; not overwritten");
+    } else {
+        report.status = Status::Drift;
+        if report.message.is_empty() {
+            report.message = format!(
+                "exposure drifted from {} ({} widening, {} narrowing, {} other); wrote {}; \
+                 accept with `lowpriv snapshot accept {name}` if intended",
+                approved_path.display(),
+                report.widening(),
+                report
+                    .changes
+                    .iter()
+                    .filter(|c| c.direction == Direction::Narrowing)
+                    .count(),
+                report
+                    .changes
+                    .iter()
+                    .filter(|c| c.direction == Direction::Neutral)
+                    .count(),
+                report.pending.as_deref().unwrap_or("?")
+            );
+        }
+    }
+    report
+}
+
+fn write_pending(store: &Store, name: &str, text: &str) -> Result<PathBuf, SnapshotError> {
+    let path = store.pending(name);
+    std::fs::create_dir_all(&store.dir).map_err(|source| SnapshotError::Write {
+        path: store.dir.clone(),
+        source,
+    })?;
+    atomic_file::write(&path, text.as_bytes()).map_err(|source| SnapshotError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
+}
+
+/// Fact lines (no comments, headers or blanks).
+fn facts(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| l.contains(" · "))
+        .map(str::to_string)
+        .collect()
+}
+
+fn line_changes(old: &str, new: &str) -> (Vec<String>, Vec<String>) {
+    let old_lines: BTreeSet<&str> = old.lines().filter(|l| !l.starts_with('#')).collect();
+    let new_lines: BTreeSet<&str> = new.lines().filter(|l| !l.starts_with('#')).collect();
+    let added = new_lines
+        .difference(&old_lines)
+        .filter(|l| !l.is_empty())
+        .map(|l| l.to_string())
+        .collect();
+    let removed = old_lines
+        .difference(&new_lines)
+        .filter(|l| !l.is_empty())
+        .map(|l| l.to_string())
+        .collect();
+    (added, removed)
+}
+
+pub fn unified_diff(old: &str, new: &str, approved: &Path, name: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(2)
+        .header(
+            &approved.display().to_string(),
+            &format!("{name} (this run)"),
+        )
+        .to_string()
+}
+
+/// Every changed fact between two matrices, widening first.
+pub fn changes(approved: &Matrix, current: &Matrix) -> Vec<Change> {
+    let mut keys: BTreeSet<(&RowKey, &str)> = BTreeSet::new();
+    for (matrix, other) in [(approved, current), (current, approved)] {
+        for (key, row) in &matrix.rows {
+            for identity in row.keys() {
+                if other.identities.contains(identity) || matrix.identities.contains(identity) {
+                    keys.insert((key, identity.as_str()));
+                }
+            }
+        }
+    }
+    let empty = Cell::default();
+    let mut out = Vec::new();
+    for (key, identity) in keys {
+        let old = approved.cell(key, identity).unwrap_or(&empty);
+        let new = current.cell(key, identity).unwrap_or(&empty);
+        let change = |direction, kind, from: String, to: String| Change {
+            direction,
+            identity: identity.to_string(),
+            method: key.0.clone(),
+            template: key.1.clone(),
+            kind,
+            from,
+            to,
+        };
+        if old.outcomes != new.outcomes {
+            let was = old.outcomes.contains(&Outcome::Allowed);
+            let is = new.outcomes.contains(&Outcome::Allowed);
+            let direction = match (was, is) {
+                (false, true) => Direction::Widening,
+                (true, false) => Direction::Narrowing,
+                _ => Direction::Neutral,
+            };
+            out.push(change(
+                direction,
+                "outcome",
+                matrix::outcomes_text(&old.outcomes),
+                matrix::outcomes_text(&new.outcomes),
+            ));
+        }
+        for class in new.data.difference(&old.data) {
+            out.push(change(
+                Direction::Widening,
+                "data",
+                "-".to_string(),
+                format!("sees {class}"),
+            ));
+        }
+        for class in old.data.difference(&new.data) {
+            out.push(change(
+                Direction::Narrowing,
+                "data",
+                format!("sees {class}"),
+                "-".to_string(),
+            ));
+        }
+    }
+    out.sort_by(|a, b| {
+        (a.direction, &a.template, &a.identity, a.kind).cmp(&(b.direction, &b.template, &b.identity, b.kind))
+    });
+    out
+}
+
+/// Promotes `NAME.snap.new` to `NAME.snap` (atomically: a rename). Checks that it parses.
+pub fn accept(store: &Store, name: &str, ci: bool) -> Result<PathBuf, SnapshotError> {
+    if ci {
+        return Err(SnapshotError::InCi);
+    }
+    let pending = store.pending(name);
+    let text = match std::fs::read_to_string(&pending) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Err(SnapshotError::NoPending { path: pending });
+        }
+        Err(source) => {
+            return Err(SnapshotError::Read {
+                path: pending,
+                source,
+            });
+        }
+    };
+    Matrix::parse(&text, &pending)?;
+    let approved = store.approved(name);
+    std::fs::rename(&pending, &approved).map_err(|source| SnapshotError::Write {
+        path: approved.clone(),
+        source,
+    })?;
+    Ok(approved)
+}
+
+/// Drops a pending snapshot.
+pub fn reject(store: &Store, name: &str) -> Result<(), SnapshotError> {
+    let pending = store.pending(name);
+    std::fs::remove_file(&pending).map_err(|source| SnapshotError::Write {
+        path: pending,
+        source,
+    })
+}
+
+/// The approved and pending texts of NAME, for review.
+pub fn pending_diff(store: &Store, name: &str) -> Result<String, SnapshotError> {
+    let pending_path = store.pending(name);
+    let pending = std::fs::read_to_string(&pending_path).map_err(|source| SnapshotError::Read {
+        path: pending_path.clone(),
+        source,
+    })?;
+    let approved_path = store.approved(name);
+    let approved = std::fs::read_to_string(&approved_path).unwrap_or_default();
+    Ok(unified_diff(&approved, &pending, &approved_path, name))
+}
+
+#[cfg(test)]
+mod tests;

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 use lowpriv::judge::Severity;
 use lowpriv::report::{self, exit, terminal};
-use lowpriv::scenario::{self, Scenario, ScenarioError};
+use lowpriv::scenario::{self, Audience, Scenario, ScenarioError};
+use lowpriv::snapshot::{self as snapshots, Store};
 use lowpriv::{RunOptions, RunResult};
 
 #[derive(Parser, Debug)]
@@ -17,9 +18,9 @@ use lowpriv::{RunOptions, RunResult};
              what the privileged ones found as the others, classify the data, and judge it",
     after_help = "Exit codes: 0 pass · 1 findings at or above --fail-on · 2 bad usage or invalid \
                   scenario · 3 inconclusive (a login failed, the Site was unreachable, errors or \
-                  limits hid part of the matrix).\n\nNot built yet: snapshots (`snapshot`), \
-                  `--audience` previews, JUnit/SARIF/Markdown/HTML reports, `init`, `merge`, \
-                  fleets of scenarios, `--browser`. See README.md."
+                  limits hid part of the matrix).\n\nNot built yet: JUnit/SARIF/Markdown/HTML \
+                  reports, `init`, `merge`, fleets of scenarios (`run DIR`, `--jobs`, \
+                  `--shard`), `--browser`. See README.md."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -60,6 +61,11 @@ enum Command {
         #[command(flatten)]
         report: ReportArgs,
     },
+    /// Review or accept pending exposure snapshots (`NAME.snap.new`).
+    Snapshot {
+        #[command(subcommand)]
+        action: SnapshotAction,
+    },
     /// Serve the embedded demo Site on 127.0.0.1 until interrupted.
     DemoSite {
         /// Port to listen on (0: any free port).
@@ -74,8 +80,45 @@ enum Command {
     },
 }
 
+#[derive(Subcommand, Debug)]
+enum SnapshotAction {
+    /// Walk the pending snapshots: show each diff and accept, reject or skip it (needs a
+    /// terminal).
+    Review {
+        /// Only this site's snapshot.
+        name: Option<String>,
+        /// Where snapshots live.
+        #[arg(long, value_name = "DIR", default_value = "snapshots")]
+        snapshots: PathBuf,
+    },
+    /// Promote pending snapshots to approved ones without asking.
+    Accept {
+        /// The site whose pending snapshot to accept.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        name: Option<String>,
+        /// Accept every pending snapshot.
+        #[arg(long)]
+        all: bool,
+        /// Where snapshots live.
+        #[arg(long, value_name = "DIR", default_value = "snapshots")]
+        snapshots: PathBuf,
+    },
+}
+
+fn parse_audience(value: &str) -> Result<Audience, String> {
+    Audience::parse(value)
+        .ok_or_else(|| format!("`{value}` is not an audience (draft, team, company, external)"))
+}
+
 #[derive(Args, Debug)]
 struct ReportArgs {
+    /// Judge as if the Site were shared this widely, and show who would join the audience
+    /// and what they reach: draft, team, company or external.
+    #[arg(long, value_name = "TIER", value_parser = parse_audience)]
+    audience: Option<Audience>,
+    /// Where approved exposure snapshots live (`<site>.snap`); drift writes `<site>.snap.new`.
+    #[arg(long, value_name = "DIR", default_value = "snapshots")]
+    snapshots: PathBuf,
     /// Findings at or above this severity fail the run.
     #[arg(long, value_enum, default_value = "high")]
     fail_on: Severity,
@@ -130,10 +173,11 @@ pub fn main() -> i32 {
             }
             let options = RunOptions {
                 fail_on: report.fail_on,
+                audience: report.audience,
                 ..RunOptions::default()
             };
             match runtime.block_on(lowpriv::run(&loaded, &options)) {
-                Ok(result) => finish(&result, &report, cli.quiet, style, None),
+                Ok(mut result) => finish(&mut result, &report, cli.quiet, style, None),
                 Err(err) => {
                     print_error(&err);
                     exit::INCONCLUSIVE
@@ -143,15 +187,16 @@ pub fn main() -> i32 {
         Command::Demo { fixed, report } => {
             let options = RunOptions {
                 fail_on: report.fail_on,
+                audience: report.audience,
                 ..RunOptions::default()
             };
             match runtime.block_on(lowpriv::run_demo(fixed, &options)) {
-                Ok((result, stats)) => {
+                Ok((mut result, stats)) => {
                     let traps = format!(
                         "demo Site traps: {} logout hits · {} delete hits · {} credentials sent to the foreign origin",
                         stats.logout_hits, stats.delete_hits, stats.foreign_credentials
                     );
-                    finish(&result, &report, cli.quiet, style, Some(traps))
+                    finish(&mut result, &report, cli.quiet, style, Some(traps))
                 }
                 Err(err) => {
                     print_error(&err);
@@ -162,6 +207,7 @@ pub fn main() -> i32 {
                 }
             }
         }
+        Command::Snapshot { action } => snapshot_command(action, style),
         Command::DemoSite {
             port,
             fixed,
@@ -213,12 +259,14 @@ fn check(paths: &[PathBuf]) -> i32 {
 }
 
 fn finish(
-    result: &RunResult,
+    result: &mut RunResult,
     args: &ReportArgs,
     quiet: bool,
     style: terminal::Style,
     footer: Option<String>,
 ) -> i32 {
+    lowpriv::compare_snapshot(result, &Store::new(&args.snapshots), snapshots::in_ci());
+    let result = &*result;
     let mut stdout = std::io::stdout().lock();
     let text = if quiet {
         terminal::render_verdict(result, style)
@@ -278,4 +326,114 @@ async fn demo_site(port: u16, fixed: bool, db_password: Option<String>) -> i32 {
     let _ = tokio::signal::ctrl_c().await;
     site.shutdown().await;
     exit::PASS
+}
+
+fn snapshot_command(action: SnapshotAction, style: terminal::Style) -> i32 {
+    let ci = snapshots::in_ci();
+    match action {
+        SnapshotAction::Accept {
+            name,
+            all,
+            snapshots: dir,
+        } => {
+            let store = Store::new(&dir);
+            let names = if all {
+                store.pending_names()
+            } else {
+                name.into_iter().collect()
+            };
+            if names.is_empty() {
+                println!("no pending snapshots in {}", dir.display());
+                return exit::PASS;
+            }
+            let mut code = exit::PASS;
+            for name in names {
+                match snapshots::accept(&store, &name, ci) {
+                    Ok(path) => println!("accepted {}", path.display()),
+                    Err(err) => {
+                        print_error(&err);
+                        code = exit::USAGE;
+                    }
+                }
+            }
+            code
+        }
+        SnapshotAction::Review {
+            name,
+            snapshots: dir,
+        } => {
+            if ci || !std::io::stdin().is_terminal() {
+                eprintln!(
+                    "lowpriv snapshot review asks before each change, so it needs an interactive \
+                     terminal (and not CI); use `lowpriv snapshot accept NAME` or `--all` instead"
+                );
+                return exit::USAGE;
+            }
+            let store = Store::new(&dir);
+            let names: Vec<String> = store
+                .pending_names()
+                .into_iter()
+                .filter(|n| name.as_ref().is_none_or(|wanted| wanted == n))
+                .collect();
+            if names.is_empty() {
+                println!("no pending snapshots in {}", dir.display());
+                return exit::PASS;
+            }
+            let stdin = std::io::stdin();
+            for name in names {
+                match snapshots::pending_diff(&store, &name) {
+                    Ok(diff) => {
+                        println!("{}", style_diff(&diff, style));
+                    }
+                    Err(err) => {
+                        print_error(&err);
+                        return exit::USAGE;
+                    }
+                }
+                loop {
+                    print!("{name}: [a]ccept, [r]eject, [s]kip? ");
+                    let _ = std::io::stdout().flush();
+                    let mut answer = String::new();
+                    if stdin.read_line(&mut answer).unwrap_or(0) == 0 {
+                        return exit::PASS;
+                    }
+                    let outcome = match answer.trim() {
+                        "a" | "accept" => snapshots::accept(&store, &name, ci)
+                            .map(|p| format!("accepted {}", p.display())),
+                        "r" | "reject" => snapshots::reject(&store, &name)
+                            .map(|()| format!("rejected {}", store.pending(&name).display())),
+                        "s" | "skip" => Ok(format!("skipped {name}")),
+                        _ => continue,
+                    };
+                    match outcome {
+                        Ok(message) => println!("{message}"),
+                        Err(err) => print_error(&err),
+                    }
+                    break;
+                }
+            }
+            exit::PASS
+        }
+    }
+}
+
+fn style_diff(diff: &str, style: terminal::Style) -> String {
+    if !style.color {
+        return diff.to_string();
+    }
+    diff.lines()
+        .map(|line| {
+            let code = if line.starts_with('+') {
+                "32"
+            } else if line.starts_with('-') {
+                "31"
+            } else if line.starts_with("@@") {
+                "36"
+            } else {
+                return line.to_string();
+            };
+            format!("\x1b[{code}m{line}\x1b[0m")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

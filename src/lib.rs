@@ -51,6 +51,8 @@ pub struct RunOptions {
     pub fail_on: Severity,
     /// The day review and expiry dates are judged against; today when unset.
     pub today: Option<jiff::civil::Date>,
+    /// Judge as if the Site were shared this widely (`--audience`), and preview who joins.
+    pub audience: Option<Audience>,
 }
 
 impl Default for RunOptions {
@@ -58,6 +60,7 @@ impl Default for RunOptions {
         RunOptions {
             fail_on: Severity::High,
             today: None,
+            audience: None,
         }
     }
 }
@@ -77,6 +80,12 @@ pub struct RunResult {
     /// Paths with parameters no value filled; not sent.
     pub unfilled_templates: Vec<String>,
     pub findings: Vec<judge::Finding>,
+    /// Comparison with the approved exposure snapshot, when one was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<snapshot::SnapshotReport>,
+    /// "If the audience widens to TIER", when `--audience` was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audience_preview: Option<judge::AudiencePreview>,
     pub summary: Summary,
 }
 
@@ -84,7 +93,10 @@ pub struct RunResult {
 pub struct SiteReport {
     pub name: String,
     pub base_url: String,
+    /// Who the Site is shared with now (the scenario's `audience`).
     pub audience: Audience,
+    /// The audience the findings were judged against (`--audience`, else the same).
+    pub evaluated_audience: Audience,
     pub owner: Option<String>,
     pub data_sources: Vec<String>,
     pub last_review: Option<String>,
@@ -238,16 +250,32 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
     let today = options
         .today
         .unwrap_or_else(|| jiff::ZonedDateTime::now().date());
-    let judgement = judge::evaluate(scenario, &health, &observations, options.fail_on, today);
-    Ok(assemble(
-        scenario,
+    let widened;
+    let judged = match options.audience {
+        Some(audience) if audience != scenario.site.audience => {
+            let mut copy = scenario.clone();
+            copy.site.audience = audience;
+            widened = copy;
+            &widened
+        }
+        _ => scenario,
+    };
+    let judgement = judge::evaluate(judged, &health, &observations, options.fail_on, today);
+    let audience_preview = options
+        .audience
+        .map(|to| judge::audience_preview(scenario, &observations, to));
+    let mut result = assemble(
+        judged,
         identities,
         observations,
         actions,
         unfilled.into_iter().collect(),
         judgement,
         started.elapsed().as_millis(),
-    ))
+    );
+    result.site.audience = scenario.site.audience;
+    result.audience_preview = audience_preview;
+    Ok(result)
 }
 
 fn assemble(
@@ -284,6 +312,7 @@ fn assemble(
             name: site.name.clone(),
             base_url: site.base_url.to_string(),
             audience: site.audience,
+            evaluated_audience: site.audience,
             owner: site.owner.clone(),
             data_sources: site.data_sources.clone(),
             last_review: site.last_review.map(|d| d.to_string()),
@@ -296,8 +325,33 @@ fn assemble(
         actions,
         unfilled_templates,
         findings: judgement.findings,
+        snapshot: None,
+        audience_preview: None,
         summary,
     }
+}
+
+/// Compares the run's exposure with the approved snapshot in `store` (writing a pending one
+/// when it differs) and folds the outcome into the verdict: drift fails the run, and so does
+/// a missing snapshot in CI. An inconclusive run is not compared.
+pub fn compare_snapshot(result: &mut RunResult, store: &snapshot::Store, ci: bool) {
+    let identities: Vec<String> = result
+        .identities
+        .iter()
+        .filter(|i| i.logged_in)
+        .map(|i| i.name.clone())
+        .collect();
+    let matrix = snapshot::Matrix::from_observations(&result.site.name, &identities, &result.observations);
+    let complete = result.summary.verdict != Verdict::Inconclusive;
+    let report = snapshot::check(store, &matrix, complete, ci);
+    if report.fails(ci) {
+        if result.summary.verdict == Verdict::Pass {
+            result.summary.verdict = Verdict::Fail;
+            result.summary.reasons.clear();
+        }
+        result.summary.reasons.push(report.message.clone());
+    }
+    result.snapshot = Some(report);
 }
 
 /// Serves the embedded demo Site on a loopback port, runs the demo scenario against it, and

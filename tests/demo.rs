@@ -9,9 +9,9 @@ const IDENTITIES: [&str; 5] = ["anonymous", "dave", "carol", "bob", "alice"];
 
 #[test]
 fn demo_reports_every_planted_flaw_and_nothing_on_correct_endpoints() {
-    let dir = temp_dir();
+    let dir = dir_with_approved_snapshots();
     let json = dir.path().join("out.json");
-    let out = lowpriv_sync(&["demo", "--json", json.to_str().unwrap()], &[]);
+    let out = lowpriv_in(dir.path(), &["demo", "--json", json.to_str().unwrap()], &[]);
     let stdout = text(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -112,13 +112,44 @@ fn demo_reports_every_planted_flaw_and_nothing_on_correct_endpoints() {
     // The terminal report shows the matrix, the findings and the verdict.
     assert!(stdout.contains("Access matrix"));
     assert!(stdout.contains("verdict: FAIL (exit 1)"));
+
+    // The exposure drifted from the approved (fixed) snapshot, and each flaw's widening is
+    // named by its template and identity.
+    assert_eq!(report["snapshot"]["status"], "drift");
+    let widening: Vec<String> = report["snapshot"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["direction"] == "widening")
+        .map(|c| format!("{} {} {}", c["identity"].as_str().unwrap(), c["template"].as_str().unwrap(), c["to"].as_str().unwrap()))
+        .collect();
+    for expected in [
+        "carol /admin/users allowed",
+        "bob /admin/users allowed",
+        "carol /payroll/summary allowed",
+        "carol /api/employees/{id} sees salary",
+        "dave /api/employees/{id} sees alice-private",
+        "dave /reports/quarterly allowed",
+        "dave /api/directory sees salary",
+        "anonymous /api/admin/stats allowed",
+        "carol /hr/reviews allowed",
+        "anonymous /static/app.js sees db-password",
+    ] {
+        assert!(widening.contains(&expected.to_string()), "{expected} not in {widening:#?}");
+    }
+    assert!(stdout.contains("+ dave: GET /reports/quarterly denied → allowed"), "{stdout}");
+    assert!(stdout.contains("+GET /reports/quarterly · dave · allowed"), "{stdout}");
+    // The approved snapshot is untouched; the drift waits in a pending file.
+    let approved = std::fs::read_to_string(dir.path().join("snapshots/acme-payroll.snap")).unwrap();
+    assert_eq!(approved, std::fs::read_to_string(repo().join("snapshots/acme-payroll.snap")).unwrap());
+    assert!(dir.path().join("snapshots/acme-payroll.snap.new").exists());
 }
 
 #[test]
 fn demo_fixed_passes_over_a_matrix_it_really_observed() {
-    let dir = temp_dir();
+    let dir = dir_with_approved_snapshots();
     let json = dir.path().join("fixed.json");
-    let out = lowpriv_sync(&["demo", "--fixed", "--json", json.to_str().unwrap()], &[]);
+    let out = lowpriv_in(dir.path(), &["demo", "--fixed", "--json", json.to_str().unwrap()], &[]);
     let stdout = text(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -174,4 +205,6 @@ fn demo_fixed_passes_over_a_matrix_it_really_observed() {
     assert!(allowed >= 20, "only {allowed} allowed observations");
     assert!(stdout.contains("0 logout hits · 0 delete hits · 0 credentials"));
     assert!(stdout.contains("verdict: PASS (exit 0)"));
+    assert_eq!(report["snapshot"]["status"], "match", "{}", report["snapshot"]);
+    assert!(!dir.path().join("snapshots/acme-payroll.snap.new").exists());
 }

@@ -23,6 +23,14 @@ pub mod exit {
 }
 
 pub fn exit_code(result: &RunResult) -> i32 {
+    let invalid_snapshot = result
+        .snapshot
+        .as_ref()
+        .is_some_and(|s| s.status == crate::snapshot::Status::Invalid);
+    if invalid_snapshot && result.summary.verdict != Verdict::Inconclusive {
+        // The approved file is bad input, like an invalid scenario.
+        return exit::USAGE;
+    }
     match result.summary.verdict {
         Verdict::Pass => exit::PASS,
         Verdict::Fail => exit::FAIL,

@@ -42,6 +42,14 @@ pub fn render(result: &RunResult, style: Style) -> String {
     render_matrix(result, style, &mut out);
     out.push('\n');
     render_findings(result, style, &mut out);
+    if result.audience_preview.is_some() {
+        out.push('\n');
+        render_audience_preview(result, style, &mut out);
+    }
+    if result.snapshot.is_some() {
+        out.push('\n');
+        render_snapshot(result, style, &mut out);
+    }
     out.push('\n');
     out.push_str(&render_verdict(result, style));
     out
@@ -264,14 +272,127 @@ pub fn render_findings(result: &RunResult, style: Style, out: &mut String) {
     }
 }
 
+/// "If the audience widens to TIER": who joins, and what each reaches today.
+pub fn render_audience_preview(result: &RunResult, style: Style, out: &mut String) {
+    let Some(preview) = &result.audience_preview else {
+        return;
+    };
+    let verb = if preview.to > preview.from { "widens" } else { "changes" };
+    let _ = writeln!(
+        out,
+        "{}",
+        style.paint(
+            "1",
+            &format!(
+                "If the audience {verb} to {} (from {})",
+                preview.to.as_str(),
+                preview.from.as_str()
+            )
+        )
+    );
+    if preview.joining.is_empty() && preview.leaving.is_empty() {
+        let _ = writeln!(out, "  no identity of the scenario joins or leaves the audience");
+    }
+    for (word, group) in [("joins", &preview.joining), ("leaves", &preview.leaving)] {
+        for identity in group {
+            if identity.reaches.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  {} ({}) {word}; today it reaches nothing beyond the public paths",
+                    identity.name,
+                    identity.tier.as_str()
+                );
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "  {} ({}) {word}; today it reaches {} template(s) beyond the public paths:",
+                identity.name,
+                identity.tier.as_str(),
+                identity.reaches.len()
+            );
+            for reach in &identity.reaches {
+                let data = if reach.data.is_empty() {
+                    String::new()
+                } else {
+                    format!("  sees {}", reach.data.join(", "))
+                };
+                let _ = writeln!(out, "    {} {}{data}", reach.method, reach.template);
+            }
+        }
+    }
+}
+
+/// The comparison with the approved snapshot: what changed as sentences, then the diff.
+pub fn render_snapshot(result: &RunResult, style: Style, out: &mut String) {
+    use crate::snapshot::{Direction, Status};
+    let Some(snapshot) = &result.snapshot else {
+        return;
+    };
+    let (word, code) = match snapshot.status {
+        Status::Match => ("matches", "32"),
+        Status::Drift => ("DRIFT", "31;1"),
+        Status::New => ("new", "33"),
+        Status::Skipped => ("not compared", "33"),
+        Status::Invalid => ("INVALID", "31;1"),
+    };
+    let _ = writeln!(
+        out,
+        "{} {}: {}",
+        style.paint("1", "Snapshot"),
+        style.paint(code, word),
+        snapshot.message
+    );
+    for (direction, title, mark, color) in [
+        (Direction::Widening, "exposure widened", "+", "31"),
+        (Direction::Narrowing, "exposure narrowed", "-", "32"),
+        (Direction::Neutral, "other changes", "~", "2"),
+    ] {
+        let lines: Vec<&crate::snapshot::Change> = snapshot
+            .changes
+            .iter()
+            .filter(|c| c.direction == direction)
+            .collect();
+        if lines.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "  {title} ({}):", lines.len());
+        for change in lines {
+            let _ = writeln!(out, "    {}", style.paint(color, &format!("{mark} {}", change.sentence())));
+        }
+    }
+    if !snapshot.diff.is_empty() {
+        for line in snapshot.diff.lines() {
+            let code = if line.starts_with("+++") || line.starts_with("---") {
+                "1"
+            } else if line.starts_with('+') {
+                "32"
+            } else if line.starts_with('-') {
+                "31"
+            } else if line.starts_with("@@") {
+                "36"
+            } else {
+                ""
+            };
+            let text = if code.is_empty() {
+                line.to_string()
+            } else {
+                style.paint(code, line)
+            };
+            let _ = writeln!(out, "  {text}");
+        }
+    }
+}
+
 /// The verdict and why, in one or a few lines.
 pub fn render_verdict(result: &RunResult, style: Style) -> String {
     let summary = &result.summary;
-    let (word, code, exit) = match summary.verdict {
-        Verdict::Pass => ("PASS", "32;1", 0),
-        Verdict::Fail => ("FAIL", "31;1", 1),
-        Verdict::Inconclusive => ("INCONCLUSIVE", "33;1", 3),
+    let (word, code) = match summary.verdict {
+        Verdict::Pass => ("PASS", "32;1"),
+        Verdict::Fail => ("FAIL", "31;1"),
+        Verdict::Inconclusive => ("INCONCLUSIVE", "33;1"),
     };
+    let exit = super::exit_code(result);
     let mut out = format!(
         "verdict: {} (exit {exit}) · {} requests · {} templates · {} findings\n",
         style.paint(code, word),

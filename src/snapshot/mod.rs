@@ -121,10 +121,12 @@ pub struct Change {
 impl Change {
     /// "dave: GET /reports/{id} denied → allowed"
     pub fn sentence(&self) -> String {
-        format!(
-            "{}: {} {} {} → {}",
-            self.identity, self.method, self.template, self.from, self.to
-        )
+        let what = match (self.kind, self.from.as_str(), self.to.as_str()) {
+            ("data", "-", to) => format!("now {to}"),
+            ("data", from, _) => format!("no longer {from}"),
+            (_, from, to) => format!("{from} → {to}"),
+        };
+        format!("{}: {} {} {what}", self.identity, self.method, self.template)
     }
 }
 

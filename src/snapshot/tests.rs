@@ -103,7 +103,7 @@ fn changes_say_which_way_exposure_moved() {
     assert_eq!(
         sentences,
         vec![
-            (Direction::Widening, "anon: GET /admin - → sees email".to_string()),
+            (Direction::Widening, "anon: GET /admin now sees email".to_string()),
             (Direction::Widening, "anon: GET /admin denied → allowed".to_string()),
             (Direction::Narrowing, "alice: GET /admin allowed → hidden".to_string()),
             (Direction::Neutral, "anon: GET /r/{id} denied → hidden".to_string()),

@@ -43,11 +43,17 @@ pub fn demo_env() -> Vec<(String, String)> {
     env
 }
 
-/// Runs the binary off the async runtime (the Site keeps serving meanwhile).
+/// Runs the binary off the async runtime (the Site keeps serving meanwhile), in a fresh
+/// working directory so default outputs (`snapshots/`) never land in the repository.
 pub async fn lowpriv(args: Vec<String>, env: Vec<(String, String)>) -> Output {
     tokio::task::spawn_blocking(move || {
+        let cwd = temp_dir();
         let mut command = std::process::Command::new(bin());
-        command.args(&args).env_remove("CI").env("NO_COLOR", "1");
+        command
+            .args(&args)
+            .current_dir(cwd.path())
+            .env_remove("CI")
+            .env("NO_COLOR", "1");
         for var in [
             "DEMO_ALICE_PASSWORD",
             "DEMO_BOB_PASSWORD",
@@ -65,8 +71,18 @@ pub async fn lowpriv(args: Vec<String>, env: Vec<(String, String)>) -> Output {
 }
 
 pub fn lowpriv_sync(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let cwd = temp_dir();
+    lowpriv_in(cwd.path(), args, env)
+}
+
+/// Runs the binary in `cwd` (`CI` unset unless `env` sets it).
+pub fn lowpriv_in(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = std::process::Command::new(bin());
-    command.args(args).env_remove("CI").env("NO_COLOR", "1");
+    command
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("CI")
+        .env("NO_COLOR", "1");
     for var in [
         "DEMO_ALICE_PASSWORD",
         "DEMO_BOB_PASSWORD",
@@ -142,4 +158,19 @@ pub fn outcome_at(report: &serde_json::Value, identity: &str, path: &str) -> Opt
 
 pub fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
+}
+
+/// A working directory holding a copy of the shipped `snapshots/`.
+pub fn dir_with_approved_snapshots() -> tempfile::TempDir {
+    let dir = temp_dir();
+    let snapshots = dir.path().join("snapshots");
+    std::fs::create_dir_all(&snapshots).unwrap();
+    for entry in std::fs::read_dir(repo().join("snapshots")).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name.to_string_lossy().ends_with(".snap") {
+            std::fs::copy(entry.path(), snapshots.join(name)).unwrap();
+        }
+    }
+    dir
 }

@@ -341,7 +341,8 @@ pub fn compare_snapshot(result: &mut RunResult, store: &snapshot::Store, ci: boo
         .filter(|i| i.logged_in)
         .map(|i| i.name.clone())
         .collect();
-    let matrix = snapshot::Matrix::from_observations(&result.site.name, &identities, &result.observations);
+    let matrix =
+        snapshot::Matrix::from_observations(&result.site.name, &identities, &result.observations);
     let complete = result.summary.verdict != Verdict::Inconclusive;
     let report = snapshot::check(store, &matrix, complete, ci);
     if report.fails(ci) {

@@ -121,7 +121,14 @@ fn demo_reports_every_planted_flaw_and_nothing_on_correct_endpoints() {
         .unwrap()
         .iter()
         .filter(|c| c["direction"] == "widening")
-        .map(|c| format!("{} {} {}", c["identity"].as_str().unwrap(), c["template"].as_str().unwrap(), c["to"].as_str().unwrap()))
+        .map(|c| {
+            format!(
+                "{} {} {}",
+                c["identity"].as_str().unwrap(),
+                c["template"].as_str().unwrap(),
+                c["to"].as_str().unwrap()
+            )
+        })
         .collect();
     for expected in [
         "carol /admin/users allowed",
@@ -135,13 +142,25 @@ fn demo_reports_every_planted_flaw_and_nothing_on_correct_endpoints() {
         "carol /hr/reviews allowed",
         "anonymous /static/app.js sees db-password",
     ] {
-        assert!(widening.contains(&expected.to_string()), "{expected} not in {widening:#?}");
+        assert!(
+            widening.contains(&expected.to_string()),
+            "{expected} not in {widening:#?}"
+        );
     }
-    assert!(stdout.contains("+ dave: GET /reports/quarterly denied → allowed"), "{stdout}");
-    assert!(stdout.contains("+GET /reports/quarterly · dave · allowed"), "{stdout}");
+    assert!(
+        stdout.contains("+ dave: GET /reports/quarterly denied → allowed"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("+GET /reports/quarterly · dave · allowed"),
+        "{stdout}"
+    );
     // The approved snapshot is untouched; the drift waits in a pending file.
     let approved = std::fs::read_to_string(dir.path().join("snapshots/acme-payroll.snap")).unwrap();
-    assert_eq!(approved, std::fs::read_to_string(repo().join("snapshots/acme-payroll.snap")).unwrap());
+    assert_eq!(
+        approved,
+        std::fs::read_to_string(repo().join("snapshots/acme-payroll.snap")).unwrap()
+    );
     assert!(dir.path().join("snapshots/acme-payroll.snap.new").exists());
 }
 
@@ -149,7 +168,11 @@ fn demo_reports_every_planted_flaw_and_nothing_on_correct_endpoints() {
 fn demo_fixed_passes_over_a_matrix_it_really_observed() {
     let dir = dir_with_approved_snapshots();
     let json = dir.path().join("fixed.json");
-    let out = lowpriv_in(dir.path(), &["demo", "--fixed", "--json", json.to_str().unwrap()], &[]);
+    let out = lowpriv_in(
+        dir.path(),
+        &["demo", "--fixed", "--json", json.to_str().unwrap()],
+        &[],
+    );
     let stdout = text(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -205,6 +228,10 @@ fn demo_fixed_passes_over_a_matrix_it_really_observed() {
     assert!(allowed >= 20, "only {allowed} allowed observations");
     assert!(stdout.contains("0 logout hits · 0 delete hits · 0 credentials"));
     assert!(stdout.contains("verdict: PASS (exit 0)"));
-    assert_eq!(report["snapshot"]["status"], "match", "{}", report["snapshot"]);
+    assert_eq!(
+        report["snapshot"]["status"], "match",
+        "{}",
+        report["snapshot"]
+    );
     assert!(!dir.path().join("snapshots/acme-payroll.snap.new").exists());
 }

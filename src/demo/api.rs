@@ -9,9 +9,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::Counters;
+use super::Flaw;
 use super::auth::{Denied, api_denied, api_not_found, identify, login_api, role_api, team_api};
 use super::data::{Role, Visible};
-use super::Flaw;
 use super::site::{SiteState, lock};
 
 type ApiResult = Result<Response, Denied>;

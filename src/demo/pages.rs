@@ -8,9 +8,9 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use super::Counters;
+use super::Flaw;
 use super::auth::{Denied, login_html, redirect_found, role_html, team_html};
 use super::data::{ACCOUNTS, Account, Role};
-use super::Flaw;
 use super::site::SiteState;
 
 pub(crate) fn escape(text: &str) -> String {

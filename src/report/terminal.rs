@@ -277,7 +277,11 @@ pub fn render_audience_preview(result: &RunResult, style: Style, out: &mut Strin
     let Some(preview) = &result.audience_preview else {
         return;
     };
-    let verb = if preview.to > preview.from { "widens" } else { "changes" };
+    let verb = if preview.to > preview.from {
+        "widens"
+    } else {
+        "changes"
+    };
     let _ = writeln!(
         out,
         "{}",
@@ -291,7 +295,10 @@ pub fn render_audience_preview(result: &RunResult, style: Style, out: &mut Strin
         )
     );
     if preview.joining.is_empty() && preview.leaving.is_empty() {
-        let _ = writeln!(out, "  no identity of the scenario joins or leaves the audience");
+        let _ = writeln!(
+            out,
+            "  no identity of the scenario joins or leaves the audience"
+        );
     }
     for (word, group) in [("joins", &preview.joining), ("leaves", &preview.leaving)] {
         for identity in group {
@@ -358,7 +365,11 @@ pub fn render_snapshot(result: &RunResult, style: Style, out: &mut String) {
         }
         let _ = writeln!(out, "  {title} ({}):", lines.len());
         for change in lines {
-            let _ = writeln!(out, "    {}", style.paint(color, &format!("{mark} {}", change.sentence())));
+            let _ = writeln!(
+                out,
+                "    {}",
+                style.paint(color, &format!("{mark} {}", change.sentence()))
+            );
         }
     }
     if !snapshot.diff.is_empty() {

@@ -44,7 +44,11 @@ pub struct Matrix {
 }
 
 impl Matrix {
-    pub fn from_observations(site: &str, identities: &[String], observations: &[Observation]) -> Matrix {
+    pub fn from_observations(
+        site: &str,
+        identities: &[String],
+        observations: &[Observation],
+    ) -> Matrix {
         let mut rows: BTreeMap<RowKey, BTreeMap<String, Cell>> = BTreeMap::new();
         for obs in observations {
             if !identities.contains(&obs.identity) {
@@ -100,7 +104,11 @@ impl Matrix {
                     outcomes_text(&cell.outcomes)
                 );
                 for class in &cell.data {
-                    let _ = writeln!(out, "{} {}{SEPARATOR}{identity}{SEPARATOR}sees {class}", key.0, key.1);
+                    let _ = writeln!(
+                        out,
+                        "{} {}{SEPARATOR}{identity}{SEPARATOR}sees {class}",
+                        key.0, key.1
+                    );
                 }
             }
         }

@@ -37,7 +37,9 @@ pub enum SnapshotError {
     Parse(#[from] ParseError),
     #[error("no pending snapshot {}", path.display())]
     NoPending { path: PathBuf },
-    #[error("refusing to change approved snapshots in CI (`CI` is set): accept them locally and commit")]
+    #[error(
+        "refusing to change approved snapshots in CI (`CI` is set): accept them locally and commit"
+    )]
     InCi,
 }
 
@@ -126,7 +128,10 @@ impl Change {
             ("data", from, _) => format!("no longer {from}"),
             (_, from, to) => format!("{from} → {to}"),
         };
-        format!("{}: {} {} {what}", self.identity, self.method, self.template)
+        format!(
+            "{}: {} {} {what}",
+            self.identity, self.method, self.template
+        )
     }
 }
 
@@ -191,7 +196,8 @@ pub fn check(store: &Store, current: &Matrix, complete: bool, ci: bool) -> Snaps
     if !complete {
         report.status = Status::Skipped;
         report.message =
-            "not compared: the run is inconclusive, so its exposure matrix is incomplete".to_string();
+            "not compared: the run is inconclusive, so its exposure matrix is incomplete"
+                .to_string();
         return report;
     }
     let current_text = current.render();
@@ -419,8 +425,15 @@ pub fn changes(approved: &Matrix, current: &Matrix) -> Vec<Change> {
             ));
         }
     }
+    // Within one identity's row, the outcome reads first, then what data came with it.
+    let kind_order = |kind: &str| u8::from(kind != "outcome");
     out.sort_by(|a, b| {
-        (a.direction, &a.template, &a.identity, a.kind).cmp(&(b.direction, &b.template, &b.identity, b.kind))
+        (a.direction, &a.template, &a.identity, kind_order(a.kind)).cmp(&(
+            b.direction,
+            &b.template,
+            &b.identity,
+            kind_order(b.kind),
+        ))
     });
     out
 }

@@ -75,18 +75,41 @@ fn growing_data_changes_nothing() {
 #[test]
 fn parse_errors_name_the_line_and_what_was_expected() {
     let cases = [
-        ("site s\nidentity a\nGET /x · a · alowed\n", 3, "unknown outcome `alowed`"),
-        ("site s\nidentity a\nGET /x a allowed\n", 3, "expected `site NAME`"),
-        ("site s\nidentity a\nGET /x · b · allowed\n", 3, "identity `b` is not declared"),
-        ("identity a\nGET /x · a · allowed\n", 1, "no `site NAME` line"),
+        (
+            "site s\nidentity a\nGET /x · a · alowed\n",
+            3,
+            "unknown outcome `alowed`",
+        ),
+        (
+            "site s\nidentity a\nGET /x a allowed\n",
+            3,
+            "expected `site NAME`",
+        ),
+        (
+            "site s\nidentity a\nGET /x · b · allowed\n",
+            3,
+            "identity `b` is not declared",
+        ),
+        (
+            "identity a\nGET /x · a · allowed\n",
+            1,
+            "no `site NAME` line",
+        ),
         ("site s\nsite t\n", 2, "a second `site` line"),
-        ("site s\nidentity a\nget x · a · allowed\n", 3, "expected an HTTP method and a path template"),
+        (
+            "site s\nidentity a\nget x · a · allowed\n",
+            3,
+            "expected an HTTP method and a path template",
+        ),
     ];
     for (text, line, message) in cases {
         let err = Matrix::parse(text, Path::new("s.snap")).unwrap_err();
         assert_eq!(err.line, line, "{text}");
         assert!(err.message.contains(message), "{err}");
-        assert!(err.to_string().starts_with(&format!("s.snap:{line}: ")), "{err}");
+        assert!(
+            err.to_string().starts_with(&format!("s.snap:{line}: ")),
+            "{err}"
+        );
     }
 }
 
@@ -98,15 +121,29 @@ fn changes_say_which_way_exposure_moved() {
     now[6] = obs("alice", "/admin", Outcome::Hidden, &[]); // narrowing
     now[0] = obs("anon", "/r/{id}", Outcome::Hidden, &[]); // neutral
     let changes = changes(&approved, &matrix(&now));
-    let sentences: Vec<(Direction, String)> =
-        changes.iter().map(|c| (c.direction, c.sentence())).collect();
+    let sentences: Vec<(Direction, String)> = changes
+        .iter()
+        .map(|c| (c.direction, c.sentence()))
+        .collect();
     assert_eq!(
         sentences,
         vec![
-            (Direction::Widening, "anon: GET /admin now sees email".to_string()),
-            (Direction::Widening, "anon: GET /admin denied → allowed".to_string()),
-            (Direction::Narrowing, "alice: GET /admin allowed → hidden".to_string()),
-            (Direction::Neutral, "anon: GET /r/{id} denied → hidden".to_string()),
+            (
+                Direction::Widening,
+                "anon: GET /admin denied → allowed".to_string()
+            ),
+            (
+                Direction::Widening,
+                "anon: GET /admin now sees email".to_string()
+            ),
+            (
+                Direction::Narrowing,
+                "alice: GET /admin allowed → hidden".to_string()
+            ),
+            (
+                Direction::Neutral,
+                "anon: GET /r/{id} denied → hidden".to_string()
+            ),
         ]
     );
 }
@@ -124,7 +161,11 @@ fn a_first_run_writes_pending_and_fails_only_in_ci() {
     assert_eq!(report.status, Status::New);
     assert!(!report.fails(false));
     assert!(report.fails(true));
-    assert!(report.message.contains("lowpriv snapshot accept site"), "{}", report.message);
+    assert!(
+        report.message.contains("lowpriv snapshot accept site"),
+        "{}",
+        report.message
+    );
     assert!(store.pending("site").exists());
     assert!(!store.approved("site").exists());
     accept(&store, "site", false).unwrap();
@@ -139,7 +180,10 @@ fn drift_writes_pending_and_never_touches_the_approved_file() {
     let (_dir, store) = store();
     std::fs::create_dir_all(&store.dir).unwrap();
     std::fs::write(store.approved("site"), matrix(&base()).render()).unwrap();
-    let before = std::fs::metadata(store.approved("site")).unwrap().modified().unwrap();
+    let before = std::fs::metadata(store.approved("site"))
+        .unwrap()
+        .modified()
+        .unwrap();
     let mut now = base();
     now[4] = obs("anon", "/admin", Outcome::Allowed, &[]);
     for ci in [false, true] {
@@ -147,18 +191,34 @@ fn drift_writes_pending_and_never_touches_the_approved_file() {
         assert_eq!(report.status, Status::Drift);
         assert!(report.fails(ci));
         assert_eq!(report.widening(), 1);
-        assert_eq!(report.added, vec!["GET /admin · anon · allowed".to_string()]);
-        assert_eq!(report.removed, vec!["GET /admin · anon · denied".to_string()]);
-        assert!(report.diff.contains("-GET /admin · anon · denied"), "{}", report.diff);
+        assert_eq!(
+            report.added,
+            vec!["GET /admin · anon · allowed".to_string()]
+        );
+        assert_eq!(
+            report.removed,
+            vec!["GET /admin · anon · denied".to_string()]
+        );
+        assert!(
+            report.diff.contains("-GET /admin · anon · denied"),
+            "{}",
+            report.diff
+        );
         assert!(report.diff.contains("+GET /admin · anon · allowed"));
     }
     assert_eq!(
         std::fs::read_to_string(store.approved("site")).unwrap(),
         matrix(&base()).render()
     );
-    let after = std::fs::metadata(store.approved("site")).unwrap().modified().unwrap();
+    let after = std::fs::metadata(store.approved("site"))
+        .unwrap()
+        .modified()
+        .unwrap();
     assert_eq!(before, after);
-    assert!(matches!(accept(&store, "site", true), Err(SnapshotError::InCi)));
+    assert!(matches!(
+        accept(&store, "site", true),
+        Err(SnapshotError::InCi)
+    ));
 }
 
 #[test]
@@ -166,9 +226,18 @@ fn a_broken_or_foreign_snapshot_is_reported_and_not_overwritten() {
     let (_dir, store) = store();
     std::fs::create_dir_all(&store.dir).unwrap();
     let cases = [
-        ("site site\nidentity anon\nGET /x · anon · maybe\n", "snapshots/site.snap:3: unknown outcome"),
-        ("site other\nidentity anon\n", "snapshot of site `other`, not `site`"),
-        ("site site\nidentity bob\n", "identities the scenario does not declare (or did not log in): `bob`"),
+        (
+            "site site\nidentity anon\nGET /x · anon · maybe\n",
+            "snapshots/site.snap:3: unknown outcome",
+        ),
+        (
+            "site other\nidentity anon\n",
+            "snapshot of site `other`, not `site`",
+        ),
+        (
+            "site site\nidentity bob\n",
+            "identities the scenario does not declare (or did not log in): `bob`",
+        ),
     ];
     for (text, expected) in cases {
         std::fs::write(store.approved("site"), text).unwrap();
@@ -176,7 +245,10 @@ fn a_broken_or_foreign_snapshot_is_reported_and_not_overwritten() {
         assert_eq!(report.status, Status::Invalid, "{text}");
         assert!(report.message.contains(expected), "{}", report.message);
         assert!(report.fails(false));
-        assert_eq!(std::fs::read_to_string(store.approved("site")).unwrap(), text);
+        assert_eq!(
+            std::fs::read_to_string(store.approved("site")).unwrap(),
+            text
+        );
     }
 }
 
@@ -191,9 +263,15 @@ fn an_inconclusive_run_is_not_compared() {
 #[test]
 fn accepting_needs_a_valid_pending_file() {
     let (_dir, store) = store();
-    assert!(matches!(accept(&store, "site", false), Err(SnapshotError::NoPending { .. })));
+    assert!(matches!(
+        accept(&store, "site", false),
+        Err(SnapshotError::NoPending { .. })
+    ));
     std::fs::create_dir_all(&store.dir).unwrap();
     std::fs::write(store.pending("site"), "garbage line\n").unwrap();
-    assert!(matches!(accept(&store, "site", false), Err(SnapshotError::Parse(_))));
+    assert!(matches!(
+        accept(&store, "site", false),
+        Err(SnapshotError::Parse(_))
+    ));
     assert!(!store.approved("site").exists());
 }

@@ -230,6 +230,20 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
         }));
         unfilled.extend(own.templates.iter().cloned());
     }
+    // The Site's own route templates (OpenAPI paths) name the rows where they fit.
+    let routes: std::collections::BTreeSet<&String> = crawled
+        .identities
+        .iter()
+        .flat_map(|c| c.routes.iter())
+        .collect();
+    if !routes.is_empty() {
+        let routes = crawl::scope::Routes::new(routes);
+        for obs in &mut observations {
+            if let Ok(url) = url::Url::parse(&obs.url) {
+                obs.template = routes.template(&url);
+            }
+        }
+    }
     observe::finalize(&mut observations, &scenario.identities);
     let order: BTreeMap<&str, usize> = scenario
         .identities

@@ -22,6 +22,8 @@ pub struct Discovery {
     pub actions: Vec<Action>,
     /// Paths with holes that no value filled (`/api/employees/{param}`).
     pub templates: Vec<String>,
+    /// Route templates the Site declares (OpenAPI paths): how its URLs are shaped.
+    pub routes: Vec<String>,
 }
 
 fn selector(css: &str) -> Selector {
@@ -299,6 +301,9 @@ pub fn openapi(body: &str, page: &Url) -> Discovery {
         let Some(item) = item.as_object() else {
             continue;
         };
+        if path.starts_with('/') {
+            found.routes.push(path.clone());
+        }
         let shared_params = item.get("parameters");
         for (method, operation) in item {
             let method = method.to_ascii_uppercase();

@@ -69,6 +69,8 @@ pub struct IdentityCrawl<O> {
     pub actions: BTreeSet<Action>,
     /// Paths with unfilled parameters (from JS or OpenAPI).
     pub templates: BTreeSet<String>,
+    /// Route templates declared by the Site (OpenAPI paths).
+    pub routes: BTreeSet<String>,
     /// Links to other origins: never sent, counted.
     pub offsite_links: usize,
     /// Why the crawl stopped before its frontier was empty, if it did.
@@ -83,6 +85,7 @@ impl<O> IdentityCrawl<O> {
             skipped: BTreeMap::new(),
             actions: BTreeSet::new(),
             templates: BTreeSet::new(),
+            routes: BTreeSet::new(),
             offsite_links: 0,
             truncated: None,
         }
@@ -207,6 +210,7 @@ async fn crawl_one<O: Observe>(
         result.fetched.push((request, observation));
         result.actions.extend(found.actions);
         result.templates.extend(found.templates);
+        result.routes.extend(found.routes);
         for link in found.links {
             enqueue(
                 &scope,
@@ -309,5 +313,6 @@ fn discover_from(
     found.links.extend(more.links);
     found.actions.extend(more.actions);
     found.templates.extend(more.templates);
+    found.routes.extend(more.routes);
     found
 }

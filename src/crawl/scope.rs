@@ -145,21 +145,73 @@ pub fn normalize(url: &Url) -> Url {
 /// The request template: IDs in the path become placeholders, query values become `{key}`.
 /// One template stands for many requests; the matrix and findings speak of templates.
 pub fn template(url: &Url) -> String {
+    Routes::default().template(url)
+}
+
+/// Route templates the Site declares (its OpenAPI paths, `/api/users/{username}`). A URL
+/// whose path fits one takes that template, so parameters the heuristics cannot recognise
+/// (a user name, a slug) still collapse into one row; other URLs fall back to recognising IDs.
+#[derive(Clone, Debug, Default)]
+pub struct Routes {
+    routes: Vec<Vec<String>>,
+}
+
+impl Routes {
+    pub fn new<'a>(routes: impl IntoIterator<Item = &'a String>) -> Routes {
+        let mut routes: Vec<Vec<String>> = routes
+            .into_iter()
+            .map(|r| r.split('/').skip(1).map(str::to_string).collect())
+            .collect();
+        // The most literal route wins: `/users/me` before `/users/{name}`.
+        routes.sort_by_key(|segments: &Vec<String>| {
+            std::cmp::Reverse(segments.iter().filter(|s| !is_param(s)).count())
+        });
+        Routes { routes }
+    }
+
+    fn route_for(&self, path: &str) -> Option<String> {
+        let segments: Vec<&str> = path.split('/').skip(1).collect();
+        self.routes
+            .iter()
+            .find(|route| {
+                route.len() == segments.len()
+                    && route
+                        .iter()
+                        .zip(&segments)
+                        .all(|(r, s)| is_param(r) || r == s)
+            })
+            .map(|route| format!("/{}", route.join("/")))
+    }
+
+    pub fn template(&self, url: &Url) -> String {
+        let mut out = match self.route_for(url.path()) {
+            Some(route) => route,
+            None => heuristic_path(url.path()),
+        };
+        let mut keys: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        keys.sort();
+        keys.dedup();
+        if !keys.is_empty() {
+            out.push('?');
+            let parts: Vec<String> = keys.iter().map(|k| format!("{k}={{{k}}}")).collect();
+            out.push_str(&parts.join("&"));
+        }
+        out
+    }
+}
+
+fn is_param(segment: &str) -> bool {
+    segment.len() > 2 && segment.starts_with('{') && segment.ends_with('}')
+}
+
+fn heuristic_path(path: &str) -> String {
     let mut out = String::new();
-    for segment in url.path().split('/').skip(1) {
+    for segment in path.split('/').skip(1) {
         out.push('/');
         out.push_str(&placeholder(segment).unwrap_or_else(|| segment.to_string()));
     }
     if out.is_empty() {
         out.push('/');
-    }
-    let mut keys: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
-    keys.sort();
-    keys.dedup();
-    if !keys.is_empty() {
-        out.push('?');
-        let parts: Vec<String> = keys.iter().map(|k| format!("{k}={{{k}}}")).collect();
-        out.push_str(&parts.join("&"));
     }
     out
 }
@@ -170,6 +222,17 @@ fn placeholder(segment: &str) -> Option<String> {
     }
     if segment.bytes().all(|b| b.is_ascii_digit()) {
         return Some("{id}".to_string());
+    }
+    let is_date = segment.len() == 10
+        && segment.char_indices().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                c == '-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if is_date {
+        return Some("{date}".to_string());
     }
     let is_uuid = segment.len() == 36
         && segment.char_indices().all(|(i, c)| {
@@ -248,9 +311,38 @@ mod tests {
             ("http://h/search?q=abc&page=2", "/search?page={page}&q={q}"),
             ("http://h/", "/"),
             ("http://h/static/app.js", "/static/app.js"),
+            (
+                "http://h/calendar/2026-11-25/events",
+                "/calendar/{date}/events",
+            ),
         ];
         for (u, expected) in cases {
             assert_eq!(template(&url(u)), expected, "{u}");
+        }
+    }
+
+    #[test]
+    fn declared_routes_name_parameters_the_heuristics_cannot_see() {
+        let routes = [
+            "/api/users/{username}".to_string(),
+            "/api/users/me".to_string(),
+            "/api/teams/{team}/members/{member}".to_string(),
+        ];
+        let routes = Routes::new(routes.iter());
+        let cases = [
+            ("http://h/api/users/alice", "/api/users/{username}"),
+            ("http://h/api/users/me", "/api/users/me"),
+            (
+                "http://h/api/teams/core/members/7?x=1",
+                "/api/teams/{team}/members/{member}?x={x}",
+            ),
+            (
+                "http://h/api/users/alice/photos/3",
+                "/api/users/alice/photos/{id}",
+            ),
+        ];
+        for (u, expected) in cases {
+            assert_eq!(routes.template(&url(u)), expected, "{u}");
         }
     }
 }

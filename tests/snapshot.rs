@@ -343,3 +343,60 @@ fn widening_the_audience_previews_who_joins_and_what_they_reach() {
         "{stdout}"
     );
 }
+
+/// `snapshot review` on a real terminal (a pty from util-linux's `script`): reject drops the
+/// pending file, accept promotes it.
+#[test]
+fn review_on_a_terminal_accepts_and_rejects() {
+    use std::io::Write;
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        panic!("util-linux `script` is needed to give `snapshot review` a terminal");
+    }
+    let dir = dir_with_approved_snapshots();
+    let approved = dir.path().join("snapshots/acme-payroll.snap");
+    let pending = dir.path().join("snapshots/acme-payroll.snap.new");
+    let review = |answers: &str| {
+        let mut child = std::process::Command::new("script")
+            .args(["-qec", &format!("{} snapshot review", bin()), "/dev/null"])
+            .current_dir(dir.path())
+            .env_remove("CI")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answers.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        text(&out.stdout)
+    };
+    assert_eq!(
+        lowpriv_in(dir.path(), &["demo"], &[]).status.code(),
+        Some(1)
+    );
+    let flawed = std::fs::read_to_string(&pending).unwrap();
+    let shown = review("what\nr\n");
+    assert!(
+        shown.contains("+GET /reports/quarterly · dave · allowed"),
+        "{shown}"
+    );
+    assert!(shown.contains("rejected"), "{shown}");
+    assert!(!pending.exists());
+    assert_eq!(std::fs::read_to_string(&approved).unwrap(), shipped());
+
+    assert_eq!(
+        lowpriv_in(dir.path(), &["demo"], &[]).status.code(),
+        Some(1)
+    );
+    let shown = review("a\n");
+    assert!(shown.contains("accepted"), "{shown}");
+    assert!(!pending.exists());
+    assert_eq!(std::fs::read_to_string(&approved).unwrap(), flawed);
+}

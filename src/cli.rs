@@ -77,6 +77,21 @@ enum Command {
         /// Value of the runtime secret the flawed Site leaks (`DB_PASSWORD` in the scenario).
         #[arg(long, env = "DB_PASSWORD", hide_env_values = true)]
         db_password: Option<String>,
+        /// Extra employee records (HR links every one), to grow the Site.
+        #[arg(long, default_value_t = 0)]
+        extra_employees: usize,
+        /// Fault: delay every response by this many milliseconds.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        /// Fault: every Nth request answers 503.
+        #[arg(long, value_name = "N")]
+        unavailable_every: Option<u64>,
+        /// Fault: every Nth request answers 429 with `Retry-After: 1`.
+        #[arg(long, value_name = "N")]
+        throttle_every: Option<u64>,
+        /// Fault: a form-login session expires after N requests.
+        #[arg(long, value_name = "N")]
+        session_ttl: Option<u32>,
     },
 }
 
@@ -122,6 +137,10 @@ struct ReportArgs {
     /// Findings at or above this severity fail the run.
     #[arg(long, value_enum, default_value = "high")]
     fail_on: Severity,
+    /// Stop the whole run after this many seconds; what was gathered is reported, and the
+    /// run is inconclusive.
+    #[arg(long, value_name = "SECS")]
+    deadline: Option<u64>,
     /// Write the JSON report here (schema 1).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -171,11 +190,8 @@ pub fn main() -> i32 {
             if let Some(base_url) = base_url {
                 loaded.site.base_url = base_url;
             }
-            let options = RunOptions {
-                fail_on: report.fail_on,
-                audience: report.audience,
-                ..RunOptions::default()
-            };
+            let options = run_options(&report);
+            runtime.spawn(stop_on_signals(options.stop.clone()));
             match runtime.block_on(lowpriv::run(&loaded, &options)) {
                 Ok(mut result) => finish(&mut result, &report, cli.quiet, style, None),
                 Err(err) => {
@@ -185,11 +201,8 @@ pub fn main() -> i32 {
             }
         }
         Command::Demo { fixed, report } => {
-            let options = RunOptions {
-                fail_on: report.fail_on,
-                audience: report.audience,
-                ..RunOptions::default()
-            };
+            let options = run_options(&report);
+            runtime.spawn(stop_on_signals(options.stop.clone()));
             match runtime.block_on(lowpriv::run_demo(fixed, &options)) {
                 Ok((mut result, stats)) => {
                     let traps = format!(
@@ -212,7 +225,69 @@ pub fn main() -> i32 {
             port,
             fixed,
             db_password,
-        } => runtime.block_on(demo_site(port, fixed, db_password)),
+            extra_employees,
+            latency_ms,
+            unavailable_every,
+            throttle_every,
+            session_ttl,
+        } => {
+            let config = lowpriv::demo::DemoConfig {
+                fixed,
+                db_password: db_password.unwrap_or_else(lowpriv::demo::random_secret),
+                extra_employees,
+                faults: lowpriv::demo::Faults {
+                    latency_ms,
+                    unavailable_every,
+                    throttle_every,
+                    session_ttl,
+                },
+                ..Default::default()
+            };
+            runtime.block_on(demo_site(port, config))
+        }
+    }
+}
+
+fn run_options(report: &ReportArgs) -> RunOptions {
+    RunOptions {
+        fail_on: report.fail_on,
+        audience: report.audience,
+        deadline: report.deadline.map(std::time::Duration::from_secs),
+        ..RunOptions::default()
+    }
+}
+
+/// Ctrl-C or SIGTERM stops sending at once and lets the run report what it gathered
+/// (inconclusive, exit 3); a second one exits at once.
+async fn stop_on_signals(stop: lowpriv::stop::Stop) {
+    signal().await;
+    eprintln!(
+        "lowpriv: interrupted; stopping and writing the reports gathered so far (again to quit at once)"
+    );
+    stop.stop("interrupted by a signal");
+    signal().await;
+    std::process::exit(exit::INCONCLUSIVE);
+}
+
+async fn signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -224,8 +299,10 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("LOWPRIV_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
@@ -301,12 +378,8 @@ fn print_error(err: &dyn std::error::Error) {
     eprintln!("{text}");
 }
 
-async fn demo_site(port: u16, fixed: bool, db_password: Option<String>) -> i32 {
-    let config = lowpriv::demo::DemoConfig {
-        fixed,
-        db_password: db_password.unwrap_or_else(lowpriv::demo::random_secret),
-        ..Default::default()
-    };
+async fn demo_site(port: u16, config: lowpriv::demo::DemoConfig) -> i32 {
+    let fixed = config.fixed;
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let site = match lowpriv::demo::DemoSite::start(config, addr).await {
         Ok(site) => site,

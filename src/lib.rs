@@ -28,6 +28,7 @@ pub mod report;
 pub mod scenario;
 pub mod session;
 pub mod snapshot;
+pub mod stop;
 
 mod atomic_file;
 
@@ -53,6 +54,10 @@ pub struct RunOptions {
     pub today: Option<jiff::civil::Date>,
     /// Judge as if the Site were shared this widely (`--audience`), and preview who joins.
     pub audience: Option<Audience>,
+    /// Stops the run early (Ctrl-C, SIGTERM); what was gathered is reported, inconclusive.
+    pub stop: stop::Stop,
+    /// The whole run's time limit (`--deadline`): past it, the run stops as above.
+    pub deadline: Option<std::time::Duration>,
 }
 
 impl Default for RunOptions {
@@ -61,6 +66,8 @@ impl Default for RunOptions {
             fail_on: Severity::High,
             today: None,
             audience: None,
+            stop: stop::Stop::new(),
+            deadline: None,
         }
     }
 }
@@ -121,6 +128,11 @@ pub struct IdentityReport {
     pub crawled: usize,
     /// Requests replayed from other identities' discoveries.
     pub replayed: usize,
+    /// Times the session was found logged out mid-run and logged in again.
+    pub relogins: u32,
+    /// Why the session was given up mid-run, if it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_lost: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub truncated: Option<String>,
 }
@@ -163,7 +175,16 @@ pub enum Error {
 /// Runs the whole pipeline against the Site the scenario names.
 pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult, Error> {
     let started = Instant::now();
-    let site = SiteContext::new(scenario);
+    let stop = options.stop.clone();
+    let deadline = options.deadline.map(|limit| {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            if stop.sleep(limit).await {
+                stop.stop(format!("the deadline of {} s passed", limit.as_secs()));
+            }
+        })
+    });
+    let site = SiteContext::new(scenario, stop.clone());
     let sessions: Vec<Arc<session::Session>> = session::open_all(scenario, &site)
         .await?
         .into_iter()
@@ -209,11 +230,14 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
             },
             crawled: own.fetched.len(),
             replayed: replays.len(),
+            relogins: session.relogins(),
+            session_lost: session.lost(),
             truncated: own.truncated.clone(),
         });
         health.push(IdentityHealth {
             login: session.status.clone(),
             truncated: own.truncated.clone(),
+            lost: session.lost(),
         });
         if !usable {
             continue;
@@ -274,7 +298,13 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
         }
         _ => scenario,
     };
-    let judgement = judge::evaluate(judged, &health, &observations, options.fail_on, today);
+    let mut judgement = judge::evaluate(judged, &health, &observations, options.fail_on, today);
+    if let Some(why) = stop.reason() {
+        judgement.inconclusive(format!("the run was stopped before it finished: {why}"));
+    }
+    if let Some(task) = deadline {
+        task.abort();
+    }
     let audience_preview = options
         .audience
         .map(|to| judge::audience_preview(scenario, &observations, to));

@@ -181,7 +181,10 @@ async fn crawl_one<O: Observe>(
     let mut in_flight = JoinSet::new();
     let mut sent = 0usize;
     loop {
-        while in_flight.len() < limits.concurrency && sent < limits.max_requests {
+        while in_flight.len() < limits.concurrency
+            && sent < limits.max_requests
+            && !session.site.stop.is_stopped()
+        {
             let Some((request, depth)) = queue.pop_front() else {
                 break;
             };
@@ -190,13 +193,26 @@ async fn crawl_one<O: Observe>(
             let observer = observer.clone();
             let openapi = limits.openapi.clone();
             in_flight.spawn(async move {
-                let response = session.get(&request.url).await;
+                let response = session.fetch(&request.url).await;
                 let found = discover_from(&response, &request, openapi.as_ref());
                 let observation = observer.observe(&session.identity, &request, &response, true);
                 (request, depth, observation, found)
             });
         }
-        let Some(joined) = in_flight.join_next().await else {
+        let stop = &session.site.stop;
+        let joined = tokio::select! {
+            biased;
+            _ = stop.stopped() => {
+                // Dropping the set aborts what is in flight: nothing more is sent.
+                result.truncated.get_or_insert(format!(
+                    "stopped: {}",
+                    stop.reason().unwrap_or_else(|| "stopped".to_string())
+                ));
+                break;
+            }
+            joined = in_flight.join_next() => joined,
+        };
+        let Some(joined) = joined else {
             break;
         };
         let (request, depth, observation, found) = match joined {

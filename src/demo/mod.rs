@@ -36,6 +36,23 @@ pub struct DemoConfig {
     /// Flaws served even when `fixed` is set: one exposure change at a time, for tests of
     /// drift.
     pub reopened: Vec<Flaw>,
+    /// Faults for reliability tests (all off by default).
+    pub faults: Faults,
+}
+
+/// Deterministic faults: every Nth request (counted over the whole Site, the login form and
+/// `/_demo/*` excepted) misbehaves, but the same request (URL and credentials) never twice,
+/// so a client that retries recovers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Added to every response.
+    pub latency_ms: u64,
+    /// Every Nth request answers 503.
+    pub unavailable_every: Option<u64>,
+    /// Every Nth request answers 429 with `Retry-After: 1`.
+    pub throttle_every: Option<u64>,
+    /// A form-login session expires after this many requests.
+    pub session_ttl: Option<u32>,
 }
 
 /// The planted flaws, one per row of DESIGN.md's table (the JS-only and 404 endpoints are
@@ -67,6 +84,7 @@ impl Default for DemoConfig {
             db_password: "demo-db-password-not-set".to_string(),
             extra_employees: 0,
             reopened: Vec::new(),
+            faults: Faults::default(),
         }
     }
 }

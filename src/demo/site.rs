@@ -25,6 +25,14 @@ pub(crate) struct Site {
     pub(crate) csrf: Mutex<HashMap<String, String>>,
     /// Every form-login session id ever issued, for `/_demo/issued`.
     pub(crate) issued: Mutex<Vec<String>>,
+    faults: super::Faults,
+    /// Requests counted for `faults` (login and `/_demo/*` excepted).
+    requests: std::sync::atomic::AtomicU64,
+    /// Requests made with each form-login session, for `faults.session_ttl`.
+    session_uses: Mutex<HashMap<String, u32>>,
+    /// Requests (by path, query and credentials) that already failed once: the same request
+    /// never fails twice, so a client that retries always recovers.
+    failed_once: Mutex<std::collections::HashSet<String>>,
 }
 
 pub(crate) type SiteState = Arc<Site>;
@@ -48,6 +56,10 @@ pub(crate) fn router(config: DemoConfig, foreign_url: url::Url, stats: Arc<Count
     let site = Arc::new(Site {
         fixed: config.fixed,
         reopened: config.reopened,
+        faults: config.faults,
+        requests: std::sync::atomic::AtomicU64::new(0),
+        session_uses: Mutex::new(HashMap::new()),
+        failed_once: Mutex::new(std::collections::HashSet::new()),
         db_password: config.db_password,
         employees: data::employees(config.extra_employees),
         foreign_url,
@@ -87,5 +99,65 @@ pub(crate) fn router(config: DemoConfig, foreign_url: url::Url, stats: Arc<Count
         .route("/_bad/foreign-login", get(hostile::foreign_login))
         .merge(hostile::router())
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(site.clone(), faults))
         .with_state(site)
+}
+
+/// Injects the configured faults before the handler runs.
+async fn faults(
+    axum::extract::State(site): axum::extract::State<SiteState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let faults = &site.faults;
+    if faults.latency_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(faults.latency_ms)).await;
+    }
+    let path = request.uri().path();
+    if path != "/login" && !path.starts_with("/_demo/") {
+        let n = site
+            .requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        let due = |every: Option<u64>| every.is_some_and(|k| k > 0 && n % k == 0);
+        let first_failure = || {
+            let headers = request.headers();
+            let credentials = [
+                header_text(headers, "cookie"),
+                header_text(headers, "authorization"),
+            ];
+            let key = format!("{} {}", request.uri(), credentials.join(";"));
+            lock(&site.failed_once).insert(key)
+        };
+        if due(faults.unavailable_every) && first_failure() {
+            return (axum::http::StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
+        }
+        if due(faults.throttle_every) && first_failure() {
+            return (
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                [(axum::http::header::RETRY_AFTER, "1")],
+                "slow down",
+            )
+                .into_response();
+        }
+        if let (Some(ttl), Some(sid)) = (faults.session_ttl, auth::cookie(request.headers(), "sid"))
+        {
+            let mut uses = lock(&site.session_uses);
+            let used = uses.entry(sid.clone()).or_insert(0);
+            *used += 1;
+            if *used > ttl {
+                lock(&site.sessions).remove(&sid);
+            }
+        }
+    }
+    next.run(request).await
+}
+
+fn header_text(headers: &axum::http::HeaderMap, name: &str) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
 }

@@ -155,6 +155,8 @@ pub struct IdentityHealth {
     pub login: LoginStatus,
     /// Why its crawl stopped early, if it did.
     pub truncated: Option<String>,
+    /// Why its session was given up mid-run, if it was.
+    pub lost: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -176,6 +178,19 @@ struct Rule<'a> {
 impl Rule<'_> {
     fn covers(&self, path: &str) -> bool {
         self.paths.as_ref().is_none_or(|g| g.is_match(path))
+    }
+}
+
+impl Judgement {
+    /// Marks the run inconclusive for a reason the judge could not see (it was stopped).
+    pub fn inconclusive(&mut self, reason: String) {
+        self.findings
+            .insert(0, Finding::new(FindingKind::Inconclusive, reason.clone()));
+        if self.verdict != Verdict::Inconclusive {
+            self.reasons.clear();
+        }
+        self.verdict = Verdict::Inconclusive;
+        self.reasons.insert(0, reason);
     }
 }
 
@@ -386,6 +401,18 @@ pub fn evaluate(
             finding.identity = Some(identity.name.clone());
             findings.push(finding);
             reasons.push(format!("identity `{}` could not log in", identity.name));
+        }
+        if let Some(why) = &h.lost {
+            let mut finding = Finding::new(
+                FindingKind::Inconclusive,
+                format!("the session of `{}` was lost mid-run: {why}", identity.name),
+            );
+            finding.identity = Some(identity.name.clone());
+            findings.push(finding);
+            reasons.push(format!(
+                "the session of `{}` was lost mid-run",
+                identity.name
+            ));
         }
         if let Some(why) = &h.truncated {
             let mut finding = Finding::new(

@@ -112,6 +112,7 @@ fn healthy(n: usize) -> Vec<IdentityHealth> {
         IdentityHealth {
             login: LoginStatus::LoggedIn,
             truncated: None,
+            lost: None,
         };
         n
     ]

@@ -180,7 +180,10 @@ impl Observe for Observer {
             }
         };
         let text = response.text();
-        let (outcome, reason) = self.outcome(response, &text);
+        let (outcome, mut reason) = self.outcome(response, &text);
+        if response.retries > 0 {
+            reason.push_str(&format!(" (after {} retries)", response.retries));
+        }
         observation.status = Some(response.status);
         observation.outcome = outcome;
         observation.reason = reason;

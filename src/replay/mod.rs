@@ -50,7 +50,7 @@ pub async fn run<O: Observe>(
                         let session = session.clone();
                         let observer = observer.clone();
                         async move {
-                            let response = session.get(&request.url).await;
+                            let response = session.fetch(&request.url).await;
                             let observation =
                                 observer.observe(&session.identity, &request, &response, false);
                             (request, observation)

@@ -28,6 +28,10 @@ pub enum FetchError {
         #[source]
         source: reqwest::Error,
     },
+    #[error("not sent: {reason}")]
+    Stopped { reason: String },
+    #[error("session lost: {reason}")]
+    SessionLost { reason: String },
 }
 
 impl FetchError {

@@ -11,7 +11,8 @@ mod login;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use regex::Regex;
@@ -23,9 +24,16 @@ use url::{Origin, Url};
 pub use error::{FetchError, LoginError};
 
 use crate::scenario::{Identity, LoginMethod, Scenario};
+use crate::stop::Stop;
 
 /// Redirect hops followed before calling it a loop.
 const MAX_REDIRECTS: usize = 10;
+/// Retries of a GET after a timeout, a broken connection, 429, 502, 503 or 504.
+pub const MAX_RETRIES: u32 = 2;
+/// A `Retry-After` longer than this is not waited for: the answer stays an error.
+const MAX_RETRY_AFTER_SECS: u64 = 30;
+/// Re-logins in a row that bought no confirmed answer before the session counts as lost.
+pub const MAX_FUTILE_RELOGINS: u32 = 3;
 
 /// What every session of one Site shares: where it is, how to tell "not logged in", and one
 /// politeness budget for all identities together.
@@ -38,10 +46,12 @@ pub struct SiteContext {
     pub timeout: Duration,
     pub max_body_bytes: u64,
     limiter: DefaultDirectRateLimiter,
+    /// The run's stop signal: waits and retries end when it trips.
+    pub stop: Stop,
 }
 
 impl SiteContext {
-    pub fn new(scenario: &Scenario) -> Arc<SiteContext> {
+    pub fn new(scenario: &Scenario, stop: Stop) -> Arc<SiteContext> {
         let per_second = NonZeroU32::new(scenario.crawl.rate_limit).unwrap_or(NonZeroU32::MIN);
         Arc::new(SiteContext {
             base: scenario.site.base_url.clone(),
@@ -51,6 +61,7 @@ impl SiteContext {
             timeout: Duration::from_secs(scenario.crawl.timeout_secs),
             max_body_bytes: scenario.crawl.max_body_bytes,
             limiter: RateLimiter::direct(Quota::per_second(per_second)),
+            stop,
         })
     }
 
@@ -100,6 +111,8 @@ pub struct Response {
     pub offsite_redirect: Option<Url>,
     /// `Link` header targets and a `Location` we did not follow, for discovery.
     pub link_headers: Vec<String>,
+    /// Retries it took (after timeouts, broken connections, 429 or 5xx gateways).
+    pub retries: u32,
 }
 
 impl Response {
@@ -144,6 +157,17 @@ pub struct Session {
     /// Credentials sent with every request (bearer, basic, headers); only ever to `site.origin`.
     headers: HeaderMap,
     pub site: Arc<SiteContext>,
+    /// Where the default proof of login looks.
+    first_seed: String,
+    /// The last proof of login that held: when it started, and in which session (counted
+    /// by re-logins). Locked while proving or logging in again, one at a time.
+    proof: tokio::sync::Mutex<Option<(Instant, u32)>>,
+    relogins: AtomicU32,
+    /// Answers confirmed since the last re-login: a re-login that buys none is futile.
+    confirmed_since_relogin: AtomicU32,
+    futile_relogins: AtomicU32,
+    /// Set once the session kept dying: the rest of the run cannot speak for this identity.
+    lost: std::sync::Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -178,11 +202,18 @@ impl Session {
             jar,
             headers: HeaderMap::new(),
             site,
+            first_seed: "/".to_string(),
+            proof: tokio::sync::Mutex::new(None),
+            relogins: AtomicU32::new(0),
+            confirmed_since_relogin: AtomicU32::new(0),
+            futile_relogins: AtomicU32::new(0),
+            lost: std::sync::Mutex::new(None),
         })
     }
 
     /// Logs in (if the identity has a login) and proves it; sets [`Session::status`].
     pub async fn login(&mut self, first_seed: &str) -> Result<(), LoginError> {
+        self.first_seed = first_seed.to_string();
         let Some(login) = self.identity.login.clone() else {
             self.status = LoginStatus::NotRequired;
             return Ok(());
@@ -254,12 +285,122 @@ impl Session {
         }
     }
 
+    /// How many times this session was found logged out and logged in again.
+    pub fn relogins(&self) -> u32 {
+        self.relogins.load(Ordering::Relaxed)
+    }
+
+    /// Why the session was given up, if it was.
+    pub fn lost(&self) -> Option<String> {
+        self.lost.lock().ok().and_then(|l| l.clone())
+    }
+
+    /// GET `url` as this identity, making sure a refusal is not a session that quietly
+    /// expired. Any refusal (a login page or redirect, 401, 403, 404, a deny marker) counts
+    /// only once the session is proven alive *after* it arrived, with no re-login in between
+    /// (one proof covers every refusal that arrived before it started). A dead session is
+    /// logged in again and the request asked again. A session that keeps dying is given up
+    /// ([`FetchError::SessionLost`]): a lost session is never recorded as "denied".
+    pub async fn fetch(&self, url: &Url) -> Result<Response, FetchError> {
+        let Some(login) = self.identity.login.as_ref() else {
+            return self.get(url).await;
+        };
+        loop {
+            if let Some(reason) = self.lost() {
+                return Err(FetchError::SessionLost { reason });
+            }
+            let epoch = self.relogins.load(Ordering::Acquire);
+            let response = self.get(url).await;
+            let received = Instant::now();
+            if !self.is_refusal(&response) {
+                self.confirmed_since_relogin.fetch_add(1, Ordering::Relaxed);
+                return response;
+            }
+            let mut proof = self.proof.lock().await;
+            if self.relogins.load(Ordering::Acquire) != epoch {
+                // Logged in again meanwhile: this answer came from the old session; ask again.
+                continue;
+            }
+            if proof
+                .is_some_and(|(started, proven_epoch)| started > received && proven_epoch == epoch)
+            {
+                self.confirmed_since_relogin.fetch_add(1, Ordering::Relaxed);
+                return response;
+            }
+            let started = Instant::now();
+            if login::verify(self, login.verify.as_ref(), &self.first_seed)
+                .await
+                .is_ok()
+            {
+                *proof = Some((started, epoch));
+                self.confirmed_since_relogin.fetch_add(1, Ordering::Relaxed);
+                return response;
+            }
+            let count = self.relogins.load(Ordering::Acquire);
+            if self.confirmed_since_relogin.swap(0, Ordering::Relaxed) == 0 && count > 0 {
+                let futile = self.futile_relogins.fetch_add(1, Ordering::Relaxed) + 1;
+                if futile >= MAX_FUTILE_RELOGINS {
+                    let reason = format!(
+                        "the session kept expiring: {futile} re-logins in a row bought no answer; \
+                         giving up on `{}`",
+                        self.identity.name
+                    );
+                    return Err(self.give_up(reason));
+                }
+            } else {
+                self.futile_relogins.store(0, Ordering::Relaxed);
+            }
+            tracing::info!(identity = %self.identity.name, count = count + 1, "session lost; logging in again");
+            let result = self.relogin(login).await;
+            self.relogins.fetch_add(1, Ordering::AcqRel);
+            match result {
+                Ok(()) => *proof = Some((Instant::now(), count + 1)),
+                Err(err) => return Err(self.give_up(format!("logging in again failed: {err}"))),
+            }
+        }
+    }
+
+    fn give_up(&self, reason: String) -> FetchError {
+        if let Ok(mut lost) = self.lost.lock() {
+            lost.get_or_insert(reason.clone());
+        }
+        FetchError::SessionLost { reason }
+    }
+
+    /// An answer that refuses: what a lost session also looks like.
+    fn is_refusal(&self, response: &Result<Response, FetchError>) -> bool {
+        let Ok(r) = response else {
+            return false;
+        };
+        if r.login_redirect || (400..500).contains(&r.status) && r.status != 429 {
+            return true;
+        }
+        if (200..300).contains(&r.status) {
+            let text = r.text();
+            return is_login_page(&text) || self.site.deny_marker(&text).is_some();
+        }
+        false
+    }
+
+    /// Logs in again after the session was lost: a fresh jar and the form again, or, for
+    /// static credentials, just the proof (they cannot be renewed).
+    async fn relogin(&self, login: &crate::scenario::Login) -> Result<(), LoginError> {
+        if let LoginMethod::Form { form, fields } = &login.method {
+            if let Ok(mut jar) = self.jar.lock() {
+                jar.clear();
+            }
+            login::submit_form(self, form, fields).await?;
+        }
+        login::verify(self, login.verify.as_ref(), &self.first_seed).await
+    }
+
     /// GET `url`, following same-origin redirects by hand.
     pub async fn get(&self, url: &Url) -> Result<Response, FetchError> {
         self.send(Method::GET, url, None).await
     }
 
-    /// Sends one request; a POST body is only ever sent on the first hop (a 303 turns it into GET).
+    /// Sends one request; a POST body is only ever sent on the first hop (a 303 turns it into
+    /// GET). GETs are retried after transient failures; POSTs never are.
     pub(crate) async fn send(
         &self,
         method: Method,
@@ -270,85 +411,201 @@ impl Session {
         let mut method = method;
         let mut body = form_body;
         let mut redirects = Vec::new();
+        let mut retries = 0;
         loop {
             if current.origin() != self.site.origin {
                 return Err(FetchError::OffOrigin { url: current });
             }
-            self.site.limiter.until_ready().await;
-            let mut request = self
-                .client
-                .request(method.clone(), current.clone())
-                .headers(self.headers.clone());
-            if let Some(form) = body.take() {
-                request = request
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(form);
-            }
-            tracing::debug!(identity = %self.identity.name, %method, url = %current, "request");
-            let response = request.send().await.map_err(|e| self.classify(e))?;
-            let status = response.status();
-            let link_headers = response
-                .headers()
-                .get_all("link")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(parse_link_header)
-                .collect::<Vec<_>>();
-            if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
-                let location = response
-                    .headers()
-                    .get("location")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|loc| current.join(loc).ok())
-                    .ok_or(FetchError::BadRedirect)?;
-                let base = |login_redirect, offsite_redirect| Response {
-                    url: url.clone(),
-                    final_url: current.clone(),
-                    status: status.as_u16(),
-                    content_type: None,
-                    body: Vec::new(),
-                    redirects: redirects.clone(),
-                    login_redirect,
-                    offsite_redirect,
-                    link_headers: link_headers.clone(),
-                };
-                if self.site.is_login_path(&location) {
-                    return Ok(base(true, None));
+            let (hop, hop_retries) = self
+                .hop_with_retries(&method, &current, body.take())
+                .await?;
+            retries += hop_retries;
+            match hop {
+                Hop::Redirect {
+                    status,
+                    location,
+                    link_headers,
+                } => {
+                    let base = |login_redirect, offsite_redirect| Response {
+                        url: url.clone(),
+                        final_url: current.clone(),
+                        status,
+                        content_type: None,
+                        body: Vec::new(),
+                        redirects: redirects.clone(),
+                        login_redirect,
+                        offsite_redirect,
+                        link_headers: link_headers.clone(),
+                        retries,
+                    };
+                    if self.site.is_login_path(&location) {
+                        return Ok(base(true, None));
+                    }
+                    if location.origin() != self.site.origin {
+                        return Ok(base(false, Some(location)));
+                    }
+                    if redirects.len() >= MAX_REDIRECTS || redirects.contains(&location) {
+                        return Err(FetchError::RedirectLoop {
+                            hops: redirects.len() + 1,
+                            last: location,
+                        });
+                    }
+                    redirects.push(location.clone());
+                    current = location;
+                    if status == StatusCode::SEE_OTHER.as_u16() || method == Method::POST {
+                        method = Method::GET;
+                    }
                 }
-                if location.origin() != self.site.origin {
-                    return Ok(base(false, Some(location)));
-                }
-                if redirects.len() >= MAX_REDIRECTS || redirects.contains(&location) {
-                    return Err(FetchError::RedirectLoop {
-                        hops: redirects.len() + 1,
-                        last: location,
+                Hop::Final {
+                    status,
+                    content_type,
+                    body,
+                    link_headers,
+                    ..
+                } => {
+                    return Ok(Response {
+                        url: url.clone(),
+                        final_url: current,
+                        status,
+                        content_type,
+                        body,
+                        redirects,
+                        login_redirect: false,
+                        offsite_redirect: None,
+                        link_headers,
+                        retries,
                     });
                 }
-                redirects.push(location.clone());
-                current = location;
-                if status == StatusCode::SEE_OTHER || method == Method::POST {
-                    method = Method::GET;
-                }
-                continue;
             }
-            let content_type = response
+        }
+    }
+
+    /// One hop, retried (GET and HEAD only) after transient failures with jittered
+    /// exponential back-off, or after what `Retry-After` asks if it is reasonable.
+    async fn hop_with_retries(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<String>,
+    ) -> Result<(Hop, u32), FetchError> {
+        let retryable = *method == Method::GET || *method == Method::HEAD;
+        let mut attempt = 0;
+        loop {
+            let result = self.hop(method, url, body.clone()).await;
+            let wait = match &result {
+                Ok(Hop::Final {
+                    status: 429 | 502 | 503 | 504,
+                    retry_after,
+                    ..
+                }) => Some(*retry_after),
+                Err(
+                    FetchError::Timeout { .. }
+                    | FetchError::Connect { .. }
+                    | FetchError::Body { .. }
+                    | FetchError::Request { .. },
+                ) => Some(None),
+                _ => None,
+            };
+            // A timeout already cost a whole `timeout_secs`: one more try is enough.
+            let timed_out = matches!(result, Err(FetchError::Timeout { .. }));
+            let delay = match wait {
+                Some(_) if !retryable || attempt >= MAX_RETRIES => None,
+                Some(_) if timed_out && attempt >= 1 => None,
+                Some(Some(secs)) if secs > MAX_RETRY_AFTER_SECS => None,
+                Some(Some(secs)) => Some(Duration::from_secs(secs)),
+                Some(None) => Some(backoff(attempt)),
+                None => None,
+            };
+            let Some(delay) = delay else {
+                return result.map(|hop| (hop, attempt));
+            };
+            attempt += 1;
+            tracing::info!(identity = %self.identity.name, url = %url, attempt, ?delay, "retrying");
+            if !self.site.stop.sleep(delay).await {
+                return Err(self.stopped());
+            }
+        }
+    }
+
+    fn stopped(&self) -> FetchError {
+        FetchError::Stopped {
+            reason: self
+                .site
+                .stop
+                .reason()
+                .unwrap_or_else(|| "stopped".to_string()),
+        }
+    }
+
+    async fn hop(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<String>,
+    ) -> Result<Hop, FetchError> {
+        tokio::select! {
+            biased;
+            _ = self.site.stop.stopped() => return Err(self.stopped()),
+            _ = self.site.limiter.until_ready() => {}
+        }
+        let mut request = self
+            .client
+            .request(method.clone(), url.clone())
+            .headers(self.headers.clone());
+        if let Some(form) = body {
+            request = request
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form);
+        }
+        tracing::debug!(identity = %self.identity.name, %method, url = %url, "request");
+        let response = tokio::select! {
+            biased;
+            _ = self.site.stop.stopped() => return Err(self.stopped()),
+            sent = request.send() => sent.map_err(|e| self.classify(e))?,
+        };
+        let status = response.status();
+        let link_headers = response
+            .headers()
+            .get_all("link")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(parse_link_header)
+            .collect::<Vec<_>>();
+        if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
+            let location = response
                 .headers()
-                .get("content-type")
+                .get("location")
                 .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            let body = self.read_body(response).await?;
-            return Ok(Response {
-                url: url.clone(),
-                final_url: current,
+                .and_then(|loc| url.join(loc).ok())
+                .ok_or(FetchError::BadRedirect)?;
+            return Ok(Hop::Redirect {
                 status: status.as_u16(),
-                content_type,
-                body,
-                redirects,
-                login_redirect: false,
-                offsite_redirect: None,
+                location,
                 link_headers,
             });
         }
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let body = tokio::select! {
+            biased;
+            _ = self.site.stop.stopped() => return Err(self.stopped()),
+            body = self.read_body(response) => body?,
+        };
+        Ok(Hop::Final {
+            status: status.as_u16(),
+            content_type,
+            body,
+            link_headers,
+            retry_after,
+        })
     }
 
     async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, FetchError> {
@@ -387,6 +644,34 @@ impl Session {
             FetchError::Request { source: error }
         }
     }
+}
+
+/// One request's answer before redirects are decided.
+enum Hop {
+    Redirect {
+        status: u16,
+        location: Url,
+        link_headers: Vec<String>,
+    },
+    Final {
+        status: u16,
+        content_type: Option<String>,
+        body: Vec<u8>,
+        link_headers: Vec<String>,
+        retry_after: Option<u64>,
+    },
+}
+
+/// 250 ms, 500 ms, 1 s, ... plus up to 25% jitter, so identities that failed together do
+/// not retry together.
+fn backoff(attempt: u32) -> Duration {
+    let base = 250u64.saturating_mul(1 << attempt.min(6));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let jitter = u64::from(nanos) % (base / 4 + 1);
+    Duration::from_millis(base + jitter)
 }
 
 /// `<url>; rel=...` entries of a `Link` header.

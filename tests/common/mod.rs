@@ -23,11 +23,16 @@ pub fn demo_scenario() -> PathBuf {
 
 /// Starts the demo Site in this process on 127.0.0.1:0.
 pub async fn start_site(fixed: bool) -> DemoSite {
-    let config = DemoConfig {
+    start_site_with(DemoConfig {
         fixed,
-        db_password: DB_PASSWORD.to_string(),
         ..Default::default()
-    };
+    })
+    .await
+}
+
+/// Starts the demo Site with a configuration of the test's (its secret is `DB_PASSWORD`).
+pub async fn start_site_with(mut config: DemoConfig) -> DemoSite {
+    config.db_password = DB_PASSWORD.to_string();
     DemoSite::start(config, "127.0.0.1:0".parse().unwrap())
         .await
         .expect("demo site starts")

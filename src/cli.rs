@@ -66,6 +66,10 @@ enum Command {
         #[command(subcommand)]
         action: SnapshotAction,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff), generated from these definitions.
+    Manpage,
     /// Serve the embedded demo Site on 127.0.0.1 until interrupted.
     DemoSite {
         /// Port to listen on (0: any free port).
@@ -190,7 +194,7 @@ pub fn main() -> i32 {
             if let Some(base_url) = base_url {
                 loaded.site.base_url = base_url;
             }
-            let options = run_options(&report);
+            let options = run_options(&report, cli.quiet);
             runtime.spawn(stop_on_signals(options.stop.clone()));
             match runtime.block_on(lowpriv::run(&loaded, &options)) {
                 Ok(mut result) => finish(&mut result, &report, cli.quiet, style, None),
@@ -201,7 +205,7 @@ pub fn main() -> i32 {
             }
         }
         Command::Demo { fixed, report } => {
-            let options = run_options(&report);
+            let options = run_options(&report, cli.quiet);
             runtime.spawn(stop_on_signals(options.stop.clone()));
             match runtime.block_on(lowpriv::run_demo(fixed, &options)) {
                 Ok((mut result, stats)) => {
@@ -221,6 +225,25 @@ pub fn main() -> i32 {
             }
         }
         Command::Snapshot { action } => snapshot_command(action, style),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "lowpriv", &mut std::io::stdout());
+            exit::PASS
+        }
+        Command::Manpage => {
+            let command = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            match clap_mangen::Man::new(command).render(&mut out) {
+                Ok(()) => {
+                    let _ = std::io::stdout().write_all(&out);
+                    exit::PASS
+                }
+                Err(err) => {
+                    eprintln!("error: cannot render the man page: {err}");
+                    exit::USAGE
+                }
+            }
+        }
         Command::DemoSite {
             port,
             fixed,
@@ -248,11 +271,19 @@ pub fn main() -> i32 {
     }
 }
 
-fn run_options(report: &ReportArgs) -> RunOptions {
+fn run_options(report: &ReportArgs, quiet: bool) -> RunOptions {
+    let progress: std::sync::Arc<dyn lowpriv::progress::Progress> = if quiet {
+        std::sync::Arc::new(lowpriv::progress::Silent)
+    } else if std::io::stderr().is_terminal() && !snapshots::in_ci() {
+        std::sync::Arc::new(crate::bars::Bars::new())
+    } else {
+        std::sync::Arc::new(crate::bars::Lines::new())
+    };
     RunOptions {
         fail_on: report.fail_on,
         audience: report.audience,
         deadline: report.deadline.map(std::time::Duration::from_secs),
+        progress: lowpriv::progress::ProgressHandle(progress),
         ..RunOptions::default()
     }
 }

@@ -23,6 +23,7 @@ pub mod crawl;
 pub mod demo;
 pub mod judge;
 pub mod observe;
+pub mod progress;
 pub mod replay;
 pub mod report;
 pub mod scenario;
@@ -58,6 +59,8 @@ pub struct RunOptions {
     pub stop: stop::Stop,
     /// The whole run's time limit (`--deadline`): past it, the run stops as above.
     pub deadline: Option<std::time::Duration>,
+    /// Told about the run as it goes (bars on a terminal, plain lines elsewhere).
+    pub progress: progress::ProgressHandle,
 }
 
 impl Default for RunOptions {
@@ -68,6 +71,7 @@ impl Default for RunOptions {
             audience: None,
             stop: stop::Stop::new(),
             deadline: None,
+            progress: progress::ProgressHandle::default(),
         }
     }
 }
@@ -185,20 +189,26 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
         })
     });
     let site = SiteContext::new(scenario, stop.clone());
+    let progress = options.progress.clone();
+    progress.stage("logging in");
     let sessions: Vec<Arc<session::Session>> = session::open_all(scenario, &site)
         .await?
         .into_iter()
         .map(Arc::new)
         .collect();
     let observer = Arc::new(Observer::new(scenario, site.clone()));
-    let crawled = crawl::run(&sessions, scenario, observer.clone()).await;
+    progress.stage("crawling");
+    let crawled = crawl::run(&sessions, scenario, observer.clone(), &progress).await;
+    progress.stage("replaying");
     let replayed = replay::run(
         &sessions,
         &crawled,
         observer.clone(),
         scenario.crawl.concurrency,
+        &progress,
     )
     .await;
+    progress.stage("judging");
 
     let sent = replay::union(&crawled);
     let mut skipped: BTreeMap<&Request, &str> = BTreeMap::new();
@@ -319,6 +329,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
     );
     result.site.audience = scenario.site.audience;
     result.audience_preview = audience_preview;
+    progress.finish();
     Ok(result)
 }
 

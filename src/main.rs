@@ -1,5 +1,6 @@
 //! The `lowpriv` command: clap arguments → the library → an exit code.
 
+mod bars;
 mod cli;
 
 fn main() {

@@ -160,7 +160,7 @@ async fn sigterm_halfway_leaves_a_valid_inconclusive_report_and_the_snapshot_unt
     let json = dir.path().join("r.json");
     let approved = dir.path().join("snapshots/acme-payroll.snap");
     let before = std::fs::read(&approved).unwrap();
-    let child = std::process::Command::new(bin())
+    let mut child = std::process::Command::new(bin())
         .args([
             "run",
             demo_scenario().to_str().unwrap(),
@@ -176,7 +176,29 @@ async fn sigterm_halfway_leaves_a_valid_inconclusive_report_and_the_snapshot_unt
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // Halfway: once the crawl has started (its progress line says so) and has had time to
+    // gather some answers.
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut lines = Vec::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("lowpriv: crawling") {
+                let _ = tx.send(());
+            }
+            lines.push(line);
+        }
+        lines.join("\n")
+    });
+    tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(30)))
+        .await
+        .unwrap()
+        .expect("the crawl started");
+    tokio::time::sleep(Duration::from_millis(700)).await;
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -185,12 +207,9 @@ async fn sigterm_halfway_leaves_a_valid_inconclusive_report_and_the_snapshot_unt
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
+    let stderr = reader.join().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stdout));
-    assert!(
-        text(&out.stderr).contains("interrupted"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(stderr.contains("interrupted"), "{stderr}");
     let report = read_json(&json);
     assert_eq!(report["summary"]["verdict"], "inconclusive");
     assert!(

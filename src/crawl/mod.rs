@@ -20,6 +20,7 @@ use url::Url;
 pub use discover::Action;
 use scope::{Scope, Verdict};
 
+use crate::progress::ProgressHandle;
 use crate::scenario::{Identity, Scenario};
 use crate::session::{FetchError, Response, Session};
 
@@ -112,6 +113,7 @@ pub async fn run<O: Observe>(
     sessions: &[Arc<Session>],
     scenario: &Scenario,
     observer: Arc<O>,
+    progress: &ProgressHandle,
 ) -> CrawlMap<O::Output> {
     let scope = Arc::new(Scope::new(scenario));
     let site = match sessions.first() {
@@ -143,11 +145,12 @@ pub async fn run<O: Observe>(
         let observer = observer.clone();
         let limits = limits.clone();
         let session = session.clone();
+        let progress = progress.clone();
         async move {
             if !session.status.is_usable() {
                 return IdentityCrawl::new(&session.identity.name);
             }
-            crawl_one(session, scope, observer, limits).await
+            crawl_one(session, scope, observer, limits, progress).await
         }
     });
     CrawlMap {
@@ -160,6 +163,7 @@ async fn crawl_one<O: Observe>(
     scope: Arc<Scope>,
     observer: Arc<O>,
     limits: Limits,
+    progress: ProgressHandle,
 ) -> IdentityCrawl<O::Output> {
     let mut result = IdentityCrawl::new(&session.identity.name);
     let mut seen: HashMap<Url, u32> = HashMap::new();
@@ -194,9 +198,10 @@ async fn crawl_one<O: Observe>(
             let openapi = limits.openapi.clone();
             in_flight.spawn(async move {
                 let response = session.fetch(&request.url).await;
+                let failed = response.as_ref().map_or(true, |r| r.status >= 500);
                 let found = discover_from(&response, &request, openapi.as_ref());
                 let observation = observer.observe(&session.identity, &request, &response, true);
-                (request, depth, observation, found)
+                (request, depth, observation, found, failed)
             });
         }
         let stop = &session.site.stop;
@@ -215,7 +220,7 @@ async fn crawl_one<O: Observe>(
         let Some(joined) = joined else {
             break;
         };
-        let (request, depth, observation, found) = match joined {
+        let (request, depth, observation, found, failed) = match joined {
             Ok(done) => done,
             Err(err) => {
                 // A panicking task is a bug in us; the crawl is no longer complete.
@@ -223,6 +228,7 @@ async fn crawl_one<O: Observe>(
                 continue;
             }
         };
+        progress.answered(&session.identity.name, failed);
         result.fetched.push((request, observation));
         result.actions.extend(found.actions);
         result.templates.extend(found.templates);
@@ -239,6 +245,7 @@ async fn crawl_one<O: Observe>(
                 &mut depth_limited,
             );
         }
+        progress.queued(&session.identity.name, queue.len() + in_flight.len());
     }
     if !queue.is_empty() {
         let left = queue.len();

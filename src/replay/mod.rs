@@ -11,6 +11,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 
 use crate::crawl::{CrawlMap, Observe, Request};
+use crate::progress::ProgressHandle;
 use crate::session::Session;
 
 /// The union of every request sent during the crawl, in a stable order.
@@ -27,6 +28,7 @@ pub async fn run<O: Observe>(
     crawl: &CrawlMap<O::Output>,
     observer: Arc<O>,
     concurrency: usize,
+    progress: &ProgressHandle,
 ) -> Vec<Vec<(Request, O::Output)>> {
     let all = union(crawl);
     let per_identity = sessions
@@ -35,6 +37,7 @@ pub async fn run<O: Observe>(
         .map(|(session, own)| {
             let observer = observer.clone();
             let session = session.clone();
+            let progress = progress.clone();
             let already: HashSet<&Request> = own.fetched.iter().map(|(r, _)| r).collect();
             let todo: Vec<Request> = all
                 .iter()
@@ -45,12 +48,18 @@ pub async fn run<O: Observe>(
                 if !session.status.is_usable() {
                     return Vec::new();
                 }
+                let stop = session.site.stop.clone();
                 futures::stream::iter(todo)
+                    // Nothing new is sent once the run is stopped.
+                    .take_until(Box::pin(async move { stop.stopped().await }))
                     .map(|request| {
                         let session = session.clone();
                         let observer = observer.clone();
+                        let progress = progress.clone();
                         async move {
                             let response = session.fetch(&request.url).await;
+                            let failed = response.as_ref().map_or(true, |r| r.status >= 500);
+                            progress.answered(&session.identity.name, failed);
                             let observation =
                                 observer.observe(&session.identity, &request, &response, false);
                             (request, observation)

@@ -259,6 +259,17 @@ tier = "external"
     let (outcome, why) = reason("/_bad/huge");
     assert_eq!(outcome, "error");
     assert!(why.contains("max_body_bytes"), "{why}");
+    let huge = report["observations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["url"].as_str().unwrap().ends_with("/_bad/huge"))
+        .unwrap();
+    assert_eq!(
+        huge["truncated"], true,
+        "marked truncated, read up to the limit"
+    );
+    assert_eq!(huge["bytes"], 100000);
     let (outcome, why) = reason("/_bad/hangup");
     assert_eq!(outcome, "error", "{why}");
     let (outcome, why) = reason("/_bad/500");

@@ -242,6 +242,8 @@ pub fn evaluate(
         match obs.outcome {
             Outcome::Skipped => continue,
             Outcome::Error => {
+                // Not judged for access, but a secret in what was read is still a leak.
+                secrets(scenario, obs, &mut findings);
                 errors.push(obs);
                 continue;
             }

@@ -91,6 +91,7 @@ fn obs(identity: &str, path: &str, outcome: Outcome) -> Observation {
         json_paths: Vec::new(),
         fingerprint: Some("f".to_string()),
         shown: true,
+        truncated: false,
         same_as: None,
     }
 }
@@ -428,4 +429,15 @@ fn nothing_observed_is_never_a_pass() {
         "{:?}",
         j.reasons
     );
+}
+
+#[test]
+fn a_secret_in_a_cut_off_body_is_still_reported() {
+    let mut cut = with_data(obs("carol", "/big", Outcome::Error), "db", "env");
+    cut.truncated = true;
+    let j = judge(vec![cut], Severity::High);
+    assert_eq!(j.verdict, Verdict::Inconclusive);
+    let kinds: Vec<FindingKind> = j.findings.iter().map(|f| f.kind).collect();
+    assert!(kinds.contains(&FindingKind::SecretExposed), "{kinds:?}");
+    assert!(kinds.contains(&FindingKind::Inconclusive), "{kinds:?}");
 }

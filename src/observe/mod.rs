@@ -69,6 +69,9 @@ pub struct Observation {
     pub fingerprint: Option<String>,
     /// The identity found this request itself; false when it was replayed from another's crawl.
     pub shown: bool,
+    /// The body was cut at `max_body_bytes`; `data` covers what was read.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
     /// The highest-ranked other identity that got the same content, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub same_as: Option<String>,
@@ -91,6 +94,7 @@ impl Observation {
             json_paths: Vec::new(),
             fingerprint: None,
             shown,
+            truncated: false,
             same_as: None,
         }
     }
@@ -173,6 +177,17 @@ impl Observe for Observer {
         let mut observation = Observation::skipped(&identity.name, request, "", shown);
         let response = match result {
             Ok(response) => response,
+            Err(FetchError::BodyTooLarge { limit, prefix }) => {
+                // Not judged (the answer is incomplete), but what was read is classified, so
+                // a secret in the first megabytes is still reported.
+                observation.outcome = Outcome::Error;
+                observation.reason = format!("body exceeds max_body_bytes ({limit} bytes)");
+                observation.truncated = true;
+                observation.bytes = prefix.len();
+                let text = String::from_utf8_lossy(prefix);
+                observation.data = self.classifier.classify(&text, None).0;
+                return observation;
+            }
             Err(error) => {
                 observation.outcome = Outcome::Error;
                 observation.reason = error.describe();

@@ -16,8 +16,9 @@ pub enum FetchError {
     RedirectLoop { hops: usize, last: Url },
     #[error("redirect with an invalid Location header")]
     BadRedirect,
+    /// The first `limit` bytes are kept so what they carry is still classified.
     #[error("body exceeds max_body_bytes ({limit} bytes)")]
-    BodyTooLarge { limit: u64 },
+    BodyTooLarge { limit: u64, prefix: Vec<u8> },
     #[error("response broken off while reading the body")]
     Body {
         #[source]

@@ -610,15 +610,21 @@ impl Session {
 
     async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, FetchError> {
         let limit = self.site.max_body_bytes;
-        if response.content_length().is_some_and(|len| len > limit) {
-            return Err(FetchError::BodyTooLarge { limit });
-        }
         let mut body = Vec::new();
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
-                    if body.len() as u64 + chunk.len() as u64 > limit {
-                        return Err(FetchError::BodyTooLarge { limit });
+                    let room = usize::try_from(limit)
+                        .unwrap_or(usize::MAX)
+                        .saturating_sub(body.len());
+                    if chunk.len() > room {
+                        // Keep what fits, drop the connection: memory stays bounded by the
+                        // limit whatever the Site sends (a gzip bomb is counted decoded).
+                        body.extend_from_slice(&chunk[..room]);
+                        return Err(FetchError::BodyTooLarge {
+                            limit,
+                            prefix: body,
+                        });
                     }
                     body.extend_from_slice(&chunk);
                 }

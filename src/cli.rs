@@ -487,7 +487,7 @@ fn snapshot_command(action: SnapshotAction, style: terminal::Style) -> i32 {
             for name in names {
                 match snapshots::pending_diff(&store, &name) {
                     Ok(diff) => {
-                        println!("{}", style_diff(&diff, style));
+                        print!("{}", terminal::paint_diff(&diff, style, ""));
                     }
                     Err(err) => {
                         print_error(&err);
@@ -519,25 +519,4 @@ fn snapshot_command(action: SnapshotAction, style: terminal::Style) -> i32 {
             exit::PASS
         }
     }
-}
-
-fn style_diff(diff: &str, style: terminal::Style) -> String {
-    if !style.color {
-        return diff.to_string();
-    }
-    diff.lines()
-        .map(|line| {
-            let code = if line.starts_with('+') {
-                "32"
-            } else if line.starts_with('-') {
-                "31"
-            } else if line.starts_with("@@") {
-                "36"
-            } else {
-                return line.to_string();
-            };
-            format!("\x1b[{code}m{line}\x1b[0m")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }

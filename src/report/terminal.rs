@@ -373,26 +373,33 @@ pub fn render_snapshot(result: &RunResult, style: Style, out: &mut String) {
         }
     }
     if !snapshot.diff.is_empty() {
-        for line in snapshot.diff.lines() {
-            let code = if line.starts_with("+++") || line.starts_with("---") {
-                "1"
-            } else if line.starts_with('+') {
-                "32"
-            } else if line.starts_with('-') {
-                "31"
-            } else if line.starts_with("@@") {
-                "36"
-            } else {
-                ""
-            };
-            let text = if code.is_empty() {
-                line.to_string()
-            } else {
-                style.paint(code, line)
-            };
-            let _ = writeln!(out, "  {text}");
-        }
+        out.push_str(&paint_diff(&snapshot.diff, style, "  "));
     }
+}
+
+/// A unified diff, coloured when the style allows, each line indented.
+pub fn paint_diff(diff: &str, style: Style, indent: &str) -> String {
+    let mut out = String::new();
+    for line in diff.lines() {
+        let code = if line.starts_with("+++") || line.starts_with("---") {
+            "1"
+        } else if line.starts_with('+') {
+            "32"
+        } else if line.starts_with('-') {
+            "31"
+        } else if line.starts_with("@@") {
+            "36"
+        } else {
+            ""
+        };
+        let text = if code.is_empty() {
+            line.to_string()
+        } else {
+            style.paint(code, line)
+        };
+        let _ = writeln!(out, "{indent}{text}");
+    }
+    out
 }
 
 /// The verdict and why, in one or a few lines.

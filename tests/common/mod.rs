@@ -52,24 +52,9 @@ pub fn demo_env() -> Vec<(String, String)> {
 /// working directory so default outputs (`snapshots/`) never land in the repository.
 pub async fn lowpriv(args: Vec<String>, env: Vec<(String, String)>) -> Output {
     tokio::task::spawn_blocking(move || {
-        let cwd = temp_dir();
-        let mut command = std::process::Command::new(bin());
-        command
-            .args(&args)
-            .current_dir(cwd.path())
-            .env_remove("CI")
-            .env("NO_COLOR", "1");
-        for var in [
-            "DEMO_ALICE_PASSWORD",
-            "DEMO_BOB_PASSWORD",
-            "DEMO_CAROL_PASSWORD",
-            "DEMO_DAVE_PASSWORD",
-            "DB_PASSWORD",
-        ] {
-            command.env_remove(var);
-        }
-        command.envs(env);
-        command.output().expect("lowpriv runs")
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        lowpriv_sync(&args, &env)
     })
     .await
     .expect("join")

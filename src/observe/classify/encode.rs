@@ -15,11 +15,15 @@ pub fn forms(value: &str) -> Vec<(&'static str, String)> {
             forms.push((name, form));
         }
     }
-    forms.push((
-        "url-encoded",
-        url::form_urlencoded::byte_serialize(value.as_bytes()).collect(),
-    ));
-    forms.push(("url-encoded", percent_encode(value)));
+    // URL encoders disagree on the space and on a few punctuation marks; each common one.
+    for (space_plus, safe) in [
+        (true, "*-._"),       // HTML forms, URLSearchParams
+        (false, "-._~"),      // RFC 3986
+        (true, "-._~"),       // Python's quote_plus
+        (false, "-._~!*'()"), // JavaScript's encodeURIComponent
+    ] {
+        forms.push(("url-encoded", percent_encode(value, space_plus, safe)));
+    }
     if let Ok(json) = serde_json::to_string(value) {
         let inner = json.trim_matches('"').to_string();
         // Some serialisers (PHP's, many JS templating helpers) also escape `/`.
@@ -55,12 +59,15 @@ fn base64_cores(engine: &impl Engine, value: &[u8]) -> Vec<String> {
     cores
 }
 
-/// RFC 3986 percent-encoding: everything but unreserved characters, space as `%20`.
-fn percent_encode(value: &str) -> String {
+/// Percent-encoding of every byte but ASCII letters, digits and `safe`; a space as `+` or
+/// `%20`.
+fn percent_encode(value: &str, space_plus: bool, safe: &str) -> String {
     let mut out = String::with_capacity(value.len() * 3);
     for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+        if b.is_ascii_alphanumeric() || safe.as_bytes().contains(&b) {
             out.push(char::from(b));
+        } else if b == b' ' && space_plus {
+            out.push('+');
         } else {
             out.push_str(&format!("%{b:02X}"));
         }
@@ -120,7 +127,20 @@ mod tests {
                 url::form_urlencoded::byte_serialize(b).collect::<String>(),
                 "url-encoded",
             ),
-            (format!("?p={}", percent_encode(SECRET)), "url-encoded"),
+            (
+                format!("?p={}", percent_encode(SECRET, false, "-._~")),
+                "url-encoded",
+            ),
+            // encodeURIComponent
+            (
+                "p%40ss%2Fw%C3%B6rd%2B%3F%3D%26x%20y%221".to_string(),
+                "url-encoded",
+            ),
+            // Python's quote_plus
+            (
+                "p%40ss%2Fw%C3%B6rd%2B%3F%3D%26x+y%221".to_string(),
+                "url-encoded",
+            ),
             (
                 serde_json::json!({ "p": SECRET }).to_string(),
                 "json-escaped",

@@ -190,6 +190,13 @@ impl Engine {
                 .inspect_err(|error| tracing::error!(%error, "rule keywords do not build"))
                 .ok();
         }
+        // The joined pass prefers earlier alternatives at the same place: keep file order,
+        // which puts the stricter shapes first, whatever order the scenario lists classes in.
+        joined_parts.sort_by_key(|&i| {
+            RULES
+                .iter()
+                .position(|r| std::ptr::eq(r, engine.active[i].rule))
+        });
         engine.joined = join(&engine.active, &joined_parts);
         engine
     }
@@ -421,7 +428,7 @@ fn placeholder(value: &str) -> bool {
 
 fn validate(validator: Validator, text: &str, whole: Range<usize>, value: &str) -> bool {
     match validator {
-        Validator::Email => email(value),
+        Validator::Email => email(value) && !in_url_userinfo(text, whole.start),
         Validator::Phone => isolated(text, &whole) && phone(value),
         Validator::Luhn => isolated(text, &whole) && card(value),
         Validator::Iban => isolated(text, &whole) && iban(value),
@@ -451,8 +458,7 @@ fn isolated(text: &str, whole: &Range<usize>) -> bool {
     let next = after.next();
     let next2 = after.next();
     let joined_before = before.is_some_and(|c| {
-        c.is_alphanumeric()
-            || matches!(c, '-' | '.' | '/' | '_' | '#' | '+' | '=' | '$' | '€' | '£')
+        c.is_alphanumeric() || matches!(c, '-' | '.' | '/' | '_' | '#' | '+' | '$' | '€' | '£')
     });
     let joined_after = next.is_some_and(|c| {
         c.is_alphanumeric()
@@ -481,6 +487,24 @@ fn email(value: &str) -> bool {
         && !domain
             .split('.')
             .any(|label| label.starts_with('-') || label.ends_with('-'))
+}
+
+/// Whether `start` sits in the `user:password@host` part of a URL, where `password@host`
+/// looks like an address but is a credential (the `connection_string` rule's business).
+fn in_url_userinfo(text: &str, start: usize) -> bool {
+    let mut from = start.saturating_sub(256);
+    // Never cut inside a character (slicing there would panic on non-ASCII bodies).
+    while !text.is_char_boundary(from) {
+        from += 1;
+    }
+    let head = text.get(from..start).unwrap_or("");
+    let token_start = head
+        .rfind(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '(' | '='))
+        .map_or(0, |i| i + 1);
+    let token = &head[token_start..];
+    token
+        .find("://")
+        .is_some_and(|i| !token[i + 3..].contains(['/', '@']))
 }
 
 fn phone(value: &str) -> bool {
@@ -752,8 +776,10 @@ mod tests {
 
     #[test]
     fn rules_and_builtins_are_the_same_list() {
-        let ids: Vec<&str> = RULES.iter().map(|r| r.id.as_str()).collect();
-        let builtins: Vec<&str> = Builtin::ALL.iter().map(|b| b.as_str()).collect();
+        let mut ids: Vec<&str> = RULES.iter().map(|r| r.id.as_str()).collect();
+        let mut builtins: Vec<&str> = Builtin::ALL.iter().map(|b| b.as_str()).collect();
+        ids.sort_unstable();
+        builtins.sort_unstable();
         assert_eq!(ids, builtins);
         for b in Builtin::ALL {
             let rule = rule(b).map(|r| r.secret);

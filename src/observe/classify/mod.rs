@@ -15,7 +15,7 @@ pub mod rules;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
 use serde::Serialize;
 
@@ -92,7 +92,18 @@ impl Classifier {
         let literals = if literals.is_empty() {
             None
         } else {
-            AhoCorasick::new(&literals)
+            // Leftmost-longest, not overlapping: a canary that is a prefix of a longer one
+            // (`CANARY-1` in `CANARY-10`) is not really there, and non-overlapping search is
+            // what lets the automaton skip ahead with its prefilter.
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&literals)
+                .or_else(|_| {
+                    AhoCorasick::builder()
+                        .match_kind(MatchKind::LeftmostLongest)
+                        .build(&literals)
+                })
                 .inspect_err(|error| {
                     tracing::error!(%error, "canary and secret literals do not build; they are not checked")
                 })
@@ -131,7 +142,7 @@ impl Classifier {
             }
         }
         if let Some(literals) = &self.literals {
-            for found in literals.find_overlapping_iter(text) {
+            for found in literals.find_iter(text) {
                 if let Some((class, kind)) = self.literal_classes.get(found.pattern().as_usize()) {
                     let matched = &text[found.start()..found.end()];
                     let (kind, example) = match kind {

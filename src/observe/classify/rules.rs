@@ -13,7 +13,7 @@
 use std::ops::Range;
 use std::sync::LazyLock;
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use base64::Engine as _;
 use regex::{Captures, Regex, RegexBuilder};
 use serde::Deserialize;
@@ -186,6 +186,8 @@ impl Engine {
         if !keywords.is_empty() {
             engine.keywords = AhoCorasick::builder()
                 .ascii_case_insensitive(true)
+                .match_kind(MatchKind::LeftmostLongest)
+                .kind(Some(AhoCorasickKind::DFA))
                 .build(&keywords)
                 .inspect_err(|error| tracing::error!(%error, "rule keywords do not build"))
                 .ok();
@@ -228,7 +230,9 @@ impl Engine {
                 rules.len()
             };
             let mut seen = 0;
-            for m in keywords.find_overlapping_iter(text) {
+            // Non-overlapping is enough: keywords only gate regexes, and no keyword of one
+            // rule is a piece of another's that would hide it.
+            for m in keywords.find_iter(text) {
                 let index = self.keyword_rule[m.pattern().as_usize()];
                 if !triggered[index] {
                     triggered[index] = true;

@@ -519,6 +519,9 @@ fn secrets(scenario: &Scenario, obs: &Observation, findings: &mut Vec<Finding>) 
         let what = match &class.kind {
             DataKind::Env { var, .. } => format!("the value of ${var} (`{}`)", class.name),
             DataKind::Builtin(b) if b.is_secret() => format!("a {} (`{}`)", b.as_str(), class.name),
+            DataKind::Pattern { secret: true, .. } => {
+                format!("a match of the secret pattern `{}`", class.name)
+            }
             _ => continue,
         };
         let mut finding = Finding::at(

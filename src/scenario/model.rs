@@ -294,7 +294,8 @@ pub struct DataClass {
 
 #[derive(Clone, Debug)]
 pub enum DataKind {
-    /// Any JSON object key with one of these names, at any depth (case-insensitive).
+    /// Any JSON object key with one of these names, at any depth (case-insensitive); also an
+    /// HTML table column whose header is one of these names.
     JsonKeys(Vec<String>),
     /// A built-in detector.
     Builtin(Builtin),
@@ -302,8 +303,13 @@ pub enum DataKind {
     Text(String),
     /// A runtime secret's value, read from the environment variable `var`.
     Env { var: String, value: Secret },
+    /// A user's regular expression, compiled by the parser (so it is known to be valid and
+    /// under the size limit). `secret` classes raise `secret-exposed` like secret builtins.
+    Pattern { regex: regex::Regex, secret: bool },
 }
 
+/// The built-in detectors. Each is a rule in the classifier's embedded rule file, under the
+/// id [`Builtin::as_str`]; a test keeps the two lists and their `secret` flags in step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Builtin {
     Email,
@@ -313,10 +319,21 @@ pub enum Builtin {
     UsSsn,
     Jwt,
     PrivateKey,
+    AwsAccessKey,
+    GithubToken,
+    GitlabToken,
+    SlackToken,
+    StripeKey,
+    GoogleApiKey,
+    OpenaiKey,
+    ConnectionString,
+    BcryptHash,
+    Argon2Hash,
+    GenericSecret,
 }
 
 impl Builtin {
-    pub const ALL: [Builtin; 7] = [
+    pub const ALL: [Builtin; 18] = [
         Builtin::Email,
         Builtin::Phone,
         Builtin::CreditCard,
@@ -324,9 +341,20 @@ impl Builtin {
         Builtin::UsSsn,
         Builtin::Jwt,
         Builtin::PrivateKey,
+        Builtin::AwsAccessKey,
+        Builtin::GithubToken,
+        Builtin::GitlabToken,
+        Builtin::SlackToken,
+        Builtin::StripeKey,
+        Builtin::GoogleApiKey,
+        Builtin::OpenaiKey,
+        Builtin::ConnectionString,
+        Builtin::BcryptHash,
+        Builtin::Argon2Hash,
+        Builtin::GenericSecret,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Builtin::Email => "email",
             Builtin::Phone => "phone",
@@ -335,6 +363,17 @@ impl Builtin {
             Builtin::UsSsn => "us_ssn",
             Builtin::Jwt => "jwt",
             Builtin::PrivateKey => "private_key",
+            Builtin::AwsAccessKey => "aws_access_key",
+            Builtin::GithubToken => "github_token",
+            Builtin::GitlabToken => "gitlab_token",
+            Builtin::SlackToken => "slack_token",
+            Builtin::StripeKey => "stripe_key",
+            Builtin::GoogleApiKey => "google_api_key",
+            Builtin::OpenaiKey => "openai_key",
+            Builtin::ConnectionString => "connection_string",
+            Builtin::BcryptHash => "bcrypt_hash",
+            Builtin::Argon2Hash => "argon2_hash",
+            Builtin::GenericSecret => "generic_secret",
         }
     }
 
@@ -342,9 +381,25 @@ impl Builtin {
         Builtin::ALL.into_iter().find(|b| b.as_str() == s)
     }
 
-    /// Secret-bearing classes raise `secret-exposed` wherever they appear.
+    /// Secret-bearing classes raise `secret-exposed` wherever they appear. Personal data
+    /// (email, phone, card, IBAN, SSN) is exposure to be judged by `[[expect]]` rules instead.
     pub fn is_secret(self) -> bool {
-        matches!(self, Builtin::Jwt | Builtin::PrivateKey)
+        !matches!(
+            self,
+            Builtin::Email | Builtin::Phone | Builtin::CreditCard | Builtin::Iban | Builtin::UsSsn
+        )
+    }
+}
+
+impl DataKind {
+    /// Whether a hit of this class is a `secret-exposed` finding wherever it appears.
+    pub fn is_secret(&self) -> bool {
+        match self {
+            DataKind::Env { .. } => true,
+            DataKind::Builtin(b) => b.is_secret(),
+            DataKind::Pattern { secret, .. } => *secret,
+            DataKind::JsonKeys(_) | DataKind::Text(_) => false,
+        }
     }
 }
 

@@ -313,6 +313,17 @@ impl<'a, 'i> Table<'a, 'i> {
         }
     }
 
+    fn bool(&self, cx: &mut Cx<'_>, key: &str) -> Option<(bool, Range<usize>)> {
+        let value = self.get(key)?;
+        match value.get_ref() {
+            DeValue::Boolean(b) => Some((*b, value.span())),
+            other => {
+                type_error(cx, key, "true or false", other, value.span());
+                None
+            }
+        }
+    }
+
     fn int(&self, cx: &mut Cx<'_>, key: &str) -> Option<(i64, Range<usize>)> {
         let value = self.get(key)?;
         match value.get_ref() {
@@ -493,20 +504,19 @@ const LOGIN: &[&str] = &[
 ];
 const BASIC: &[&str] = &["user", "password"];
 const VERIFY: &[&str] = &["path", "contains"];
-const DATA_KINDS: &[&str] = &["json_keys", "builtin", "text", "env"];
-const DATA: &[&str] = &["json_keys", "builtin", "text", "env", "belongs_to"];
+const DATA_KINDS: &[&str] = &["json_keys", "builtin", "text", "env", "pattern"];
+const DATA: &[&str] = &[
+    "json_keys",
+    "builtin",
+    "text",
+    "env",
+    "pattern",
+    "secret",
+    "belongs_to",
+];
 const EXPECT: &[&str] = &["paths", "allow", "min_rank", "data", "visible_to"];
 const TIERS: &[&str] = &["owner", "admin", "team", "company", "external"];
 const AUDIENCES: &[&str] = &["draft", "team", "company", "external"];
-const BUILTINS: &[&str] = &[
-    "email",
-    "phone",
-    "credit_card",
-    "iban",
-    "us_ssn",
-    "jwt",
-    "private_key",
-];
 
 fn scenario(cx: &mut Cx<'_>, doc: &DeTable<'_>, span: Range<usize>) -> Option<Scenario> {
     let top = Table::new(cx, doc, span, "the top level", Some(TOP));
@@ -1144,7 +1154,7 @@ fn data_classes(
             cx.error_help(
                 t.anchor(),
                 format!("{label} has no detector"),
-                "set exactly one of: json_keys, builtin, text, env",
+                "set exactly one of: json_keys, builtin, text, env, pattern",
             );
             continue;
         };
@@ -1175,7 +1185,8 @@ fn data_classes(
             "builtin" => t.str(cx, "builtin").and_then(|(b, span)| {
                 let parsed = Builtin::parse(&b);
                 if parsed.is_none() {
-                    bad_choice(cx, span, "builtin", &b, BUILTINS);
+                    let builtins: Vec<&str> = Builtin::ALL.iter().map(|b| b.as_str()).collect();
+                    bad_choice(cx, span, "builtin", &b, &builtins);
                 }
                 parsed.map(DataKind::Builtin)
             }),
@@ -1187,6 +1198,13 @@ fn data_classes(
                     Some(DataKind::Text(text))
                 }
             }),
+            "pattern" => t
+                .str(cx, "pattern")
+                .and_then(|(pattern, span)| user_regex(cx, &pattern, span))
+                .map(|regex| DataKind::Pattern {
+                    regex,
+                    secret: false,
+                }),
             _ => t.str(cx, "env").and_then(|(var, span)| {
                 if !env::is_var_name(&var) {
                     cx.error_help(
@@ -1239,6 +1257,26 @@ fn data_classes(
         if t.has("belongs_to") && belongs_to.is_none() {
             ok = false;
         }
+        let secret = t.bool(cx, "secret");
+        let kind = match (kind, secret) {
+            (Some(DataKind::Pattern { regex, .. }), Some((secret, _))) => {
+                Some(DataKind::Pattern { regex, secret })
+            }
+            (kind, Some((_, span))) if !t.has("pattern") => {
+                cx.error_help(
+                    span,
+                    "`secret` only goes with `pattern`",
+                    "builtins know whether they are secret; `env` values always are",
+                );
+                ok = false;
+                kind
+            }
+            (kind, None) if t.has("secret") => {
+                ok = false;
+                kind
+            }
+            (kind, _) => kind,
+        };
         if let (Some(kind), true) = (kind, ok) {
             out.push(DataClass {
                 name: name.to_string(),
@@ -1249,6 +1287,87 @@ fn data_classes(
         }
     }
     out
+}
+
+/// How much memory one user pattern may compile to. The `regex` crate matches in linear time
+/// whatever the pattern, so a hostile pattern cannot hang a run; this cap keeps one (`\w{1000}`
+/// repeated, say) from taking memory instead.
+pub(crate) const PATTERN_SIZE_LIMIT: usize = 1 << 20;
+
+/// Compiles a user's `pattern`, reporting a syntax error at the character it names when the
+/// source holds the pattern verbatim (a literal string, or a basic string without escapes).
+fn user_regex(cx: &mut Cx<'_>, pattern: &str, span: Range<usize>) -> Option<regex::Regex> {
+    if pattern.is_empty() {
+        cx.error(span, "`pattern` must not be empty");
+        return None;
+    }
+    let error = match regex::RegexBuilder::new(pattern)
+        .size_limit(PATTERN_SIZE_LIMIT)
+        .build()
+    {
+        Ok(regex) if regex.is_match("") => {
+            cx.error_help(
+                span,
+                "`pattern` matches the empty string",
+                "it would match every response; require at least one character",
+            );
+            return None;
+        }
+        Ok(regex) => return Some(regex),
+        Err(error) => error,
+    };
+    let (message, help, at) = match &error {
+        regex::Error::CompiledTooBig(limit) => (
+            "`pattern` is too large".to_string(),
+            format!("it compiles to more than {limit} bytes; simplify it"),
+            None,
+        ),
+        other => {
+            let (why, offset) = regex_syntax_error(&other.to_string());
+            (
+                "invalid regular expression in `pattern`".to_string(),
+                why,
+                offset,
+            )
+        }
+    };
+    let verbatim = cx.source.get(span.clone()) == Some(pattern);
+    let span = match at {
+        // Point at the offending character: a span within the pattern, in bytes.
+        Some(offset) if verbatim => {
+            let start = span.start + pattern.char_indices().nth(offset).map_or(0, |(i, _)| i);
+            let len = pattern[start - span.start..]
+                .chars()
+                .next()
+                .map_or(0, char::len_utf8);
+            start..start + len
+        }
+        _ => span,
+    };
+    cx.error_help(span, message, help);
+    None
+}
+
+/// The reason and the character offset (if shown) in the `regex` crate's rendered syntax
+/// error, which quotes the pattern on one line and puts a caret under the fault on the next.
+fn regex_syntax_error(rendered: &str) -> (String, Option<usize>) {
+    let lines: Vec<&str> = rendered.lines().collect();
+    let why = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("error: "))
+        .unwrap_or("the regex crate rejects it")
+        .to_string();
+    // Line 0 is a heading, line 1 the quoted pattern, line 2 the caret; multi-line patterns
+    // are rendered differently, and then no offset is claimed.
+    let offset = match (lines.get(1), lines.get(2)) {
+        (Some(quoted), Some(carets)) if carets.trim_start().starts_with('^') => {
+            let margin = quoted.len() - quoted.trim_start().len();
+            let caret = carets.find('^').unwrap_or(0);
+            carets[..caret].chars().count().checked_sub(margin)
+        }
+        _ => None,
+    };
+    (why, offset)
 }
 
 fn expectations(

@@ -348,6 +348,50 @@ const FRAGMENTS: &[(&str, &str, usize, usize, usize)] = &[
         8,
         1,
     ),
+    // `pattern`: a malformed regex points at the character the regex crate names when the
+    // source holds the pattern verbatim, else at the string.
+    (
+        "[data.x]\npattern = 'TCK-(0-9]{5}'",
+        "invalid regular expression in `pattern`",
+        2,
+        16,
+        1,
+    ),
+    (
+        "[data.x]\npattern = \"a\\\\d{2\"",
+        "invalid regular expression in `pattern`",
+        2,
+        12,
+        1,
+    ),
+    (
+        "[data.x]\npattern = 'x*'",
+        "`pattern` matches the empty string",
+        2,
+        12,
+        1,
+    ),
+    (
+        "[data.x]\npattern = '(?:\\w{100}){100}'",
+        "`pattern` is too large",
+        2,
+        12,
+        1,
+    ),
+    (
+        "[data.x]\nbuiltin = \"email\"\nsecret = true",
+        "`secret` only goes with `pattern`",
+        3,
+        10,
+        1,
+    ),
+    (
+        "[data.x]\npattern = 'TCK-[0-9]{5}'\nsecret = \"yes\"",
+        "`secret` must be true or false",
+        3,
+        10,
+        1,
+    ),
     (
         "[data.x]\nbuiltin = \"email\"\nbelongs_to = \"anon\"",
         "`belongs_to` only goes with `text`",
@@ -736,6 +780,36 @@ fn no_secret_value_is_ever_rendered() {
 }
 
 #[test]
+fn patterns_parse_with_their_secret_flag() {
+    let s = ok(&format!(
+        "{BASE}[data.ticket]\npattern = 'TCK-[0-9]{{5}}'\n[data.key]\npattern = 'ik_[a-z0-9]{{12}}'\nsecret = true\n[data.aws]\nbuiltin = \"aws_access_key\"\n"
+    ));
+    let kinds: Vec<(bool, bool)> = s
+        .data
+        .iter()
+        .map(|d| {
+            (
+                matches!(d.kind, DataKind::Pattern { .. }),
+                d.kind.is_secret(),
+            )
+        })
+        .collect();
+    assert_eq!(kinds, vec![(true, false), (true, true), (false, true)]);
+    let DataKind::Pattern { regex, .. } = &s.data[0].kind else {
+        panic!("not a pattern");
+    };
+    assert!(regex.is_match("see TCK-12345"));
+}
+
+#[test]
+fn every_builtin_is_accepted() {
+    for b in Builtin::ALL {
+        let s = ok(&format!("{BASE}[data.x]\nbuiltin = \"{}\"\n", b.as_str()));
+        assert!(matches!(s.data[0].kind, DataKind::Builtin(got) if got == b));
+    }
+}
+
+#[test]
 fn docs_examples_parse() {
     let doc = include_str!("../../docs/scenario.md");
     let any_env = |_: &str| Some("doc-example-value".to_string());
@@ -771,6 +845,7 @@ fn snapshot_source(name: &str) -> String {
         "bad_glob" => format!(
             "{BASE}[crawl]\nscope = [\"/**\"]\nexclude = [\"/logout\", \"/a/[b\"]\n[[expect]]\npaths = [\"admin/**\"]\nallow = [\"anon\"]\n"
         ),
+        "bad_pattern" => format!("{BASE}[data.ticket]\npattern = 'TCK-(0-9]{{5}}'\nsecret = true\n"),
         "syntax_error" => "[site]\nname = \"s\nbase_url = https://x\n[[identity]]\nlogin = { password = \"hunter2-do-not-show\" \n".to_string(),
         _ => "[site]\nname = \"my site\"\nbase_url = \"https://payroll.example\"\naudience = \"tem\"\n\n\
               [crawl]\nmax_depth = \"8\"\nconcurrency = 0\nscope = [\"/app/**\"]\n\n\
@@ -792,6 +867,7 @@ fn rendered_snapshots() {
         "bad_glob",
         "several_problems",
         "syntax_error",
+        "bad_pattern",
     ] {
         let text = rendered(&snapshot_source(name));
         insta::assert_snapshot!(name, text);

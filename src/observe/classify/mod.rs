@@ -1,0 +1,448 @@
+//! Data classes in a response body: JSON keys at any depth (and HTML table columns named like
+//! them), planted canaries, runtime secret values (verbatim and encoded), user patterns, and the
+//! built-in detectors of `rules.toml`, each with its validator.
+//!
+//! Input: a body as text (the caller decodes bytes lossily, so any bytes are safe) and, when it
+//! is JSON, its parsed value. Output: hits per class name, with counts and redacted examples,
+//! and the JSON key paths. Invariants: an example never holds a matched value: secrets show a
+//! rule id and a length, everything else at most a short prefix (or a card's last four); the
+//! work is linear in the body (one Aho-Corasick pass for literals, one for rule keywords, one
+//! joined regex pass, then only the regexes whose keywords occur).
+
+mod encode;
+mod html;
+pub mod rules;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex::Regex;
+use serde::Serialize;
+
+use crate::scenario::{DataClass, DataKind};
+
+/// A builtin's rule (severity, description, secret flag), for reports and the judge.
+pub use rules::{Rule, Severity, rule};
+
+/// At most this many redacted examples per class per response.
+const MAX_EXAMPLES: usize = 3;
+/// At most this many JSON key paths per response.
+const MAX_JSON_PATHS: usize = 200;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DataHit {
+    /// json_keys | text | env | builtin | pattern
+    pub kind: &'static str,
+    pub count: usize,
+    /// Redacted: never the value.
+    pub examples: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Literal {
+    Canary,
+    /// A secret's value in the named form (verbatim, base64, hex, ...).
+    Env(&'static str),
+}
+
+#[derive(Debug)]
+pub struct Classifier {
+    json_keys: HashMap<String, String>,
+    literals: Option<AhoCorasick>,
+    /// Per literal pattern: (class, kind).
+    literal_classes: Vec<(String, Literal)>,
+    builtins: rules::Engine,
+    /// (class, compiled pattern, secret).
+    patterns: Vec<(String, Regex, bool)>,
+}
+
+impl Classifier {
+    pub fn new(classes: &[DataClass]) -> Classifier {
+        let mut json_keys = HashMap::new();
+        let mut literals = Vec::new();
+        let mut literal_classes = Vec::new();
+        let mut builtins = Vec::new();
+        let mut patterns = Vec::new();
+        for class in classes {
+            match &class.kind {
+                DataKind::JsonKeys(keys) => {
+                    for key in keys {
+                        json_keys.insert(key.to_lowercase(), class.name.clone());
+                    }
+                }
+                DataKind::Text(text) => {
+                    literals.push(text.clone());
+                    literal_classes.push((class.name.clone(), Literal::Canary));
+                }
+                DataKind::Env { value, .. } => {
+                    for (form, literal) in encode::forms(value.expose()) {
+                        literals.push(literal);
+                        literal_classes.push((class.name.clone(), Literal::Env(form)));
+                    }
+                }
+                DataKind::Builtin(builtin) => builtins.push((class.name.clone(), *builtin)),
+                DataKind::Pattern { regex, secret } => {
+                    patterns.push((class.name.clone(), regex.clone(), *secret));
+                }
+            }
+        }
+        // Canaries and secret forms together in one case-sensitive pass. Building fails only
+        // past aho-corasick's size limits, far beyond any scenario; a missing secret check
+        // must still be loud, not silent.
+        let literals = if literals.is_empty() {
+            None
+        } else {
+            // Leftmost-longest, not overlapping: a canary that is a prefix of a longer one
+            // (`CANARY-1` in `CANARY-10`) is not really there, and non-overlapping search is
+            // what lets the automaton skip ahead with its prefilter.
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&literals)
+                .or_else(|_| {
+                    AhoCorasick::builder()
+                        .match_kind(MatchKind::LeftmostLongest)
+                        .build(&literals)
+                })
+                .inspect_err(|error| {
+                    tracing::error!(%error, "canary and secret literals do not build; they are not checked")
+                })
+                .ok()
+        };
+        Classifier {
+            json_keys,
+            literals,
+            literal_classes,
+            builtins: rules::Engine::new(&builtins),
+            patterns,
+        }
+    }
+
+    /// Classifies a body. `json` is the parsed body when it is JSON.
+    pub fn classify(
+        &self,
+        text: &str,
+        json: Option<&serde_json::Value>,
+    ) -> (BTreeMap<String, DataHit>, Vec<String>) {
+        let mut hits: BTreeMap<String, DataHit> = BTreeMap::new();
+        let mut paths = BTreeSet::new();
+        if let Some(json) = json {
+            walk_json(json, "$", &mut |path, key, value| {
+                if paths.len() < MAX_JSON_PATHS {
+                    paths.insert(path.to_string());
+                }
+                if let Some(class) = self.json_keys.get(&key.to_lowercase()) {
+                    record(&mut hits, class, "json_keys", redact_json(key, value));
+                }
+            });
+        } else if !self.json_keys.is_empty() && html::has_table(text) {
+            for cell in html::cells(text, &self.json_keys) {
+                let example = format!("{}: <cell, {} chars>", cell.header, cell.chars);
+                record(&mut hits, &cell.class, "json_keys", example);
+            }
+        }
+        if let Some(literals) = &self.literals {
+            for found in literals.find_iter(text) {
+                if let Some((class, kind)) = self.literal_classes.get(found.pattern().as_usize()) {
+                    let matched = &text[found.start()..found.end()];
+                    let (kind, example) = match kind {
+                        Literal::Canary => ("text", redact_prefix(matched)),
+                        Literal::Env(form) => ("env", format!("<secret, {form}>")),
+                    };
+                    record(&mut hits, class, kind, example);
+                }
+            }
+        }
+        for found in self.builtins.scan(text) {
+            record(&mut hits, found.class, "builtin", found.example);
+        }
+        for (class, regex, secret) in &self.patterns {
+            for m in regex.find_iter(text) {
+                let example = if *secret {
+                    format!("<{class}, {} chars>", m.as_str().chars().count())
+                } else {
+                    redact_prefix(m.as_str())
+                };
+                record(&mut hits, class, "pattern", example);
+            }
+        }
+        (hits, paths.into_iter().collect())
+    }
+}
+
+fn record(hits: &mut BTreeMap<String, DataHit>, class: &str, kind: &'static str, example: String) {
+    let hit = hits.entry(class.to_string()).or_insert(DataHit {
+        kind,
+        count: 0,
+        examples: Vec::new(),
+    });
+    hit.count += 1;
+    if hit.examples.len() < MAX_EXAMPLES && !hit.examples.contains(&example) {
+        hit.examples.push(example);
+    }
+}
+
+/// The ways a secret value shows up in a response besides verbatim.
+pub fn encoded_forms(value: &str) -> Vec<String> {
+    encode::forms(value).into_iter().map(|(_, f)| f).collect()
+}
+
+fn walk_json(
+    value: &serde_json::Value,
+    path: &str,
+    visit: &mut dyn FnMut(&str, &str, &serde_json::Value),
+) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, child) in map {
+                let child_path = if key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    format!("{path}.{key}")
+                } else {
+                    format!("{path}[{}]", serde_json::Value::String(key.clone()))
+                };
+                visit(&child_path, key, child);
+                walk_json(child, &child_path, visit);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            let child_path = format!("{path}[*]");
+            for item in items {
+                walk_json(item, &child_path, visit);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn redact_json(key: &str, value: &serde_json::Value) -> String {
+    let shape = match value {
+        serde_json::Value::Number(n) => format!("number, {} digits", n.to_string().len()),
+        serde_json::Value::String(s) => format!("string, {} chars", s.chars().count()),
+        serde_json::Value::Bool(_) => "bool".to_string(),
+        serde_json::Value::Null => "null".to_string(),
+        serde_json::Value::Array(a) => format!("array of {}", a.len()),
+        serde_json::Value::Object(_) => "object".to_string(),
+    };
+    format!("{key}: <{shape}>")
+}
+
+/// The first two characters and the length: enough to recognise, not enough to use.
+pub fn redact_prefix(value: &str) -> String {
+    let prefix: String = value.chars().take(2).collect();
+    format!("{prefix}…({} chars)", value.chars().count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{Builtin, Location, Secret};
+
+    fn class(name: &str, kind: DataKind) -> DataClass {
+        DataClass {
+            name: name.to_string(),
+            kind,
+            belongs_to: None,
+            location: Location::default(),
+        }
+    }
+
+    #[test]
+    fn each_kind_of_class_is_found_and_redacted() {
+        let classifier = Classifier::new(&[
+            class("salary", DataKind::JsonKeys(vec!["salary".into()])),
+            class("canary", DataKind::Text("CANARY-X-1".into())),
+            class(
+                "db",
+                DataKind::Env {
+                    var: "DB".into(),
+                    value: Secret::new("hunter2-very-secret"),
+                },
+            ),
+            class("email", DataKind::Builtin(Builtin::Email)),
+            class("card", DataKind::Builtin(Builtin::CreditCard)),
+        ]);
+        let body = r#"{"people":[{"name":"a","salary":120000,"email":"ann@acme.example"}],
+            "note":"CANARY-X-1","cfg":"aHVudGVyMi12ZXJ5LXNlY3JldA","card":"4111 1111 1111 1111","not":"4111 1111 1111 1112"}"#;
+        let json: serde_json::Value = serde_json::from_str(body).unwrap();
+        let (hits, paths) = classifier.classify(body, Some(&json));
+        assert_eq!(hits["salary"].count, 1);
+        assert_eq!(hits["salary"].examples, vec!["salary: <number, 6 digits>"]);
+        assert_eq!(hits["canary"].count, 1);
+        assert_eq!(hits["db"].count, 1, "base64 form of the secret");
+        assert_eq!(hits["email"].examples, vec!["a…@acme.example"]);
+        assert_eq!(hits["card"].count, 1, "only the Luhn-valid number");
+        assert!(paths.contains(&"$.people[*].salary".to_string()));
+        let rendered = format!("{hits:?}");
+        assert!(!rendered.contains("hunter2"));
+        assert!(!rendered.contains("120000"));
+    }
+
+    #[test]
+    fn builtins_are_validated_and_redacted() {
+        // (builtin, text, expected count, an expected example)
+        let cases: &[(Builtin, &str, usize, &str)] = &[
+            (
+                Builtin::Jwt,
+                "t=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+                1,
+                "<jwt, 92 chars>",
+            ),
+            (
+                Builtin::Jwt,
+                "eyJnb3RhbGciOjF9.eyJub3RhbGc.abcdefghijkl",
+                0,
+                "",
+            ),
+            (Builtin::UsSsn, "123-45-6789 666-12-3456", 1, "ssn …6789"),
+            (
+                Builtin::CreditCard,
+                "4111 1111 1111 1111, 4111 1111 1111 1112",
+                1,
+                "card …1111",
+            ),
+            (
+                Builtin::Iban,
+                "IBAN GB82 WEST 1234 5698 7654 32.",
+                1,
+                "GB…(27 chars)",
+            ),
+            (
+                Builtin::Phone,
+                "call +1 415-555-2671 today",
+                1,
+                "+1…(15 chars)",
+            ),
+            (
+                Builtin::AwsAccessKey,
+                "id=AKIAZ4Q7XK2M5N3P6R7T",
+                1,
+                "<aws_access_key, 20 chars>",
+            ),
+            (Builtin::AwsAccessKey, "id=AKIAIOSFODNN7EXAMPLE", 0, ""),
+            (
+                Builtin::ConnectionString,
+                "DATABASE_URL=postgres://app:Zr8pq1Lk@db.internal:5432/app",
+                1,
+                "<connection_string, 8 chars>",
+            ),
+            (
+                Builtin::ConnectionString,
+                "postgres://user:password@localhost/db",
+                0,
+                "",
+            ),
+            (
+                Builtin::PrivateKey,
+                "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM2PoLTJk\n-----END",
+                1,
+                "<private_key, 43 chars>",
+            ),
+            (
+                Builtin::PrivateKey,
+                "-----BEGIN RSA PRIVATE KEY-----\n...",
+                0,
+                "",
+            ),
+        ];
+        for &(builtin, text, count, example) in cases {
+            let classifier = Classifier::new(&[class("c", DataKind::Builtin(builtin))]);
+            let (hits, _) = classifier.classify(text, None);
+            let got = hits.get("c").map_or(0, |h| h.count);
+            assert_eq!(got, count, "{} in {text}", builtin.as_str());
+            if count > 0 {
+                assert_eq!(hits["c"].examples[0], example, "{}", builtin.as_str());
+            }
+        }
+    }
+
+    #[test]
+    fn a_generic_secret_yields_to_a_specific_rule() {
+        let classifier = Classifier::new(&[
+            class("gh", DataKind::Builtin(Builtin::GithubToken)),
+            class("generic", DataKind::Builtin(Builtin::GenericSecret)),
+        ]);
+        let text = r#"{"token": "ghp_Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2", "api_key": "q8Xz2Lp0Rk4Vn7Ws5Jt1"}"#;
+        let (hits, _) = classifier.classify(text, None);
+        assert_eq!(hits["gh"].count, 1);
+        assert_eq!(hits["generic"].count, 1, "only the api_key");
+    }
+
+    #[test]
+    fn user_patterns_count_and_secret_ones_show_no_prefix() {
+        let classifier = Classifier::new(&[
+            class(
+                "ticket",
+                DataKind::Pattern {
+                    regex: Regex::new(r"TCK-[0-9]{5}").unwrap(),
+                    secret: false,
+                },
+            ),
+            class(
+                "internal-key",
+                DataKind::Pattern {
+                    regex: Regex::new(r"ik_[a-z0-9]{12}").unwrap(),
+                    secret: true,
+                },
+            ),
+        ]);
+        let (hits, _) = classifier.classify("TCK-12345 TCK-99999 ik_abcdef123456", None);
+        assert_eq!(hits["ticket"].count, 2);
+        assert_eq!(hits["ticket"].kind, "pattern");
+        assert_eq!(hits["ticket"].examples[0], "TC…(9 chars)");
+        assert_eq!(
+            hits["internal-key"].examples,
+            vec!["<internal-key, 15 chars>"]
+        );
+    }
+
+    #[test]
+    fn html_table_columns_count_as_json_keys() {
+        let classifier =
+            Classifier::new(&[class("salary", DataKind::JsonKeys(vec!["salary".into()]))]);
+        let page = "<html><body><table><tr><th>Name</th><th>SALARY </th></tr>
+            <tr><td>Ann</td><td>120000</td></tr><tr><td>Bob</td><td></td></tr></table></body></html>";
+        let (hits, paths) = classifier.classify(page, None);
+        assert_eq!(hits["salary"].count, 1);
+        assert_eq!(hits["salary"].examples, vec!["SALARY: <cell, 6 chars>"]);
+        assert!(paths.is_empty());
+    }
+
+    #[test]
+    fn arbitrary_bytes_and_large_bodies_are_safe() {
+        let mut classes: Vec<DataClass> = Builtin::ALL
+            .iter()
+            .map(|b| class(b.as_str(), DataKind::Builtin(*b)))
+            .collect();
+        classes.push(class("salary", DataKind::JsonKeys(vec!["salary".into()])));
+        classes.push(class(
+            "db",
+            DataKind::Env {
+                var: "DB".into(),
+                value: Secret::new("hunter2-very-secret"),
+            },
+        ));
+        let classifier = Classifier::new(&classes);
+        let mut bytes: Vec<u8> = vec![0xff, 0xfe, b'a', 0xc3, 0x28, 0xe2, 0x82, b' '];
+        bytes.extend_from_slice(b"ann@acme.example \0 hunter2-very-secret ");
+        bytes.extend_from_slice(&[0xf0, 0x9f, 0x92, 0x00, 0xed, 0xa0, 0x80]);
+        let text = String::from_utf8_lossy(&bytes);
+        let (hits, _) = classifier.classify(&text, None);
+        assert_eq!(hits["email"].count, 1);
+        assert_eq!(hits["db"].count, 1);
+
+        // 5 MB: a repeated chunk of mixed text with one email, one secret and one table row
+        // each time, and replacement characters from a lossy decode.
+        let chunk = "<tr><td>x</td></tr> ann@acme.example hunter2-very-secret \u{fffd} 3f9c2b1e 2026-11-01T10:00:00Z\\n";
+        let repeats = 5_000_000 / chunk.len();
+        let mut big = String::from("<table><tr><th>Salary</th></tr>");
+        big.push_str(&chunk.repeat(repeats));
+        let started = std::time::Instant::now();
+        let (hits, _) = classifier.classify(&big, None);
+        assert_eq!(hits["email"].count, repeats);
+        assert_eq!(hits["db"].count, repeats);
+        assert_eq!(hits["salary"].count, repeats);
+        assert!(hits["email"].examples.len() <= MAX_EXAMPLES);
+        // Generous even for a debug build on a slow machine: the point is "no blow-up".
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    }
+}

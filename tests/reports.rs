@@ -1,0 +1,468 @@
+//! The file reports (JUnit, SARIF, Markdown, HTML) of the flawed and the fixed demo, each
+//! written from the one `RunResult`:
+//!
+//! - insta snapshots of every format, volatile values redacted (ports, durations, temp dirs);
+//! - the JUnit file parses, its failures are the findings at or above `--fail-on`, and an
+//!   inconclusive run shows `<error>`s, never a pass;
+//! - the SARIF validates against the official SARIF 2.1.0 schema
+//!   (`tests/fixtures/sarif-2.1.0-rtm.5.json`) and its fingerprints are stable across runs;
+//! - no output contains a demo password, token or the runtime DB secret.
+
+mod common;
+
+use std::path::Path;
+
+use lowpriv::demo::{DemoConfig, USERS};
+use lowpriv::judge::Verdict;
+use lowpriv::report::{self, Outputs, html, junit, markdown, sarif};
+use lowpriv::scenario::{Audience, LoginMethod, Secret};
+use lowpriv::snapshot::Store;
+use lowpriv::{RunOptions, RunResult};
+
+fn options() -> RunOptions {
+    RunOptions {
+        // Review and expiry dates are judged against a fixed day, so the snapshots do not age.
+        today: Some(jiff::civil::date(2026, 11, 25)),
+        ..RunOptions::default()
+    }
+}
+
+fn run(
+    config: DemoConfig,
+    adjust: impl FnOnce(&mut lowpriv::scenario::Scenario),
+    options: &RunOptions,
+) -> RunResult {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (result, stats) = runtime
+        .block_on(lowpriv::run_demo_with(config, adjust, options))
+        .unwrap();
+    assert_eq!(
+        (
+            stats.logout_hits,
+            stats.delete_hits,
+            stats.foreign_credentials
+        ),
+        (0, 0, 0)
+    );
+    result
+}
+
+fn demo(fixed: bool) -> RunResult {
+    let config = DemoConfig {
+        fixed,
+        ..Default::default()
+    };
+    run(config, |_| {}, &options())
+}
+
+/// The demo run compared with a copy of the repository's approved snapshots, so the drift
+/// section is populated (flawed) or a match (fixed). Returns the temp dir to redact.
+fn compared(fixed: bool) -> (RunResult, tempfile::TempDir) {
+    let mut result = demo(fixed);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("snapshots")).unwrap();
+    std::fs::copy(
+        common::repo().join("snapshots/acme-payroll.snap"),
+        dir.path().join("snapshots/acme-payroll.snap"),
+    )
+    .unwrap();
+    lowpriv::compare_snapshot(
+        &mut result,
+        &Store::new(dir.path().join("snapshots")),
+        false,
+    );
+    (result, dir)
+}
+
+/// A run where carol's password is wrong: her login fails, the run is inconclusive.
+fn inconclusive() -> RunResult {
+    let result = run(
+        DemoConfig::default(),
+        |scenario| {
+            for identity in &mut scenario.identities {
+                if identity.name != "carol" {
+                    continue;
+                }
+                if let Some(LoginMethod::Form { fields, .. }) =
+                    identity.login.as_mut().map(|l| &mut l.method)
+                {
+                    for (name, value) in fields.iter_mut() {
+                        if name == "password" {
+                            *value = Secret::new("not-carols-password");
+                        }
+                    }
+                }
+            }
+        },
+        &options(),
+    );
+    assert_eq!(result.summary.verdict, Verdict::Inconclusive);
+    result
+}
+
+fn redact(text: &str, dir: Option<&Path>) -> String {
+    let mut text = text.to_string();
+    if let Some(dir) = dir {
+        text = text.replace(&dir.display().to_string(), "[dir]");
+    }
+    let port = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap();
+    let time = regex::Regex::new(r#"time="[0-9.]+""#).unwrap();
+    let text = port.replace_all(&text, "127.0.0.1:[port]");
+    time.replace_all(&text, r#"time="[duration]""#).into_owned()
+}
+
+fn all_formats(result: &RunResult) -> [(&'static str, String); 4] {
+    [
+        ("junit", junit::render(result).unwrap()),
+        ("sarif", sarif::render(result)),
+        ("markdown", markdown::render(result)),
+        ("html", html::render(result).unwrap()),
+    ]
+}
+
+#[test]
+fn flawed_demo_reports() {
+    let (result, dir) = compared(false);
+    assert_eq!(result.summary.verdict, Verdict::Fail);
+    for (format, text) in all_formats(&result) {
+        insta::assert_snapshot!(format!("flawed_{format}"), redact(&text, Some(dir.path())));
+    }
+}
+
+#[test]
+fn fixed_demo_reports() {
+    let (result, dir) = compared(true);
+    assert_eq!(result.summary.verdict, Verdict::Pass);
+    for (format, text) in all_formats(&result) {
+        insta::assert_snapshot!(format!("fixed_{format}"), redact(&text, Some(dir.path())));
+    }
+}
+
+/// `--audience company`: the Markdown and HTML reports carry "If the audience widens".
+#[test]
+fn audience_preview_is_shown() {
+    let options = RunOptions {
+        audience: Some(Audience::Company),
+        ..options()
+    };
+    let result = run(DemoConfig::default(), |_| {}, &options);
+    assert!(result.audience_preview.is_some());
+    let md = markdown::render(&result);
+    insta::assert_snapshot!("preview_markdown", redact(&md, None));
+    let page = html::render(&result).unwrap();
+    assert!(page.contains("If the audience widens to company (from team)"));
+    assert!(page.contains("dave (company) joins"));
+}
+
+// ---------------------------------------------------------------------------------------
+// JUnit
+
+fn parse_junit(xml: &str) -> quick_junit::Report {
+    quick_junit::Report::deserialize_from_str(xml).expect("the JUnit report parses")
+}
+
+/// (failure elements, error elements) over every testcase.
+fn non_successes(report: &quick_junit::Report) -> (usize, usize) {
+    let mut counts = (0, 0);
+    for case in report.test_suites.iter().flat_map(|s| &s.test_cases) {
+        if let quick_junit::TestCaseStatus::NonSuccess { kind, .. } = case.status {
+            match kind {
+                quick_junit::NonSuccessKind::Failure => counts.0 += 1,
+                quick_junit::NonSuccessKind::Error => counts.1 += 1,
+            }
+        }
+    }
+    counts
+}
+
+#[test]
+fn junit_failures_are_the_findings_at_or_above_fail_on() {
+    let result = demo(false);
+    let report = parse_junit(&junit::render(&result).unwrap());
+    let expected = result.summary.findings_at_or_above_fail_on;
+    assert!(expected > 0);
+    assert_eq!(report.failures, expected, "the testsuites attribute");
+    assert_eq!(report.test_suites.len(), 1, "one suite per Site");
+    let suite = &report.test_suites[0];
+    assert_eq!(suite.name.as_str(), "acme-payroll");
+    assert_eq!(suite.failures, expected, "the testsuite attribute");
+    assert_eq!(
+        non_successes(&report),
+        (expected, 0),
+        "the <failure> elements"
+    );
+    assert_eq!(report.errors, 0);
+    // Every check is there, passing or not.
+    let classnames: Vec<&str> = suite
+        .test_cases
+        .iter()
+        .filter_map(|c| c.classname.as_ref().map(|n| n.as_str()))
+        .collect();
+    for check in [
+        "audience-leak",
+        "unlinked-reachable",
+        "secret-exposed",
+        "cross-identity-data",
+        "inverted-privilege",
+        "review-overdue",
+        "site-expired",
+        "logins",
+        "snapshot",
+        "[[expect]] scenarios/demo.toml:88:1 access",
+        "[[expect]] scenarios/demo.toml:92:1 data salary",
+    ] {
+        assert!(classnames.contains(&check), "{check} in {classnames:?}");
+    }
+    // Below the threshold (medium findings at fail-on high): in <system-out>, not failures.
+    let unlinked = suite
+        .test_cases
+        .iter()
+        .find(|c| c.name.as_str() == "unlinked-reachable")
+        .unwrap();
+    assert!(matches!(
+        unlinked.status,
+        quick_junit::TestCaseStatus::Success { .. }
+    ));
+    assert!(
+        unlinked
+            .system_out
+            .as_ref()
+            .is_some_and(|o| o.as_str().contains("carol"))
+    );
+
+    // A lower threshold counts the medium findings too.
+    let options = RunOptions {
+        fail_on: lowpriv::judge::Severity::Medium,
+        ..options()
+    };
+    let medium = run(DemoConfig::default(), |_| {}, &options);
+    let report = parse_junit(&junit::render(&medium).unwrap());
+    assert_eq!(report.failures, medium.summary.findings_at_or_above_fail_on);
+    assert!(report.failures > expected);
+
+    // Snapshot drift is one more failure: the run fails on it too.
+    let (drifted, _dir) = compared(false);
+    let report = parse_junit(&junit::render(&drifted).unwrap());
+    assert_eq!(report.failures, expected + 1);
+
+    // The fixed Site: everything passes.
+    let (fixed, _dir) = compared(true);
+    let report = parse_junit(&junit::render(&fixed).unwrap());
+    assert_eq!((report.failures, report.errors), (0, 0));
+    assert!(report.tests >= 9);
+}
+
+#[test]
+fn an_inconclusive_run_is_errors_never_a_pass() {
+    let result = inconclusive();
+    let report = parse_junit(&junit::render(&result).unwrap());
+    assert!(report.errors > 0, "errors: {}", report.errors);
+    let suite = &report.test_suites[0];
+    let login = suite
+        .test_cases
+        .iter()
+        .find(|c| c.classname.as_ref().is_some_and(|n| n.as_str() == "logins"))
+        .unwrap();
+    assert!(
+        matches!(
+            login.status,
+            quick_junit::TestCaseStatus::NonSuccess {
+                kind: quick_junit::NonSuccessKind::Error,
+                ..
+            }
+        ),
+        "{login:?}"
+    );
+    assert!(login.name.as_str().contains("carol"));
+    // Every format says so.
+    assert!(markdown::render(&result).contains("INCONCLUSIVE"));
+    assert!(
+        html::render(&result)
+            .unwrap()
+            .contains(r#"class="verdict inconclusive""#)
+    );
+    let sarif: serde_json::Value = serde_json::from_str(&sarif::render(&result)).unwrap();
+    assert_eq!(
+        sarif["runs"][0]["invocations"][0]["executionSuccessful"],
+        serde_json::json!(false)
+    );
+    assert_valid_sarif(&sarif);
+
+    // An inconclusive verdict with no finding behind it still is an error.
+    let mut bare = demo(true);
+    bare.summary.verdict = Verdict::Inconclusive;
+    bare.summary.reasons = vec!["no identity was allowed anything".to_string()];
+    let report = parse_junit(&junit::render(&bare).unwrap());
+    assert_eq!(report.errors, 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// SARIF
+
+/// The official SARIF 2.1.0 schema (rtm.5, the one schemastore and GitHub's docs point at),
+/// shipped as-is in `tests/fixtures/`, taken from the npm package `@microsoft/jest-sarif`.
+fn sarif_schema() -> serde_json::Value {
+    let text =
+        std::fs::read_to_string(common::repo().join("tests/fixtures/sarif-2.1.0-rtm.5.json"))
+            .unwrap();
+    // Its `language` patterns have a stray `]`: a literal in ECMA-262's lenient mode but an
+    // error to the validator's meta-schema check. Escaping it keeps the meaning.
+    let stray = r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$""#;
+    assert_eq!(
+        text.matches(stray).count(),
+        2,
+        "the schema file is the shipped one"
+    );
+    let text = text.replace(stray, r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}\\]?$""#);
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    schema
+}
+
+fn assert_valid_sarif(sarif: &serde_json::Value) {
+    let schema = sarif_schema();
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the SARIF schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(sarif)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "SARIF schema errors: {errors:#?}");
+}
+
+#[test]
+fn sarif_validates_against_the_schema_and_fingerprints_are_stable() {
+    let flawed: serde_json::Value = serde_json::from_str(&sarif::render(&demo(false))).unwrap();
+    let fixed: serde_json::Value = serde_json::from_str(&sarif::render(&demo(true))).unwrap();
+    assert_valid_sarif(&flawed);
+    assert_valid_sarif(&fixed);
+    // The schema check itself bites: a result without a message is rejected.
+    let mut broken = flawed.clone();
+    broken["runs"][0]["results"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("message");
+    assert!(!jsonschema::is_valid(&sarif_schema(), &broken));
+
+    let results = flawed["runs"][0]["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    assert!(fixed["runs"][0]["results"].as_array().unwrap().is_empty());
+    for r in results {
+        let severity = r["properties"]["severity"].as_str().unwrap();
+        let level = match severity {
+            "critical" | "high" => "error",
+            "medium" => "warning",
+            _ => "note",
+        };
+        assert_eq!(r["level"], level);
+        let uri = &r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"];
+        assert_eq!(uri, "scenarios/demo.toml");
+    }
+    // A declared rule points at its [[expect]]; an automatic check at line 1 and the request.
+    let rule = results
+        .iter()
+        .find(|r| r["ruleId"] == "rule-violation")
+        .unwrap();
+    assert_eq!(
+        rule["locations"][0]["physicalLocation"]["region"]["startLine"],
+        88
+    );
+    let leak = results
+        .iter()
+        .find(|r| r["ruleId"] == "audience-leak")
+        .unwrap();
+    assert_eq!(
+        leak["locations"][0]["physicalLocation"]["region"]["startLine"],
+        1
+    );
+    assert!(leak["locations"][0]["logicalLocations"][0]["name"].is_string());
+
+    let fingerprints = |v: &serde_json::Value| -> Vec<String> {
+        v["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["partialFingerprints"]["lowprivFinding/v1"].to_string())
+            .collect()
+    };
+    let again: serde_json::Value = serde_json::from_str(&sarif::render(&demo(false))).unwrap();
+    assert_eq!(
+        fingerprints(&flawed),
+        fingerprints(&again),
+        "stable across runs"
+    );
+    assert!(
+        fingerprints(&flawed)
+            .iter()
+            .all(|f| !f.contains("127.0.0.1"))
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Secrets, atomic writes
+
+#[test]
+fn no_output_contains_a_secret_and_all_are_written() {
+    let (result, dir) = compared(false);
+    let outputs = Outputs {
+        junit: Some(dir.path().join("lowpriv.xml")),
+        sarif: Some(dir.path().join("lowpriv.sarif")),
+        markdown: Some(dir.path().join("lowpriv.md")),
+        html: Some(dir.path().join("lowpriv.html")),
+    };
+    report::write_outputs(&result, &outputs).unwrap();
+    let inconclusive = inconclusive();
+    let mut texts: Vec<(String, String)> = Vec::new();
+    for path in [
+        &outputs.junit,
+        &outputs.sarif,
+        &outputs.markdown,
+        &outputs.html,
+    ] {
+        let path = path.as_ref().unwrap();
+        texts.push((
+            path.display().to_string(),
+            std::fs::read_to_string(path).unwrap(),
+        ));
+    }
+    for (format, text) in all_formats(&inconclusive) {
+        texts.push((format!("inconclusive {format}"), text));
+    }
+    for (name, text) in &texts {
+        assert!(
+            !text.contains("demo-db-"),
+            "{name} holds the runtime DB secret"
+        );
+        for user in USERS {
+            assert!(
+                !text.contains(user.password),
+                "{name} holds {}'s password",
+                user.name
+            );
+            assert!(
+                !text.contains(user.token),
+                "{name} holds {}'s token",
+                user.name
+            );
+        }
+        assert!(!text.contains("not-carols-password"), "{name}");
+    }
+    // The written files are exactly the renderings, and no temp file is left behind.
+    assert_eq!(texts[2].1, markdown::render(&result));
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.contains(".tmp")), "{names:?}");
+
+    // A path that cannot be written is an error naming the format; the others still land.
+    let bad = Outputs {
+        junit: Some(dir.path().join("missing/lowpriv.xml")),
+        markdown: Some(dir.path().join("second.md")),
+        ..Outputs::default()
+    };
+    let err = report::write_outputs(&result, &bad).unwrap_err();
+    assert!(err.to_string().contains("JUnit"), "{err}");
+    assert!(dir.path().join("second.md").exists());
+}

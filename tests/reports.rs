@@ -6,11 +6,20 @@
 //!   inconclusive run shows `<error>`s, never a pass;
 //! - the SARIF validates against the official SARIF 2.1.0 schema
 //!   (`tests/fixtures/sarif-2.1.0-rtm.5.json`) and its fingerprints are stable across runs;
+//! - the HTML page renders in headless Chromium (screenshot under
+//!   `target/report-artifacts/`), its filters work (driven by the URL fragment, read back
+//!   with `--dump-dom`), and it fetches nothing but itself (served by a 127.0.0.1 server that
+//!   records every request);
 //! - no output contains a demo password, token or the runtime DB secret.
 
 mod common;
 
-use std::path::Path;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use lowpriv::demo::{DemoConfig, USERS};
 use lowpriv::judge::Verdict;
@@ -465,4 +474,250 @@ fn no_output_contains_a_secret_and_all_are_written() {
     let err = report::write_outputs(&result, &bad).unwrap_err();
     assert!(err.to_string().contains("JUnit"), "{err}");
     assert!(dir.path().join("second.md").exists());
+}
+
+// ---------------------------------------------------------------------------------------
+// HTML in headless Chromium
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Chromium, or `None` (with a notice) where it is missing outside CI. In CI (`CI` set) a
+/// missing Chromium fails the test: `.ci/run` installs it, so a skip there would hide a gap.
+fn chromium() -> Option<&'static str> {
+    if Path::new(CHROMIUM).exists() {
+        return Some(CHROMIUM);
+    }
+    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+        panic!("{CHROMIUM} is missing in CI: .ci/run must `apt-get install -y chromium`");
+    }
+    eprintln!(
+        "NOTICE: skipping the headless Chromium checks: {CHROMIUM} is missing \
+         (apt-get install -y chromium)"
+    );
+    None
+}
+
+/// Runs Chromium headless on `url` with `extra` flags; kills it after 120 s.
+fn chromium_run(binary: &str, extra: &[String], url: &str) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let mut command = std::process::Command::new(binary);
+    command
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("chromium starts");
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut BufReader::new(stdout), &mut text);
+        text
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("chromium did not finish in 120 s on {url}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    reader.join().unwrap()
+}
+
+/// A 127.0.0.1 server that serves the page at `/report.html` and records every request line.
+struct PageServer {
+    port: u16,
+    requests: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl PageServer {
+    fn start(page: String) -> PageServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (log, halt) = (requests.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            while !halt.load(Ordering::Relaxed) {
+                let Ok((stream, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                };
+                let _ = stream.set_nonblocking(false);
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut reader = BufReader::new(&stream);
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    continue;
+                }
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
+                        break;
+                    }
+                }
+                let line = line.trim().to_string();
+                log.lock().unwrap().push(line.clone());
+                let (status, body) = if line.starts_with("GET /report.html ") {
+                    ("200 OK", page.as_str())
+                } else {
+                    ("404 Not Found", "not here")
+                };
+                let mut stream = &stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        PageServer {
+            port,
+            requests,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn url(&self, fragment: &str) -> String {
+        format!("http://127.0.0.1:{}/report.html{fragment}", self.port)
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+impl Drop for PageServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn artifacts() -> PathBuf {
+    let dir = common::repo().join("target/report-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn html_renders_filters_and_fetches_nothing_in_chromium() {
+    let (result, _dir) = compared(false);
+    let page = html::render(&result).unwrap();
+
+    // Static: a strict CSP comes first, and nothing in the page is a resource to fetch.
+    let head = &page[..page.find("</head>").unwrap()];
+    let csp = head.find("Content-Security-Policy").unwrap();
+    assert!(csp < head.find("<style>").unwrap() && csp < head.find("<title>").unwrap());
+    assert!(head.contains("default-src 'none'"));
+    let resource =
+        regex::Regex::new(r#"(?i)(src|href|action|srcset)\s*=\s*"?(https?:|//)|url\(|@import"#)
+            .unwrap();
+    assert!(!resource.is_match(&page), "{:?}", resource.find(&page));
+    for url in regex::Regex::new(r"https?://[^\s<\x22]+")
+        .unwrap()
+        .find_iter(&page)
+    {
+        // The only URLs are the Site's, shown as text.
+        assert!(
+            url.as_str()
+                .starts_with(result.site.base_url.trim_end_matches('/')),
+            "{}",
+            url.as_str()
+        );
+    }
+    std::fs::write(artifacts().join("demo.html"), &page).unwrap();
+
+    let Some(binary) = chromium() else { return };
+    let server = PageServer::start(page);
+
+    // It renders: a screenshot, kept as an artifact.
+    let shot = artifacts().join("demo.png");
+    let _ = std::fs::remove_file(&shot);
+    chromium_run(
+        binary,
+        &[
+            format!("--screenshot={}", shot.display()),
+            "--window-size=1400,2000".to_string(),
+        ],
+        &server.url(""),
+    );
+    let png = std::fs::read(&shot).expect("chromium wrote the screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "a PNG");
+    assert!(
+        png.len() > 20_000,
+        "a page, not a blank: {} bytes",
+        png.len()
+    );
+
+    // Its filters work: the fragment selects carol and high; the script hides the rest.
+    let dom = chromium_run(
+        binary,
+        &["--dump-dom".to_string()],
+        &server.url("#identity=carol&severity=high"),
+    );
+    std::fs::write(artifacts().join("demo-filtered.html"), &dom).unwrap();
+    let doc = scraper::Html::parse_document(&dom);
+    let select = |css: &str| scraper::Selector::parse(css).unwrap();
+    let mut shown = 0;
+    let mut total = 0;
+    for row in doc.select(&select("tr.finding")) {
+        total += 1;
+        let identity = row.value().attr("data-identity").unwrap();
+        let severity = row.value().attr("data-severity").unwrap();
+        let hidden = row.value().attr("hidden").is_some();
+        let wanted = (identity == "carol" || identity.is_empty()) && severity == "high";
+        assert_eq!(!hidden, wanted, "{identity} {severity} hidden={hidden}");
+        shown += usize::from(wanted);
+    }
+    assert_eq!(total, result.findings.len());
+    assert!(shown > 0 && shown < total, "{shown} of {total}");
+    let count = doc
+        .select(&select("#shown-count"))
+        .next()
+        .unwrap()
+        .text()
+        .collect::<String>();
+    assert_eq!(count, format!("showing {shown} of {total} findings"));
+    for th in doc.select(&select("#matrix th[data-identity]")) {
+        let name = th.value().attr("data-identity").unwrap();
+        assert_eq!(
+            th.value().attr("hidden").is_none(),
+            name == "carol",
+            "{name}"
+        );
+    }
+    // One identity checkbox per identity in the matrix.
+    let identity_boxes = doc.select(&select(r#"input[name="identity"]"#)).count();
+    assert_eq!(identity_boxes, result.identities.len());
+
+    // It fetched nothing but itself (twice: once per Chromium run).
+    let requests = server.requests();
+    assert!(
+        requests.iter().all(|r| r.starts_with("GET /report.html ")),
+        "{requests:?}"
+    );
+    assert_eq!(requests.len(), 2, "{requests:?}");
 }

@@ -408,6 +408,52 @@ fn sarif_validates_against_the_schema_and_fingerprints_are_stable() {
     );
 }
 
+/// Text from the Site (paths, reasons) and from the scenario reaches every format escaped: it
+/// can neither open a tag in the HTML page or a PR comment, nor break a Markdown table.
+#[test]
+fn hostile_text_is_escaped_everywhere() {
+    let mut result = demo(true);
+    let hostile = "/x/<script>alert(1)</script>|`tick`&amp;";
+    result.observations[0].template = hostile.to_string();
+    result.observations[0].reason = "<img src=x onerror=alert(2)>".to_string();
+    result.findings.push(lowpriv::judge::Finding {
+        kind: lowpriv::judge::FindingKind::ReviewOverdue,
+        severity: lowpriv::judge::Severity::Low,
+        identity: None,
+        method: Some("GET".to_string()),
+        url: Some(format!("{}x?q=<b>\"'", result.site.base_url)),
+        template: Some(hostile.to_string()),
+        detail: "a | b `c` <i>d</i> \"e\" 'f'".to_string(),
+        rule: None,
+        data: Vec::new(),
+    });
+
+    let page = html::render(&result).unwrap();
+    for raw in ["<script>alert", "<img src=x", "<i>d</i>", "<b>\"'"] {
+        assert!(!page.contains(raw), "HTML holds {raw}");
+    }
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;|`tick`&amp;amp;"));
+
+    let md = markdown::render(&result);
+    for raw in ["<script>", "<img", "<i>"] {
+        assert!(!md.contains(raw), "Markdown holds {raw}");
+    }
+    let row = md.lines().find(|l| l.contains("alert(1)")).unwrap();
+    assert!(
+        row.contains(r"&lt;script&gt;alert(1)&lt;/script&gt;\|\`tick\`&amp;amp;"),
+        "{row}"
+    );
+    // The row keeps its column count: every `|` in the text is escaped.
+    let columns = row.matches('|').count() - row.matches(r"\|").count();
+    let header = md.lines().find(|l| l.starts_with("| request |")).unwrap();
+    assert_eq!(columns, header.matches('|').count(), "{row}");
+
+    let report = parse_junit(&junit::render(&result).unwrap());
+    assert!(report.tests > 0);
+    let sarif: serde_json::Value = serde_json::from_str(&sarif::render(&result)).unwrap();
+    assert_valid_sarif(&sarif);
+}
+
 // ---------------------------------------------------------------------------------------
 // Secrets, atomic writes
 

@@ -2,10 +2,18 @@
 //!
 //! Every format reads the same `RunResult`; none re-judges. The terminal report is for a
 //! person (matrix, findings by severity, verdict); the JSON report is the machine contract
-//! (see `json.rs` for its schema).
+//! (see `json.rs` for its schema); JUnit and SARIF are for CI systems and code scanning;
+//! Markdown is for a PR comment or `$GITHUB_STEP_SUMMARY`; HTML is the reviewer's page.
+//! Each file documents its own schema.
 
+pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod sarif;
 pub mod terminal;
+
+use std::path::PathBuf;
 
 use crate::RunResult;
 use crate::judge::Verdict;
@@ -36,4 +44,59 @@ pub fn exit_code(result: &RunResult) -> i32 {
         Verdict::Fail => exit::FAIL,
         Verdict::Inconclusive => exit::INCONCLUSIVE,
     }
+}
+
+/// The file reports a run writes besides the terminal and JSON ones (`--junit`, `--sarif`,
+/// `--markdown`, `--html`); `None` skips a format.
+#[derive(Clone, Debug, Default)]
+pub struct Outputs {
+    pub junit: Option<PathBuf>,
+    pub sarif: Option<PathBuf>,
+    pub markdown: Option<PathBuf>,
+    pub html: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot render the {format} report")]
+    Render {
+        format: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("cannot write the {format} report to {}", path.display())]
+    Write {
+        format: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Writes every requested report from the one `RunResult`. Each file is written atomically
+/// (temp file and rename), so CI never uploads half a report. Every format is attempted even
+/// when an earlier one fails; the first error is returned.
+pub fn write_outputs(result: &RunResult, outputs: &Outputs) -> Result<(), ReportError> {
+    type Render = fn(&RunResult) -> Result<String, ReportError>;
+    let formats: [(&'static str, &Option<PathBuf>, Render); 4] = [
+        ("JUnit", &outputs.junit, junit::render),
+        ("SARIF", &outputs.sarif, |r| Ok(sarif::render(r))),
+        ("Markdown", &outputs.markdown, |r| Ok(markdown::render(r))),
+        ("HTML", &outputs.html, html::render),
+    ];
+    let mut first_error = None;
+    for (format, path, render) in formats {
+        let Some(path) = path else { continue };
+        let written = render(result).and_then(|text| {
+            crate::atomic_file::write(path, text.as_bytes()).map_err(|source| ReportError::Write {
+                format,
+                path: path.clone(),
+                source,
+            })
+        });
+        if let Err(e) = written {
+            first_error.get_or_insert(e);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
 }

@@ -1,0 +1,423 @@
+//! The Markdown report (`--markdown FILE`): a compact summary for a PR comment or
+//! `$GITHUB_STEP_SUMMARY` (GitHub-flavoured tables).
+//!
+//! Sections, in order: the verdict and its reasons; the access matrix (request templates ×
+//! identities; `allow`, `deny`, `hidden`, `ERROR`, `skip`, `*` when data was seen, and the
+//! data classes); the findings grouped by severity, one row per kind, identity and template
+//! like the terminal report; the snapshot drift as sentences (widening apart from
+//! narrowing, the unified diff folded); "If the audience widens" when `--audience` was given.
+//!
+//! ```markdown
+//! ## lowpriv · acme-payroll · FAIL
+//!
+//! `http://127.0.0.1:8080/` · audience team · fail on high · 100 requests · 18 templates
+//!
+//! - 38 finding(s) at or above high
+//!
+//! ### Access matrix
+//! | request | anonymous | dave | data |
+//! | --- | --- | --- | --- |
+//! | GET /api/directory | deny | allow\* | email, salary |
+//!
+//! ### Findings (40)
+//! #### HIGH (33)
+//! | kind | identity | request | why |
+//! | --- | --- | --- | --- |
+//! | audience\-leak | dave | GET /reports/quarterly | dave (company tier) is outside ... |
+//! ```
+//!
+//! Every cell is escaped: `|`, backticks and Markdown punctuation are backslash-escaped and
+//! `<`, `>`, `&` become entities, so text from the Site (paths, reasons) cannot break a table
+//! or inject markup into a PR page.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+use crate::RunResult;
+use crate::judge::{Finding, Verdict};
+use crate::observe::Outcome;
+
+/// The access matrix, shared with the HTML report: rows by (template, method), a cell per
+/// logged-in identity.
+pub(crate) struct AccessMatrix<'a> {
+    pub identities: Vec<&'a str>,
+    pub rows: Vec<MatrixRow<'a>>,
+}
+
+pub(crate) struct MatrixRow<'a> {
+    pub method: &'a str,
+    pub template: &'a str,
+    /// One per identity of [`AccessMatrix::identities`], in order; `None`: no observation.
+    pub cells: Vec<Option<MatrixCell>>,
+    /// Data classes seen in allowed answers on this row, by anyone.
+    pub data: BTreeSet<String>,
+}
+
+#[derive(Default)]
+pub(crate) struct MatrixCell {
+    pub outcomes: BTreeSet<Outcome>,
+    /// Data classes seen in this identity's allowed answers.
+    pub data: BTreeSet<String>,
+}
+
+impl MatrixCell {
+    /// `allow`, `deny+allow*`, ...: the terminal report's words.
+    pub fn label(&self) -> String {
+        let mut text = self
+            .outcomes
+            .iter()
+            .map(|o| short(*o))
+            .collect::<Vec<_>>()
+            .join("+");
+        if !self.data.is_empty() {
+            text.push('*');
+        }
+        text
+    }
+}
+
+pub(crate) fn short(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Allowed => "allow",
+        Outcome::Denied => "deny",
+        Outcome::Hidden => "hidden",
+        Outcome::Error => "ERROR",
+        Outcome::Skipped => "skip",
+    }
+}
+
+pub(crate) fn access_matrix(result: &RunResult) -> AccessMatrix<'_> {
+    let identities: Vec<&str> = result
+        .identities
+        .iter()
+        .filter(|i| i.logged_in)
+        .map(|i| i.name.as_str())
+        .collect();
+    let mut rows: BTreeMap<(&str, &str), BTreeMap<&str, MatrixCell>> = BTreeMap::new();
+    for obs in &result.observations {
+        let cell = rows
+            .entry((obs.template.as_str(), obs.method.as_str()))
+            .or_default()
+            .entry(obs.identity.as_str())
+            .or_default();
+        cell.outcomes.insert(obs.outcome);
+        if obs.outcome == Outcome::Allowed {
+            cell.data.extend(obs.data.keys().cloned());
+        }
+    }
+    let rows = rows
+        .into_iter()
+        .map(|((template, method), mut cells)| {
+            let data = cells
+                .values()
+                .flat_map(|c| c.data.iter().cloned())
+                .collect();
+            MatrixRow {
+                method,
+                template,
+                cells: identities.iter().map(|name| cells.remove(name)).collect(),
+                data,
+            }
+        })
+        .collect();
+    AccessMatrix { identities, rows }
+}
+
+/// Findings of one kind for one identity on one template, as the terminal groups them: an
+/// IDOR over a hundred records is one row, not a hundred.
+pub(crate) fn finding_groups(findings: &[Finding]) -> Vec<&[Finding]> {
+    let key = |f: &Finding| {
+        (
+            f.severity,
+            f.kind,
+            f.identity.clone(),
+            f.method.clone(),
+            f.template.clone(),
+        )
+    };
+    let mut groups = Vec::new();
+    let mut index = 0;
+    while index < findings.len() {
+        let first = &findings[index];
+        let len = findings[index..]
+            .iter()
+            .take_while(|f| key(f) == key(first) && f.template.is_some())
+            .count()
+            .max(1);
+        groups.push(&findings[index..index + len]);
+        index += len;
+    }
+    groups
+}
+
+/// Escapes text for a table cell (and for inline text generally).
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '|' | '`' | '\\' | '*' | '_' | '[' | ']' | '#' | '~' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' | '\r' => out.push(' '),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+pub fn render(result: &RunResult) -> String {
+    let mut out = String::new();
+    let summary = &result.summary;
+    let verdict = match summary.verdict {
+        Verdict::Pass => "✅ PASS",
+        Verdict::Fail => "❌ FAIL",
+        Verdict::Inconclusive => "⚠️ INCONCLUSIVE",
+    };
+    let _ = writeln!(
+        out,
+        "## lowpriv · {} · {verdict}\n",
+        escape(&result.site.name)
+    );
+    let _ = writeln!(
+        out,
+        "{} · audience {} · fail on {} · {} requests · {} templates · {} findings\n",
+        escape(&result.site.base_url),
+        result.site.evaluated_audience.as_str(),
+        summary.fail_on.as_str(),
+        summary.requests,
+        summary.templates,
+        result.findings.len()
+    );
+    for reason in &summary.reasons {
+        let _ = writeln!(out, "- {}", escape(reason));
+    }
+    let failed: Vec<String> = result
+        .identities
+        .iter()
+        .filter_map(|i| {
+            i.login_error
+                .as_ref()
+                .map(|why| format!("{}: {why}", i.name))
+        })
+        .collect();
+    if !failed.is_empty() {
+        out.push_str("\n**Logins failed** (their columns are missing):\n\n");
+        for line in failed {
+            let _ = writeln!(out, "- {}", escape(&line));
+        }
+    }
+
+    render_matrix(result, &mut out);
+    render_findings(result, &mut out);
+    render_snapshot(result, &mut out);
+    render_preview(result, &mut out);
+    out
+}
+
+fn render_matrix(result: &RunResult, out: &mut String) {
+    let matrix = access_matrix(result);
+    out.push_str("\n### Access matrix\n\n");
+    if matrix.rows.is_empty() {
+        out.push_str("Nothing was observed.\n");
+        return;
+    }
+    out.push_str(
+        "`allow` · `deny` · `hidden` (404 while others got it) · `ERROR` · `skip` (not sent) · `*` data seen\n\n",
+    );
+    out.push_str("| request |");
+    for name in &matrix.identities {
+        let _ = write!(out, " {} |", escape(name));
+    }
+    out.push_str(" data |\n|---|");
+    for _ in &matrix.identities {
+        out.push_str("---|");
+    }
+    out.push_str("---|\n");
+    for row in &matrix.rows {
+        let _ = write!(
+            out,
+            "| {} |",
+            escape(&format!("{} {}", row.method, row.template))
+        );
+        for cell in &row.cells {
+            let label = cell.as_ref().map_or("-".to_string(), MatrixCell::label);
+            let label = escape(&label);
+            if label.contains("ERROR") || label.starts_with("allow") {
+                let _ = write!(out, " **{label}** |");
+            } else {
+                let _ = write!(out, " {label} |");
+            }
+        }
+        let data: Vec<&str> = row.data.iter().map(String::as_str).collect();
+        let _ = writeln!(out, " {} |", escape(&data.join(", ")));
+    }
+}
+
+fn render_findings(result: &RunResult, out: &mut String) {
+    if result.findings.is_empty() {
+        out.push_str("\n### Findings: none\n");
+        return;
+    }
+    let _ = writeln!(out, "\n### Findings ({})", result.findings.len());
+    let origin = result.site.base_url.trim_end_matches('/');
+    let mut current = None;
+    for group in finding_groups(&result.findings) {
+        let first = &group[0];
+        if current != Some(first.severity) {
+            current = Some(first.severity);
+            let count = result
+                .summary
+                .findings
+                .get(&first.severity)
+                .copied()
+                .unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "\n#### {} ({count})\n\n| kind | identity | request | why |\n|---|---|---|---|",
+                first.severity.as_str().to_uppercase()
+            );
+        }
+        let target = match (&first.method, &first.url, &first.template) {
+            (Some(m), Some(_), Some(t)) if group.len() > 1 => {
+                format!("{m} {t} · {} URLs", group.len())
+            }
+            (Some(m), Some(u), _) => format!("{m} {}", u.strip_prefix(origin).unwrap_or(u)),
+            _ => "-".to_string(),
+        };
+        let mut why = first.detail.clone();
+        if group.len() > 1 {
+            why.push_str(" (first of them)");
+        }
+        if let Some(rule) = &first.rule {
+            let _ = write!(why, " [{rule}]");
+        }
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            escape(first.kind.as_str()),
+            escape(first.identity.as_deref().unwrap_or("-")),
+            escape(&target),
+            escape(&why)
+        );
+    }
+}
+
+fn render_snapshot(result: &RunResult, out: &mut String) {
+    use crate::snapshot::{Direction, Status};
+    let Some(snapshot) = &result.snapshot else {
+        return;
+    };
+    let word = match snapshot.status {
+        Status::Match => "matches",
+        Status::Drift => "DRIFT",
+        Status::New => "new",
+        Status::Skipped => "not compared",
+        Status::Invalid => "INVALID",
+    };
+    let _ = writeln!(
+        out,
+        "\n### Snapshot: {word}\n\n{}",
+        escape(&snapshot.message)
+    );
+    for (direction, title) in [
+        (Direction::Widening, "Exposure widened"),
+        (Direction::Narrowing, "Exposure narrowed"),
+        (Direction::Neutral, "Other changes"),
+    ] {
+        let lines: Vec<String> = snapshot
+            .changes
+            .iter()
+            .filter(|c| c.direction == direction)
+            .map(|c| escape(&c.sentence()))
+            .collect();
+        if lines.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n**{title}** ({}):\n", lines.len());
+        for line in lines {
+            let _ = writeln!(out, "- {line}");
+        }
+    }
+    if !snapshot.diff.is_empty() {
+        // A fence longer than any backtick run in the diff, so the diff cannot close it.
+        let longest = snapshot
+            .diff
+            .split(|c| c != '`')
+            .map(str::len)
+            .max()
+            .unwrap_or(0);
+        let fence = "`".repeat(longest.max(2) + 1);
+        let _ = writeln!(
+            out,
+            "\n<details><summary>diff</summary>\n\n{fence}diff\n{}\n{fence}\n\n</details>",
+            snapshot.diff.trim_end()
+        );
+    }
+}
+
+fn render_preview(result: &RunResult, out: &mut String) {
+    let Some(preview) = &result.audience_preview else {
+        return;
+    };
+    let verb = if preview.to > preview.from {
+        "widens"
+    } else {
+        "changes"
+    };
+    let _ = writeln!(
+        out,
+        "\n### If the audience {verb} to {} (from {})\n",
+        preview.to.as_str(),
+        preview.from.as_str()
+    );
+    if preview.joining.is_empty() && preview.leaving.is_empty() {
+        out.push_str("No identity of the scenario joins or leaves the audience.\n");
+    }
+    for (word, group) in [("joins", &preview.joining), ("leaves", &preview.leaving)] {
+        for identity in group {
+            if identity.reaches.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "- **{}** ({}) {word}; today it reaches nothing beyond the public paths",
+                    escape(&identity.name),
+                    identity.tier.as_str()
+                );
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "- **{}** ({}) {word}; today it reaches {} template(s) beyond the public paths:",
+                escape(&identity.name),
+                identity.tier.as_str(),
+                identity.reaches.len()
+            );
+            for reach in &identity.reaches {
+                let data = if reach.data.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — sees {}", escape(&reach.data.join(", ")))
+                };
+                let _ = writeln!(
+                    out,
+                    "  - {}{data}",
+                    escape(&format!("{} {}", reach.method, reach.template))
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cells_cannot_break_a_table_or_inject_markup() {
+        assert_eq!(
+            super::escape("a|b `c` <img src=x> [l](u)\nnext"),
+            r"a\|b \`c\` &lt;img src=x&gt; \[l\](u) next"
+        );
+    }
+}

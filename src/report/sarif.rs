@@ -1,0 +1,308 @@
+//! The SARIF 2.1.0 report (`--sarif FILE`), for GitHub code scanning and other SARIF viewers.
+//! Hand-written serde structs for the few objects used: lighter than a crate typing all of
+//! SARIF, and `tests/reports.rs` validates the output against the official 2.1.0 schema.
+//!
+//! Schema: one `run`. `tool.driver` is `lowpriv` with one rule per finding kind (`id` = the
+//! kind, a short description and help text; `properties.security-severity` from the most
+//! severe finding of that kind in this run, which is what GitHub ranks alerts by). One
+//! `result` per finding:
+//!
+//! - `level` from the finding's severity: critical, high → `error`; medium → `warning`;
+//!   low, info → `note`. The original severity is in `properties.severity`.
+//! - `message.text` = the finding's detail.
+//! - `locations`: a declared rule's finding points at its `[[expect]]` (`finding.rule` is
+//!   `file:line:col`); an automatic check's finding points at line 1 of the scenario file,
+//!   with the request as a logical location (`GET /admin/users`, kind `resource`).
+//! - `partialFingerprints.lowprivFinding/v1` = `site|kind|identity|method|template`: stable
+//!   across runs (no port, no ID), so code scanning tracks one alert per finding, not a new
+//!   one per run.
+//! - `properties`: severity, identity, method, url, template, data classes.
+//!
+//! `run.properties` carries the verdict and its reasons; `invocations[0].executionSuccessful`
+//! is false for an inconclusive run.
+//!
+//! ```json
+//! {"version": "2.1.0", "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+//!  "runs": [{"tool": {"driver": {"name": "lowpriv", "rules": [{"id": "audience-leak", ...}]}},
+//!            "results": [{"ruleId": "audience-leak", "ruleIndex": 2, "level": "error",
+//!                         "message": {"text": "dave (company tier) is outside ..."},
+//!                         "locations": [{"physicalLocation": {"artifactLocation":
+//!                             {"uri": "scenarios/demo.toml"}, "region": {"startLine": 1}},
+//!                           "logicalLocations": [{"name": "GET /reports/quarterly", ...}]}],
+//!                         "partialFingerprints": {"lowprivFinding/v1":
+//!                             "acme-payroll|audience-leak|dave|GET|/reports/quarterly"}}]}]}
+//! ```
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::RunResult;
+use crate::judge::{Finding, FindingKind, Severity, Verdict};
+
+const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+/// Every finding kind, in the order of the rules array.
+const KINDS: [FindingKind; 11] = [
+    FindingKind::RuleViolation,
+    FindingKind::DataExposure,
+    FindingKind::AudienceLeak,
+    FindingKind::UnlinkedReachable,
+    FindingKind::SecretExposed,
+    FindingKind::CrossIdentityData,
+    FindingKind::InvertedPrivilege,
+    FindingKind::ReviewOverdue,
+    FindingKind::SiteExpired,
+    FindingKind::LoginFailed,
+    FindingKind::Inconclusive,
+];
+
+/// (short description, help) per kind; an exhaustive match, so a new kind must be described.
+fn describe(kind: FindingKind) -> (&'static str, &'static str) {
+    match kind {
+        FindingKind::RuleViolation => (
+            "An identity reached a path a declared [[expect]] denies it",
+            "The scenario's [[expect]] at this location says who may reach these paths; this identity is not among them but got the content. Fix the Site's access check for the path, or widen the rule if the access is intended.",
+        ),
+        FindingKind::DataExposure => (
+            "An identity saw a data class a declared [[expect]] keeps from it",
+            "The scenario's data rule says who may see this data class; this identity saw it in an allowed answer. Remove the field from the response for this identity, or widen the rule if intended.",
+        ),
+        FindingKind::AudienceLeak => (
+            "An identity outside the Site's audience reached a non-public path",
+            "The Site is shared with an audience (site.audience); an identity of a tier outside it got an allowed answer on a path that is not listed in site.public. Restrict the path to the audience, or list it as public.",
+        ),
+        FindingKind::UnlinkedReachable => (
+            "An identity reached content it was never shown",
+            "The identity was never linked to this request, but replaying it returned the same content a higher-ranked identity got: hidden, not protected. Add an access check, or declare who may reach it with an [[expect]].",
+        ),
+        FindingKind::SecretExposed => (
+            "A secret appears in a response",
+            "A runtime secret's value (a [data] env class) or a secret-shaped value appears in what this identity got. Remove it from the response and rotate the secret.",
+        ),
+        FindingKind::CrossIdentityData => (
+            "One identity's canary shows up for another",
+            "A canary planted in the records of one identity (a [data] text class with belongs_to) appeared in another identity's answer, and no rule allows it: records of one user leak to another (often an IDOR).",
+        ),
+        FindingKind::InvertedPrivilege => (
+            "A lower-ranked identity reaches what a higher-ranked one is denied",
+            "Ranks order the identities' in-app privilege; here a lower-ranked identity is allowed where a higher-ranked one is refused, which usually means a role check is wrong. Declare the intended access with an [[expect]] if ranks do not apply.",
+        ),
+        FindingKind::ReviewOverdue => (
+            "The Site's access review is overdue",
+            "site.last_review plus site.review_every_days is in the past: review who can see what and update last_review.",
+        ),
+        FindingKind::SiteExpired => (
+            "The Site is past its expiry date and still reachable",
+            "site.expires is in the past but identities still reach non-public paths: retire the Site or extend its expiry after a review.",
+        ),
+        FindingKind::LoginFailed => (
+            "An identity could not log in: the run is inconclusive",
+            "Without this identity's session part of the access matrix is unknown, so the run cannot pass. Check the credentials and the login settings in the scenario.",
+        ),
+        FindingKind::Inconclusive => (
+            "Part of the access matrix is unknown: the run is inconclusive",
+            "A request ended in error, a crawl was cut short, or an [[expect]] matched no request, so the run cannot pass. See the message for which.",
+        ),
+    }
+}
+
+fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "note",
+    }
+}
+
+/// GitHub's scale: over 9.0 critical, 7.0–8.9 high, 4.0–6.9 medium, 0.1–3.9 low.
+fn security_severity(severity: Severity) -> Option<&'static str> {
+    match severity {
+        Severity::Critical => Some("9.5"),
+        Severity::High => Some("8.0"),
+        Severity::Medium => Some("5.5"),
+        Severity::Low => Some("2.0"),
+        Severity::Info => None,
+    }
+}
+
+#[derive(Serialize)]
+struct Log {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: Vec<Run>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Run {
+    tool: Value,
+    automation_details: Value,
+    invocations: Vec<Value>,
+    results: Vec<Value>,
+    properties: Value,
+}
+
+pub fn render(result: &RunResult) -> String {
+    let log = Log {
+        schema: SCHEMA,
+        version: "2.1.0",
+        runs: vec![run(result)],
+    };
+    // Plain data with string keys: serializing cannot fail.
+    let mut text =
+        serde_json::to_string_pretty(&log).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    text.push('\n');
+    text
+}
+
+fn run(result: &RunResult) -> Run {
+    let rules: Vec<Value> = KINDS
+        .iter()
+        .map(|&kind| {
+            let (short, help) = describe(kind);
+            let mut properties = json!({"tags": ["security", "access-control"]});
+            let worst = result
+                .findings
+                .iter()
+                .filter(|f| f.kind == kind)
+                .map(|f| f.severity)
+                .max();
+            if let Some(score) = worst.and_then(security_severity) {
+                properties["security-severity"] = json!(score);
+            }
+            json!({
+                "id": kind.as_str(),
+                "name": kind.as_str(),
+                "shortDescription": {"text": short},
+                "fullDescription": {"text": short},
+                "help": {"text": help},
+                "properties": properties,
+            })
+        })
+        .collect();
+    let scenario_uri = uri(&result.scenario);
+    let results = result
+        .findings
+        .iter()
+        .map(|f| finding(result, f, &scenario_uri))
+        .collect();
+    let summary = &result.summary;
+    Run {
+        tool: json!({"driver": {
+            "name": "lowpriv",
+            "version": result.lowpriv_version,
+            "semanticVersion": result.lowpriv_version,
+            "rules": rules,
+        }}),
+        // One category per Site, so code scanning keeps each Site's alerts apart.
+        automation_details: json!({"id": format!("lowpriv/{}/", result.site.name)}),
+        invocations: vec![json!({
+            "executionSuccessful": summary.verdict != Verdict::Inconclusive,
+        })],
+        results,
+        properties: json!({
+            "site": result.site.name,
+            "baseUrl": result.site.base_url,
+            "verdict": summary.verdict.as_str(),
+            "reasons": summary.reasons,
+            "failOn": summary.fail_on.as_str(),
+        }),
+    }
+}
+
+fn finding(result: &RunResult, finding: &Finding, scenario_uri: &str) -> Value {
+    let rule_index = KINDS.iter().position(|k| *k == finding.kind);
+    // `finding.rule` is `file:line:col`; the file may itself contain colons, so split from
+    // the right.
+    let declared = finding.rule.as_deref().and_then(|rule| {
+        let mut parts = rule.rsplitn(3, ':');
+        let column: u64 = parts.next()?.parse().ok()?;
+        let line: u64 = parts.next()?.parse().ok()?;
+        let file = parts.next()?;
+        Some((uri(file), line.max(1), column.max(1)))
+    });
+    let physical = match declared {
+        Some((file, line, column)) => json!({
+            "artifactLocation": {"uri": file},
+            "region": {"startLine": line, "startColumn": column},
+        }),
+        None => json!({
+            "artifactLocation": {"uri": scenario_uri},
+            "region": {"startLine": 1},
+        }),
+    };
+    let mut location = json!({"physicalLocation": physical});
+    if let (Some(method), Some(template)) = (&finding.method, &finding.template) {
+        location["logicalLocations"] = json!([{
+            "name": format!("{method} {template}"),
+            "fullyQualifiedName": format!("{}/{method} {template}", result.site.name),
+            "kind": "resource",
+        }]);
+    }
+    let fingerprint = [
+        Some(result.site.name.as_str()),
+        Some(finding.kind.as_str()),
+        finding.identity.as_deref(),
+        finding.method.as_deref(),
+        // Site-wide findings have no template: the rule location tells two apart.
+        finding.template.as_deref().or(finding.rule.as_deref()),
+    ]
+    .iter()
+    .map(|part| part.unwrap_or("-"))
+    .collect::<Vec<_>>()
+    .join("|");
+    let mut properties = json!({"severity": finding.severity.as_str()});
+    for (key, value) in [
+        ("identity", &finding.identity),
+        ("method", &finding.method),
+        ("url", &finding.url),
+        ("template", &finding.template),
+        ("rule", &finding.rule),
+    ] {
+        if let Some(value) = value {
+            properties[key] = json!(value);
+        }
+    }
+    if !finding.data.is_empty() {
+        properties["data"] = json!(finding.data);
+    }
+    let mut value = json!({
+        "ruleId": finding.kind.as_str(),
+        "level": level(finding.severity),
+        "message": {"text": finding.detail},
+        "locations": [location],
+        "partialFingerprints": {"lowprivFinding/v1": fingerprint},
+        "properties": properties,
+    });
+    if let Some(index) = rule_index {
+        value["ruleIndex"] = json!(index);
+    }
+    value
+}
+
+/// A file path as a relative URI reference (`/` separators, the few characters that would
+/// change its meaning percent-encoded), which is what code scanning matches against the
+/// repository's files.
+fn uri(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.replace('\\', "/").chars() {
+        match c {
+            ' ' => out.push_str("%20"),
+            '%' => out.push_str("%25"),
+            '#' => out.push_str("%23"),
+            '?' => out.push_str("%3F"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn uris_keep_paths_and_encode_what_would_change_them() {
+        assert_eq!(super::uri("scenarios/demo.toml"), "scenarios/demo.toml");
+        assert_eq!(super::uri("a b\\c#d.toml"), "a%20b/c%23d.toml");
+    }
+}

@@ -1,0 +1,769 @@
+//! The file reports (JUnit, SARIF, Markdown, HTML) of the flawed and the fixed demo, each
+//! written from the one `RunResult`:
+//!
+//! - insta snapshots of every format, volatile values redacted (ports, durations, temp dirs);
+//! - the JUnit file parses, its failures are the findings at or above `--fail-on`, and an
+//!   inconclusive run shows `<error>`s, never a pass;
+//! - the SARIF validates against the official SARIF 2.1.0 schema
+//!   (`tests/fixtures/sarif-2.1.0-rtm.5.json`) and its fingerprints are stable across runs;
+//! - the HTML page renders in headless Chromium (screenshot under
+//!   `target/report-artifacts/`), its filters work (driven by the URL fragment, read back
+//!   with `--dump-dom`), and it fetches nothing but itself (served by a 127.0.0.1 server that
+//!   records every request);
+//! - no output contains a demo password, token or the runtime DB secret.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use lowpriv::demo::{DemoConfig, USERS};
+use lowpriv::judge::Verdict;
+use lowpriv::report::{self, Outputs, html, junit, markdown, sarif};
+use lowpriv::scenario::{Audience, LoginMethod, Secret};
+use lowpriv::snapshot::Store;
+use lowpriv::{RunOptions, RunResult};
+
+fn options() -> RunOptions {
+    RunOptions {
+        // Review and expiry dates are judged against a fixed day, so the snapshots do not age.
+        today: Some(jiff::civil::date(2026, 11, 25)),
+        ..RunOptions::default()
+    }
+}
+
+fn run(
+    config: DemoConfig,
+    adjust: impl FnOnce(&mut lowpriv::scenario::Scenario),
+    options: &RunOptions,
+) -> RunResult {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (result, stats) = runtime
+        .block_on(lowpriv::run_demo_with(config, adjust, options))
+        .unwrap();
+    assert_eq!(
+        (
+            stats.logout_hits,
+            stats.delete_hits,
+            stats.foreign_credentials
+        ),
+        (0, 0, 0)
+    );
+    result
+}
+
+fn demo(fixed: bool) -> RunResult {
+    let config = DemoConfig {
+        fixed,
+        ..Default::default()
+    };
+    run(config, |_| {}, &options())
+}
+
+/// The demo run compared with a copy of the repository's approved snapshots, so the drift
+/// section is populated (flawed) or a match (fixed). Returns the temp dir to redact.
+fn compared(fixed: bool) -> (RunResult, tempfile::TempDir) {
+    let mut result = demo(fixed);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("snapshots")).unwrap();
+    std::fs::copy(
+        common::repo().join("snapshots/acme-payroll.snap"),
+        dir.path().join("snapshots/acme-payroll.snap"),
+    )
+    .unwrap();
+    lowpriv::compare_snapshot(
+        &mut result,
+        &Store::new(dir.path().join("snapshots")),
+        false,
+    );
+    (result, dir)
+}
+
+/// A run where carol's password is wrong: her login fails, the run is inconclusive.
+fn inconclusive() -> RunResult {
+    let result = run(
+        DemoConfig::default(),
+        |scenario| {
+            for identity in &mut scenario.identities {
+                if identity.name != "carol" {
+                    continue;
+                }
+                if let Some(LoginMethod::Form { fields, .. }) =
+                    identity.login.as_mut().map(|l| &mut l.method)
+                {
+                    for (name, value) in fields.iter_mut() {
+                        if name == "password" {
+                            *value = Secret::new("not-carols-password");
+                        }
+                    }
+                }
+            }
+        },
+        &options(),
+    );
+    assert_eq!(result.summary.verdict, Verdict::Inconclusive);
+    result
+}
+
+fn redact(text: &str, dir: Option<&Path>) -> String {
+    let mut text = text.to_string();
+    if let Some(dir) = dir {
+        text = text.replace(&dir.display().to_string(), "[dir]");
+    }
+    let port = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap();
+    let time = regex::Regex::new(r#"time="[0-9.]+""#).unwrap();
+    let text = port.replace_all(&text, "127.0.0.1:[port]");
+    time.replace_all(&text, r#"time="[duration]""#).into_owned()
+}
+
+fn all_formats(result: &RunResult) -> [(&'static str, String); 4] {
+    [
+        ("junit", junit::render(result).unwrap()),
+        ("sarif", sarif::render(result)),
+        ("markdown", markdown::render(result)),
+        ("html", html::render(result).unwrap()),
+    ]
+}
+
+#[test]
+fn flawed_demo_reports() {
+    let (result, dir) = compared(false);
+    assert_eq!(result.summary.verdict, Verdict::Fail);
+    for (format, text) in all_formats(&result) {
+        insta::assert_snapshot!(format!("flawed_{format}"), redact(&text, Some(dir.path())));
+    }
+}
+
+#[test]
+fn fixed_demo_reports() {
+    let (result, dir) = compared(true);
+    assert_eq!(result.summary.verdict, Verdict::Pass);
+    for (format, text) in all_formats(&result) {
+        insta::assert_snapshot!(format!("fixed_{format}"), redact(&text, Some(dir.path())));
+    }
+}
+
+/// `--audience company`: the Markdown and HTML reports carry "If the audience widens".
+#[test]
+fn audience_preview_is_shown() {
+    let options = RunOptions {
+        audience: Some(Audience::Company),
+        ..options()
+    };
+    let result = run(DemoConfig::default(), |_| {}, &options);
+    assert!(result.audience_preview.is_some());
+    let md = markdown::render(&result);
+    insta::assert_snapshot!("preview_markdown", redact(&md, None));
+    let page = html::render(&result).unwrap();
+    assert!(page.contains("If the audience widens to company (from team)"));
+    assert!(page.contains("dave (company) joins"));
+}
+
+// ---------------------------------------------------------------------------------------
+// JUnit
+
+fn parse_junit(xml: &str) -> quick_junit::Report {
+    quick_junit::Report::deserialize_from_str(xml).expect("the JUnit report parses")
+}
+
+/// (failure elements, error elements) over every testcase.
+fn non_successes(report: &quick_junit::Report) -> (usize, usize) {
+    let mut counts = (0, 0);
+    for case in report.test_suites.iter().flat_map(|s| &s.test_cases) {
+        if let quick_junit::TestCaseStatus::NonSuccess { kind, .. } = case.status {
+            match kind {
+                quick_junit::NonSuccessKind::Failure => counts.0 += 1,
+                quick_junit::NonSuccessKind::Error => counts.1 += 1,
+            }
+        }
+    }
+    counts
+}
+
+#[test]
+fn junit_failures_are_the_findings_at_or_above_fail_on() {
+    let result = demo(false);
+    let report = parse_junit(&junit::render(&result).unwrap());
+    let expected = result.summary.findings_at_or_above_fail_on;
+    assert!(expected > 0);
+    assert_eq!(report.failures, expected, "the testsuites attribute");
+    assert_eq!(report.test_suites.len(), 1, "one suite per Site");
+    let suite = &report.test_suites[0];
+    assert_eq!(suite.name.as_str(), "acme-payroll");
+    assert_eq!(suite.failures, expected, "the testsuite attribute");
+    assert_eq!(
+        non_successes(&report),
+        (expected, 0),
+        "the <failure> elements"
+    );
+    assert_eq!(report.errors, 0);
+    // Every check is there, passing or not.
+    let classnames: Vec<&str> = suite
+        .test_cases
+        .iter()
+        .filter_map(|c| c.classname.as_ref().map(|n| n.as_str()))
+        .collect();
+    for check in [
+        "audience-leak",
+        "unlinked-reachable",
+        "secret-exposed",
+        "cross-identity-data",
+        "inverted-privilege",
+        "review-overdue",
+        "site-expired",
+        "logins",
+        "snapshot",
+        "[[expect]] scenarios/demo.toml:88:1 access",
+        "[[expect]] scenarios/demo.toml:92:1 data salary",
+    ] {
+        assert!(classnames.contains(&check), "{check} in {classnames:?}");
+    }
+    // Below the threshold (medium findings at fail-on high): in <system-out>, not failures.
+    let unlinked = suite
+        .test_cases
+        .iter()
+        .find(|c| c.name.as_str() == "unlinked-reachable")
+        .unwrap();
+    assert!(matches!(
+        unlinked.status,
+        quick_junit::TestCaseStatus::Success { .. }
+    ));
+    assert!(
+        unlinked
+            .system_out
+            .as_ref()
+            .is_some_and(|o| o.as_str().contains("carol"))
+    );
+
+    // A lower threshold counts the medium findings too.
+    let options = RunOptions {
+        fail_on: lowpriv::judge::Severity::Medium,
+        ..options()
+    };
+    let medium = run(DemoConfig::default(), |_| {}, &options);
+    let report = parse_junit(&junit::render(&medium).unwrap());
+    assert_eq!(report.failures, medium.summary.findings_at_or_above_fail_on);
+    assert!(report.failures > expected);
+
+    // Snapshot drift is one more failure: the run fails on it too.
+    let (drifted, _dir) = compared(false);
+    let report = parse_junit(&junit::render(&drifted).unwrap());
+    assert_eq!(report.failures, expected + 1);
+
+    // The fixed Site: everything passes.
+    let (fixed, _dir) = compared(true);
+    let report = parse_junit(&junit::render(&fixed).unwrap());
+    assert_eq!((report.failures, report.errors), (0, 0));
+    assert!(report.tests >= 9);
+}
+
+#[test]
+fn an_inconclusive_run_is_errors_never_a_pass() {
+    let result = inconclusive();
+    let report = parse_junit(&junit::render(&result).unwrap());
+    assert!(report.errors > 0, "errors: {}", report.errors);
+    let suite = &report.test_suites[0];
+    let login = suite
+        .test_cases
+        .iter()
+        .find(|c| c.classname.as_ref().is_some_and(|n| n.as_str() == "logins"))
+        .unwrap();
+    assert!(
+        matches!(
+            login.status,
+            quick_junit::TestCaseStatus::NonSuccess {
+                kind: quick_junit::NonSuccessKind::Error,
+                ..
+            }
+        ),
+        "{login:?}"
+    );
+    assert!(login.name.as_str().contains("carol"));
+    // Every format says so.
+    assert!(markdown::render(&result).contains("INCONCLUSIVE"));
+    assert!(
+        html::render(&result)
+            .unwrap()
+            .contains(r#"class="verdict inconclusive""#)
+    );
+    let sarif: serde_json::Value = serde_json::from_str(&sarif::render(&result)).unwrap();
+    assert_eq!(
+        sarif["runs"][0]["invocations"][0]["executionSuccessful"],
+        serde_json::json!(false)
+    );
+    assert_valid_sarif(&sarif);
+
+    // An inconclusive verdict with no finding behind it still is an error.
+    let mut bare = demo(true);
+    bare.summary.verdict = Verdict::Inconclusive;
+    bare.summary.reasons = vec!["no identity was allowed anything".to_string()];
+    let report = parse_junit(&junit::render(&bare).unwrap());
+    assert_eq!(report.errors, 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// SARIF
+
+/// The official SARIF 2.1.0 schema (rtm.5, the one schemastore and GitHub's docs point at),
+/// shipped as-is in `tests/fixtures/`, taken from the npm package `@microsoft/jest-sarif`.
+fn sarif_schema() -> serde_json::Value {
+    let text =
+        std::fs::read_to_string(common::repo().join("tests/fixtures/sarif-2.1.0-rtm.5.json"))
+            .unwrap();
+    // Its `language` patterns have a stray `]`: a literal in ECMA-262's lenient mode but an
+    // error to the validator's meta-schema check. Escaping it keeps the meaning.
+    let stray = r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$""#;
+    assert_eq!(
+        text.matches(stray).count(),
+        2,
+        "the schema file is the shipped one"
+    );
+    let text = text.replace(stray, r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}\\]?$""#);
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    schema
+}
+
+fn assert_valid_sarif(sarif: &serde_json::Value) {
+    let schema = sarif_schema();
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the SARIF schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(sarif)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "SARIF schema errors: {errors:#?}");
+}
+
+#[test]
+fn sarif_validates_against_the_schema_and_fingerprints_are_stable() {
+    let flawed: serde_json::Value = serde_json::from_str(&sarif::render(&demo(false))).unwrap();
+    let fixed: serde_json::Value = serde_json::from_str(&sarif::render(&demo(true))).unwrap();
+    assert_valid_sarif(&flawed);
+    assert_valid_sarif(&fixed);
+    // The schema check itself bites: a result without a message is rejected.
+    let mut broken = flawed.clone();
+    broken["runs"][0]["results"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("message");
+    assert!(!jsonschema::is_valid(&sarif_schema(), &broken));
+
+    let results = flawed["runs"][0]["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    assert!(fixed["runs"][0]["results"].as_array().unwrap().is_empty());
+    for r in results {
+        let severity = r["properties"]["severity"].as_str().unwrap();
+        let level = match severity {
+            "critical" | "high" => "error",
+            "medium" => "warning",
+            _ => "note",
+        };
+        assert_eq!(r["level"], level);
+        let uri = &r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"];
+        assert_eq!(uri, "scenarios/demo.toml");
+    }
+    // A declared rule points at its [[expect]]; an automatic check at line 1 and the request.
+    let rule = results
+        .iter()
+        .find(|r| r["ruleId"] == "rule-violation")
+        .unwrap();
+    assert_eq!(
+        rule["locations"][0]["physicalLocation"]["region"]["startLine"],
+        88
+    );
+    let leak = results
+        .iter()
+        .find(|r| r["ruleId"] == "audience-leak")
+        .unwrap();
+    assert_eq!(
+        leak["locations"][0]["physicalLocation"]["region"]["startLine"],
+        1
+    );
+    assert!(leak["locations"][0]["logicalLocations"][0]["name"].is_string());
+
+    let fingerprints = |v: &serde_json::Value| -> Vec<String> {
+        v["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["partialFingerprints"]["lowprivFinding/v1"].to_string())
+            .collect()
+    };
+    let again: serde_json::Value = serde_json::from_str(&sarif::render(&demo(false))).unwrap();
+    assert_eq!(
+        fingerprints(&flawed),
+        fingerprints(&again),
+        "stable across runs"
+    );
+    assert!(
+        fingerprints(&flawed)
+            .iter()
+            .all(|f| !f.contains("127.0.0.1"))
+    );
+}
+
+/// Text from the Site (paths, reasons) and from the scenario reaches every format escaped: it
+/// can neither open a tag in the HTML page or a PR comment, nor break a Markdown table.
+#[test]
+fn hostile_text_is_escaped_everywhere() {
+    let mut result = demo(true);
+    let hostile = "/x/<script>alert(1)</script>|`tick`&amp;";
+    result.observations[0].template = hostile.to_string();
+    result.observations[0].reason = "<img src=x onerror=alert(2)>".to_string();
+    result.findings.push(lowpriv::judge::Finding {
+        kind: lowpriv::judge::FindingKind::ReviewOverdue,
+        severity: lowpriv::judge::Severity::Low,
+        identity: None,
+        method: Some("GET".to_string()),
+        url: Some(format!("{}x?q=<b>\"'", result.site.base_url)),
+        template: Some(hostile.to_string()),
+        detail: "a | b `c` <i>d</i> \"e\" 'f'".to_string(),
+        rule: None,
+        data: Vec::new(),
+    });
+
+    let page = html::render(&result).unwrap();
+    for raw in ["<script>alert", "<img src=x", "<i>d</i>", "<b>\"'"] {
+        assert!(!page.contains(raw), "HTML holds {raw}");
+    }
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;|`tick`&amp;amp;"));
+
+    let md = markdown::render(&result);
+    for raw in ["<script>", "<img", "<i>"] {
+        assert!(!md.contains(raw), "Markdown holds {raw}");
+    }
+    let row = md.lines().find(|l| l.contains("alert(1)")).unwrap();
+    assert!(
+        row.contains(r"&lt;script&gt;alert(1)&lt;/script&gt;\|\`tick\`&amp;amp;"),
+        "{row}"
+    );
+    // The row keeps its column count: every `|` in the text is escaped.
+    let columns = row.matches('|').count() - row.matches(r"\|").count();
+    let header = md.lines().find(|l| l.starts_with("| request |")).unwrap();
+    assert_eq!(columns, header.matches('|').count(), "{row}");
+
+    let report = parse_junit(&junit::render(&result).unwrap());
+    assert!(report.tests > 0);
+    let sarif: serde_json::Value = serde_json::from_str(&sarif::render(&result)).unwrap();
+    assert_valid_sarif(&sarif);
+}
+
+// ---------------------------------------------------------------------------------------
+// Secrets, atomic writes
+
+#[test]
+fn no_output_contains_a_secret_and_all_are_written() {
+    let (result, dir) = compared(false);
+    let outputs = Outputs {
+        junit: Some(dir.path().join("lowpriv.xml")),
+        sarif: Some(dir.path().join("lowpriv.sarif")),
+        markdown: Some(dir.path().join("lowpriv.md")),
+        html: Some(dir.path().join("lowpriv.html")),
+    };
+    report::write_outputs(&result, &outputs).unwrap();
+    let inconclusive = inconclusive();
+    let mut texts: Vec<(String, String)> = Vec::new();
+    for path in [
+        &outputs.junit,
+        &outputs.sarif,
+        &outputs.markdown,
+        &outputs.html,
+    ] {
+        let path = path.as_ref().unwrap();
+        texts.push((
+            path.display().to_string(),
+            std::fs::read_to_string(path).unwrap(),
+        ));
+    }
+    for (format, text) in all_formats(&inconclusive) {
+        texts.push((format!("inconclusive {format}"), text));
+    }
+    for (name, text) in &texts {
+        assert!(
+            !text.contains("demo-db-"),
+            "{name} holds the runtime DB secret"
+        );
+        for user in USERS {
+            assert!(
+                !text.contains(user.password),
+                "{name} holds {}'s password",
+                user.name
+            );
+            assert!(
+                !text.contains(user.token),
+                "{name} holds {}'s token",
+                user.name
+            );
+        }
+        assert!(!text.contains("not-carols-password"), "{name}");
+    }
+    // The written files are exactly the renderings, and no temp file is left behind.
+    assert_eq!(texts[2].1, markdown::render(&result));
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.contains(".tmp")), "{names:?}");
+
+    // A path that cannot be written is an error naming the format; the others still land.
+    let bad = Outputs {
+        junit: Some(dir.path().join("missing/lowpriv.xml")),
+        markdown: Some(dir.path().join("second.md")),
+        ..Outputs::default()
+    };
+    let err = report::write_outputs(&result, &bad).unwrap_err();
+    assert!(err.to_string().contains("JUnit"), "{err}");
+    assert!(dir.path().join("second.md").exists());
+}
+
+// ---------------------------------------------------------------------------------------
+// HTML in headless Chromium
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Chromium, or `None` (with a notice) where it is missing outside CI. In CI (`CI` set) a
+/// missing Chromium fails the test: `.ci/run` installs it, so a skip there would hide a gap.
+fn chromium() -> Option<&'static str> {
+    if Path::new(CHROMIUM).exists() {
+        return Some(CHROMIUM);
+    }
+    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+        panic!("{CHROMIUM} is missing in CI: .ci/run must `apt-get install -y chromium`");
+    }
+    eprintln!(
+        "NOTICE: skipping the headless Chromium checks: {CHROMIUM} is missing \
+         (apt-get install -y chromium)"
+    );
+    None
+}
+
+/// Runs Chromium headless on `url` with `extra` flags; kills it after 120 s.
+fn chromium_run(binary: &str, extra: &[String], url: &str) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let mut command = std::process::Command::new(binary);
+    command
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("chromium starts");
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut BufReader::new(stdout), &mut text);
+        text
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("chromium did not finish in 120 s on {url}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    reader.join().unwrap()
+}
+
+/// A 127.0.0.1 server that serves the page at `/report.html` and records every request line.
+struct PageServer {
+    port: u16,
+    requests: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl PageServer {
+    fn start(page: String) -> PageServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (log, halt) = (requests.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            while !halt.load(Ordering::Relaxed) {
+                let Ok((stream, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                };
+                let _ = stream.set_nonblocking(false);
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut reader = BufReader::new(&stream);
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    continue;
+                }
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
+                        break;
+                    }
+                }
+                let line = line.trim().to_string();
+                log.lock().unwrap().push(line.clone());
+                let (status, body) = if line.starts_with("GET /report.html ") {
+                    ("200 OK", page.as_str())
+                } else {
+                    ("404 Not Found", "not here")
+                };
+                let mut stream = &stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        PageServer {
+            port,
+            requests,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn url(&self, fragment: &str) -> String {
+        format!("http://127.0.0.1:{}/report.html{fragment}", self.port)
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+impl Drop for PageServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn artifacts() -> PathBuf {
+    let dir = common::repo().join("target/report-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn html_renders_filters_and_fetches_nothing_in_chromium() {
+    let (result, _dir) = compared(false);
+    let page = html::render(&result).unwrap();
+
+    // Static: a strict CSP comes first, and nothing in the page is a resource to fetch.
+    let head = &page[..page.find("</head>").unwrap()];
+    let csp = head.find("Content-Security-Policy").unwrap();
+    assert!(csp < head.find("<style>").unwrap() && csp < head.find("<title>").unwrap());
+    assert!(head.contains("default-src 'none'"));
+    let resource =
+        regex::Regex::new(r#"(?i)(src|href|action|srcset)\s*=\s*"?(https?:|//)|url\(|@import"#)
+            .unwrap();
+    assert!(!resource.is_match(&page), "{:?}", resource.find(&page));
+    for url in regex::Regex::new(r"https?://[^\s<\x22]+")
+        .unwrap()
+        .find_iter(&page)
+    {
+        // The only URLs are the Site's, shown as text.
+        assert!(
+            url.as_str()
+                .starts_with(result.site.base_url.trim_end_matches('/')),
+            "{}",
+            url.as_str()
+        );
+    }
+    std::fs::write(artifacts().join("demo.html"), &page).unwrap();
+
+    let Some(binary) = chromium() else { return };
+    let server = PageServer::start(page);
+
+    // It renders: a screenshot, kept as an artifact.
+    let shot = artifacts().join("demo.png");
+    let _ = std::fs::remove_file(&shot);
+    chromium_run(
+        binary,
+        &[
+            format!("--screenshot={}", shot.display()),
+            "--window-size=1400,2000".to_string(),
+        ],
+        &server.url(""),
+    );
+    let png = std::fs::read(&shot).expect("chromium wrote the screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "a PNG");
+    assert!(
+        png.len() > 20_000,
+        "a page, not a blank: {} bytes",
+        png.len()
+    );
+
+    // Its filters work: the fragment selects carol and high; the script hides the rest.
+    let dom = chromium_run(
+        binary,
+        &["--dump-dom".to_string()],
+        &server.url("#identity=carol&severity=high"),
+    );
+    std::fs::write(artifacts().join("demo-filtered.html"), &dom).unwrap();
+    let doc = scraper::Html::parse_document(&dom);
+    let select = |css: &str| scraper::Selector::parse(css).unwrap();
+    let mut shown = 0;
+    let mut total = 0;
+    for row in doc.select(&select("tr.finding")) {
+        total += 1;
+        let identity = row.value().attr("data-identity").unwrap();
+        let severity = row.value().attr("data-severity").unwrap();
+        let hidden = row.value().attr("hidden").is_some();
+        let wanted = (identity == "carol" || identity.is_empty()) && severity == "high";
+        assert_eq!(!hidden, wanted, "{identity} {severity} hidden={hidden}");
+        shown += usize::from(wanted);
+    }
+    assert_eq!(total, result.findings.len());
+    assert!(shown > 0 && shown < total, "{shown} of {total}");
+    let count = doc
+        .select(&select("#shown-count"))
+        .next()
+        .unwrap()
+        .text()
+        .collect::<String>();
+    assert_eq!(count, format!("showing {shown} of {total} findings"));
+    for th in doc.select(&select("#matrix th[data-identity]")) {
+        let name = th.value().attr("data-identity").unwrap();
+        assert_eq!(
+            th.value().attr("hidden").is_none(),
+            name == "carol",
+            "{name}"
+        );
+    }
+    // One identity checkbox per identity in the matrix.
+    let identity_boxes = doc.select(&select(r#"input[name="identity"]"#)).count();
+    assert_eq!(identity_boxes, result.identities.len());
+
+    // It fetched nothing but itself (twice: once per Chromium run).
+    let requests = server.requests();
+    assert!(
+        requests.iter().all(|r| r.starts_with("GET /report.html ")),
+        "{requests:?}"
+    );
+    assert_eq!(requests.len(), 2, "{requests:?}");
+}

@@ -18,8 +18,7 @@ use lowpriv::{RunOptions, RunResult};
              what the privileged ones found as the others, classify the data, and judge it",
     after_help = "Exit codes: 0 pass · 1 findings at or above --fail-on · 2 bad usage or invalid \
                   scenario · 3 inconclusive (a login failed, the Site was unreachable, errors or \
-                  limits hid part of the matrix).\n\nNot built yet: JUnit/SARIF/Markdown/HTML \
-                  reports, `init`, `merge`, fleets of scenarios (`run DIR`, `--jobs`, \
+                  limits hid part of the matrix).\n\nNot built yet: `init`, `merge`, fleets of scenarios (`run DIR`, `--jobs`, \
                   `--shard`), `--browser`. See README.md."
 )]
 struct Cli {
@@ -148,6 +147,18 @@ struct ReportArgs {
     /// Write the JSON report here (schema 1).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Write JUnit XML here (one suite per Site, one case per check; CI test views).
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write SARIF 2.1.0 here (code scanning).
+    #[arg(long, value_name = "FILE")]
+    sarif: Option<PathBuf>,
+    /// Write a Markdown summary here (a PR comment, `$GITHUB_STEP_SUMMARY`).
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+    /// Write one self-contained HTML page here, for a reviewer.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 }
 
 pub fn main() -> i32 {
@@ -394,6 +405,16 @@ fn finish(
             "error: cannot write the JSON report to {}: {err}",
             path.display()
         );
+        return exit::INCONCLUSIVE;
+    }
+    let outputs = report::Outputs {
+        junit: args.junit.clone(),
+        sarif: args.sarif.clone(),
+        markdown: args.markdown.clone(),
+        html: args.html.clone(),
+    };
+    if let Err(err) = report::write_outputs(result, &outputs) {
+        print_error(&err);
         return exit::INCONCLUSIVE;
     }
     report::exit_code(result)

@@ -90,6 +90,8 @@ pub struct RunResult {
     pub actions: Vec<ActionReport>,
     /// Paths with parameters no value filled; not sent.
     pub unfilled_templates: Vec<String>,
+    /// The scenario's `[[expect]]` entries, so every format can list the ones that held too.
+    pub expectations: Vec<ExpectationReport>,
     pub findings: Vec<judge::Finding>,
     /// Comparison with the approved exposure snapshot, when one was made.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -139,6 +141,58 @@ pub struct IdentityReport {
     pub session_lost: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub truncated: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ExpectationReport {
+    /// `file:line:col` of the entry; findings name it in their `rule`.
+    pub location: String,
+    /// access | data
+    pub kind: &'static str,
+    pub paths: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_rank: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub visible_to: Vec<String>,
+}
+
+impl ExpectationReport {
+    fn new(expect: &scenario::Expectation) -> ExpectationReport {
+        let names = |principals: &[scenario::Principal]| {
+            principals
+                .iter()
+                .map(|p| match p {
+                    scenario::Principal::Identity(name) => name.clone(),
+                    scenario::Principal::Tier(tier) => tier.as_str().to_string(),
+                })
+                .collect()
+        };
+        let mut report = ExpectationReport {
+            location: expect.location.to_string(),
+            kind: "access",
+            paths: expect.paths.clone(),
+            allow: Vec::new(),
+            min_rank: None,
+            data: None,
+            visible_to: Vec::new(),
+        };
+        match &expect.rule {
+            scenario::ExpectRule::Access { allow, min_rank } => {
+                report.allow = names(allow);
+                report.min_rank = *min_rank;
+            }
+            scenario::ExpectRule::Data { data, visible_to } => {
+                report.kind = "data";
+                report.data = Some(data.clone());
+                report.visible_to = names(visible_to);
+            }
+        }
+        report
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -379,6 +433,11 @@ fn assemble(
         observations,
         actions,
         unfilled_templates,
+        expectations: scenario
+            .expects
+            .iter()
+            .map(ExpectationReport::new)
+            .collect(),
         findings: judgement.findings,
         snapshot: None,
         audience_preview: None,

@@ -14,7 +14,9 @@ fn s(v: &str) -> String {
 async fn run_leaves_traps_untouched_and_never_prints_a_secret() {
     let site = start_site(false).await;
     let dir = temp_dir();
-    let json = dir.path().join("report.json");
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let path = |name: &str| out_dir.join(name).display().to_string();
     let out = lowpriv(
         vec![
             s("-vv"),
@@ -23,7 +25,17 @@ async fn run_leaves_traps_untouched_and_never_prints_a_secret() {
             s("--base-url"),
             site.base_url.to_string(),
             s("--json"),
-            json.display().to_string(),
+            path("report.json"),
+            s("--junit"),
+            path("junit.xml"),
+            s("--sarif"),
+            path("report.sarif"),
+            s("--markdown"),
+            path("summary.md"),
+            s("--html"),
+            path("report.html"),
+            s("--snapshots"),
+            path("snapshots"),
         ],
         demo_env(),
     )
@@ -36,7 +48,7 @@ async fn run_leaves_traps_untouched_and_never_prints_a_secret() {
     assert!(stats.login_posts >= 4, "the four form logins happened");
 
     // Everything that could leak: passwords, tokens, every session cookie the Site issued,
-    // the runtime secret.
+    // the runtime secret; each verbatim and in every encoded form the classifier knows.
     let issued: serde_json::Value = reqwest::get(site.base_url.join("/_demo/issued").unwrap())
         .await
         .unwrap()
@@ -52,26 +64,53 @@ async fn run_leaves_traps_untouched_and_never_prints_a_secret() {
     let sessions = issued["session_ids"].as_array().unwrap();
     assert!(sessions.len() >= 4, "session cookies were issued: {issued}");
     secrets.extend(sessions.iter().map(|v| v.as_str().unwrap().to_string()));
-    let outputs = [
-        ("stdout", text(&out.stdout)),
-        ("stderr (-vv logs)", text(&out.stderr)),
-        ("json report", std::fs::read_to_string(&json).unwrap()),
+    let forms: Vec<String> = secrets
+        .iter()
+        .flat_map(|s| lowpriv::observe::classify::encoded_forms(s))
+        .filter(|f| f.len() >= 8)
+        .collect();
+
+    let mut outputs = vec![
+        ("stdout".to_string(), text(&out.stdout)),
+        ("stderr (-vv logs)".to_string(), text(&out.stderr)),
     ];
-    assert!(
-        outputs[1].1.contains("request"),
-        "debug logs were on: {}",
-        outputs[1].1
-    );
+    let mut files = vec![out_dir.clone()];
+    while let Some(next) = files.pop() {
+        for entry in std::fs::read_dir(&next).unwrap() {
+            let entry = entry.unwrap().path();
+            if entry.is_dir() {
+                files.push(entry);
+            } else {
+                let content = String::from_utf8_lossy(&std::fs::read(&entry).unwrap()).into_owned();
+                outputs.push((entry.display().to_string(), content));
+            }
+        }
+    }
+    let names: Vec<&str> = outputs.iter().map(|(n, _)| n.as_str()).collect();
+    for wanted in [
+        "report.json",
+        "junit.xml",
+        "report.sarif",
+        "summary.md",
+        "report.html",
+        "acme-payroll.snap.new",
+    ] {
+        assert!(
+            names.iter().any(|n| n.ends_with(wanted)),
+            "{wanted} written: {names:?}"
+        );
+    }
+    assert!(outputs[1].1.contains("request"), "debug logs were on");
     for (name, content) in &outputs {
-        for secret in &secrets {
+        for form in &forms {
             assert!(
-                !content.contains(secret.as_str()),
-                "{name} contains a secret"
+                !content.contains(form.as_str()),
+                "{name} contains a secret form"
             );
         }
     }
     // The secret was really found (so the grep above is not vacuous).
-    let report = read_json(&json);
+    let report = read_json(&out_dir.join("report.json"));
     assert!(has_finding(
         &report,
         "secret-exposed",

@@ -5,7 +5,7 @@
 //! Schema: one `<testsuites name="lowpriv">` holding one `<testsuite>` per Site, named after
 //! it. Its testcases are the checks of the run, each with `classname` = the check:
 //!
-//! - one check per declared `[[expect]]` that produced findings, named by its location
+//! - one check per declared `[[expect]]` (passing when it held), named by its location
 //!   (`[[expect]] scenarios/demo.toml:88:1 access`, or `... data salary` for a data rule);
 //! - one per automatic check kind: `audience-leak`, `unlinked-reachable`, `secret-exposed`,
 //!   `cross-identity-data`, `inverted-privilege`, `review-overdue`, `site-expired`;
@@ -106,9 +106,16 @@ fn suite(result: &RunResult) -> TestSuite {
     };
     let at_or_above = |f: &&Finding| f.severity >= summary.fail_on;
 
-    // Declared `[[expect]]`s, by location. Only rules that produced findings are known to a
-    // RunResult today; passing declared rules are not listed (see the module docs).
+    // Declared `[[expect]]`s, by location: every one the scenario holds (those that held pass),
+    // and any finding's rule among them.
     let mut declared: BTreeMap<String, Vec<&Finding>> = BTreeMap::new();
+    for expect in &result.expectations {
+        let label = match (&expect.data, expect.kind) {
+            (Some(class), "data") => format!("[[expect]] {} data {class}", expect.location),
+            _ => format!("[[expect]] {} access", expect.location),
+        };
+        declared.entry(label).or_default();
+    }
     for finding in &result.findings {
         if matches!(
             finding.kind,

@@ -58,8 +58,30 @@ fn span(cell: &ElementRef<'_>) -> usize {
         .map_or(1, |n| n.clamp(1, 1000))
 }
 
+static TABLE_END: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(["</table>"])
+        .ok()
+});
+
+/// From the first `<table` to the last `</table>`: all a table reader needs, so a long page
+/// with one small table is not parsed whole.
+fn tables_slice(text: &str) -> &str {
+    let start = TABLE
+        .as_ref()
+        .and_then(|ac| ac.find(text))
+        .map_or(0, |m| m.start());
+    let end = TABLE_END
+        .as_ref()
+        .and_then(|ac| ac.find_iter(text).last())
+        .map_or(text.len(), |m| m.end());
+    // Both ends sit on ASCII bytes, so they are char boundaries; stay safe regardless.
+    text.get(start..end.max(start)).unwrap_or(text)
+}
+
 pub fn cells(text: &str, keys: &HashMap<String, String>) -> Vec<Cell> {
-    let document = Html::parse_document(text);
+    let document = Html::parse_fragment(tables_slice(text));
     let tables = selector("table");
     let rows = selector("tr");
     let mut out = Vec::new();

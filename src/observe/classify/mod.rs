@@ -48,6 +48,9 @@ enum Literal {
 #[derive(Debug)]
 pub struct Classifier {
     json_keys: HashMap<String, String>,
+    /// The `json_keys` names, case-insensitively: a page without any of them has no table
+    /// column worth parsing for.
+    json_key_names: Option<AhoCorasick>,
     literals: Option<AhoCorasick>,
     /// Per literal pattern: (class, kind).
     literal_classes: Vec<(String, Literal)>,
@@ -109,12 +112,33 @@ impl Classifier {
                 })
                 .ok()
         };
+        let json_key_names = if json_keys.is_empty() {
+            None
+        } else {
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(json_keys.keys())
+                .ok()
+        };
         Classifier {
             json_keys,
+            json_key_names,
             literals,
             literal_classes,
             builtins: rules::Engine::new(&builtins),
             patterns,
+        }
+    }
+
+    /// The class a JSON key names, case-insensitively (without allocating for lowercase keys).
+    fn json_class(&self, key: &str) -> Option<&String> {
+        if self.json_keys.is_empty() {
+            return None;
+        }
+        if key.chars().any(char::is_uppercase) {
+            self.json_keys.get(&key.to_lowercase())
+        } else {
+            self.json_keys.get(key)
         }
     }
 
@@ -127,58 +151,82 @@ impl Classifier {
         let mut hits: BTreeMap<String, DataHit> = BTreeMap::new();
         let mut paths = BTreeSet::new();
         if let Some(json) = json {
-            walk_json(json, "$", &mut |path, key, value| {
-                if paths.len() < MAX_JSON_PATHS {
+            let mut path = String::from("$");
+            walk_json(json, &mut path, &mut |path, key, value| {
+                // Arrays repeat the same paths; only a new one is copied.
+                if paths.len() < MAX_JSON_PATHS && !paths.contains(path) {
                     paths.insert(path.to_string());
                 }
-                if let Some(class) = self.json_keys.get(&key.to_lowercase()) {
-                    record(&mut hits, class, "json_keys", redact_json(key, value));
+                if let Some(class) = self.json_class(key) {
+                    record(&mut hits, class, "json_keys", || redact_json(key, value));
                 }
             });
-        } else if !self.json_keys.is_empty() && html::has_table(text) {
+        } else if self
+            .json_key_names
+            .as_ref()
+            .is_some_and(|names| names.is_match(text))
+            && html::has_table(text)
+        {
             for cell in html::cells(text, &self.json_keys) {
-                let example = format!("{}: <cell, {} chars>", cell.header, cell.chars);
-                record(&mut hits, &cell.class, "json_keys", example);
+                record(&mut hits, &cell.class, "json_keys", || {
+                    format!("{}: <cell, {} chars>", cell.header, cell.chars)
+                });
             }
         }
         if let Some(literals) = &self.literals {
             for found in literals.find_iter(text) {
                 if let Some((class, kind)) = self.literal_classes.get(found.pattern().as_usize()) {
                     let matched = &text[found.start()..found.end()];
-                    let (kind, example) = match kind {
-                        Literal::Canary => ("text", redact_prefix(matched)),
-                        Literal::Env(form) => ("env", format!("<secret, {form}>")),
-                    };
-                    record(&mut hits, class, kind, example);
+                    match kind {
+                        Literal::Canary => {
+                            record(&mut hits, class, "text", || redact_prefix(matched));
+                        }
+                        Literal::Env(form) => {
+                            record(&mut hits, class, "env", || format!("<secret, {form}>"));
+                        }
+                    }
                 }
             }
         }
         for found in self.builtins.scan(text) {
-            record(&mut hits, found.class, "builtin", found.example);
+            record(&mut hits, found.class, "builtin", || found.example);
         }
         for (class, regex, secret) in &self.patterns {
             for m in regex.find_iter(text) {
-                let example = if *secret {
-                    format!("<{class}, {} chars>", m.as_str().chars().count())
-                } else {
-                    redact_prefix(m.as_str())
-                };
-                record(&mut hits, class, "pattern", example);
+                record(&mut hits, class, "pattern", || {
+                    if *secret {
+                        format!("<{class}, {} chars>", m.as_str().chars().count())
+                    } else {
+                        redact_prefix(m.as_str())
+                    }
+                });
             }
         }
         (hits, paths.into_iter().collect())
     }
 }
 
-fn record(hits: &mut BTreeMap<String, DataHit>, class: &str, kind: &'static str, example: String) {
-    let hit = hits.entry(class.to_string()).or_insert(DataHit {
-        kind,
-        count: 0,
-        examples: Vec::new(),
-    });
+/// Counts a hit; the example is only made while the class still has room for one.
+fn record(
+    hits: &mut BTreeMap<String, DataHit>,
+    class: &str,
+    kind: &'static str,
+    example: impl FnOnce() -> String,
+) {
+    let hit = match hits.get_mut(class) {
+        Some(hit) => hit,
+        None => hits.entry(class.to_string()).or_insert(DataHit {
+            kind,
+            count: 0,
+            examples: Vec::new(),
+        }),
+    };
     hit.count += 1;
-    if hit.examples.len() < MAX_EXAMPLES && !hit.examples.contains(&example) {
-        hit.examples.push(example);
+    if hit.examples.len() < MAX_EXAMPLES {
+        let example = example();
+        if !hit.examples.contains(&example) {
+            hit.examples.push(example);
+        }
     }
 }
 
@@ -187,28 +235,36 @@ pub fn encoded_forms(value: &str) -> Vec<String> {
     encode::forms(value).into_iter().map(|(_, f)| f).collect()
 }
 
+/// Visits every object key with its path (`$.a[*].b`), reusing one path buffer.
 fn walk_json(
     value: &serde_json::Value,
-    path: &str,
+    path: &mut String,
     visit: &mut dyn FnMut(&str, &str, &serde_json::Value),
 ) {
     match value {
         serde_json::Value::Object(map) => {
             for (key, child) in map {
-                let child_path = if key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                    format!("{path}.{key}")
+                let len = path.len();
+                if key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    path.push('.');
+                    path.push_str(key);
                 } else {
-                    format!("{path}[{}]", serde_json::Value::String(key.clone()))
-                };
-                visit(&child_path, key, child);
-                walk_json(child, &child_path, visit);
+                    path.push('[');
+                    path.push_str(&serde_json::Value::String(key.clone()).to_string());
+                    path.push(']');
+                }
+                visit(path, key, child);
+                walk_json(child, path, visit);
+                path.truncate(len);
             }
         }
         serde_json::Value::Array(items) => {
-            let child_path = format!("{path}[*]");
+            let len = path.len();
+            path.push_str("[*]");
             for item in items {
-                walk_json(item, &child_path, visit);
+                walk_json(item, path, visit);
             }
+            path.truncate(len);
         }
         _ => {}
     }

@@ -430,17 +430,53 @@ pub fn evaluate(
         }
     }
     if !errors.is_empty() {
+        // An error cell on a path a rule speaks of hides that rule's answer: never tolerated.
+        // Elsewhere, a scenario may tolerate a small share (`error_budget_percent`).
+        let judged_cells = observations
+            .iter()
+            .filter(|o| o.outcome != Outcome::Skipped)
+            .count()
+            .max(1);
+        let on_rules = errors
+            .iter()
+            .filter(|obs| access_rules.iter().any(|r| r.covers(obs.path())))
+            .count();
+        let budget = scenario.crawl.error_budget_percent as usize;
+        let tolerated = on_rules == 0 && errors.len() * 100 <= budget * judged_cells;
         for obs in &errors {
-            findings.push(Finding::at(
+            let mut finding = Finding::at(
                 FindingKind::Inconclusive,
                 obs,
-                format!("no answer to judge: {}", obs.reason),
-            ));
+                if tolerated {
+                    format!(
+                        "no answer to judge: {} (tolerated by error_budget_percent = {budget})",
+                        obs.reason
+                    )
+                } else {
+                    format!("no answer to judge: {}", obs.reason)
+                },
+            );
+            if tolerated {
+                finding.severity = Severity::Info;
+            }
+            findings.push(finding);
         }
-        reasons.push(format!(
-            "{} request(s) ended in error, so part of the matrix is unknown",
-            errors.len()
-        ));
+        if !tolerated {
+            reasons.push(if on_rules > 0 {
+                format!(
+                    "{} request(s) ended in error, {on_rules} of them on paths an [[expect]] rule covers, \
+                     so part of the matrix is unknown",
+                    errors.len()
+                )
+            } else {
+                format!(
+                    "{} request(s) ended in error ({}% of {judged_cells} cells; error_budget_percent = {budget}), \
+                     so part of the matrix is unknown",
+                    errors.len(),
+                    errors.len() * 100 / judged_cells
+                )
+            });
+        }
     }
     for (rule, hits) in rules.iter().zip(&rule_hits) {
         if matches!(rule.expect.rule, ExpectRule::Access { .. }) && *hits == 0 {

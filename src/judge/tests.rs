@@ -441,3 +441,48 @@ fn a_secret_in_a_cut_off_body_is_still_reported() {
     assert!(kinds.contains(&FindingKind::SecretExposed), "{kinds:?}");
     assert!(kinds.contains(&FindingKind::Inconclusive), "{kinds:?}");
 }
+
+#[test]
+fn an_error_budget_tolerates_a_few_errors_off_the_rules_and_none_on_them() {
+    let mut scenario = scenario();
+    scenario.crawl.error_budget_percent = 25;
+    let mut all = baseline();
+    all.push(obs("alice", "/logo.png", Outcome::Error));
+    let j = evaluate(
+        &scenario,
+        &healthy(4),
+        &all,
+        Severity::High,
+        jiff::civil::date(2026, 1, 15),
+    );
+    assert_eq!(j.verdict, Verdict::Pass, "{:?}", j.reasons);
+    assert_eq!(j.findings.len(), 1);
+    assert_eq!(j.findings[0].severity, Severity::Info, "listed, not hidden");
+    assert!(j.findings[0].detail.contains("tolerated"));
+    // Over the share: inconclusive.
+    all.push(obs("bob", "/logo.png", Outcome::Error));
+    let j = evaluate(
+        &scenario,
+        &healthy(4),
+        &all,
+        Severity::High,
+        jiff::civil::date(2026, 1, 15),
+    );
+    assert_eq!(j.verdict, Verdict::Inconclusive);
+    // On a rule's path: never tolerated.
+    let mut all = baseline();
+    all.push(obs("bob", "/admin/users", Outcome::Error));
+    let j = evaluate(
+        &scenario,
+        &healthy(4),
+        &all,
+        Severity::High,
+        jiff::civil::date(2026, 1, 15),
+    );
+    assert_eq!(j.verdict, Verdict::Inconclusive);
+    assert!(
+        j.reasons[0].contains("on paths an [[expect]] rule covers"),
+        "{:?}",
+        j.reasons
+    );
+}

@@ -210,6 +210,9 @@ pub struct CrawlConfig {
     pub timeout_secs: u64,
     /// Default 5_000_000.
     pub max_body_bytes: u64,
+    /// Error cells tolerated, as a share of the observed matrix in percent, when none of them
+    /// touches an `[[expect]]` path rule. Default 0: any error cell makes the run inconclusive.
+    pub error_budget_percent: u32,
 }
 
 impl Default for CrawlConfig {
@@ -225,6 +228,7 @@ impl Default for CrawlConfig {
             rate_limit: 20,
             timeout_secs: 15,
             max_body_bytes: 5_000_000,
+            error_budget_percent: 0,
         }
     }
 }

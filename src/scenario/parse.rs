@@ -496,6 +496,7 @@ const CRAWL: &[&str] = &[
     "rate_limit",
     "timeout_secs",
     "max_body_bytes",
+    "error_budget_percent",
 ];
 const IDENTITY: &[&str] = &["name", "tier", "rank", "login"];
 const LOGIN_METHODS: &[&str] = &["form", "bearer", "basic", "cookie", "headers"];
@@ -783,6 +784,9 @@ fn crawl(cx: &mut Cx<'_>, t: &Table<'_, '_>) -> Crawl {
     }
     if let Some(n) = t.int_in(cx, "max_body_bytes", 1024, i64::MAX) {
         c.max_body_bytes = n as u64;
+    }
+    if let Some(n) = t.int_in(cx, "error_budget_percent", 0, 100) {
+        c.error_budget_percent = n as u32;
     }
     out
 }

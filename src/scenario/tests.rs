@@ -184,6 +184,13 @@ const FRAGMENTS: &[(&str, &str, usize, usize, usize)] = &[
         1,
     ),
     (
+        "[crawl]\nerror_budget_percent = 101",
+        "`error_budget_percent` must be at most 100",
+        2,
+        24,
+        1,
+    ),
+    (
         "[crawl]\nmax_depth = -1",
         "`max_depth` must be at least 0",
         2,

@@ -95,6 +95,14 @@ enum Command {
         /// Fault: a form-login session expires after N requests.
         #[arg(long, value_name = "N")]
         session_ttl: Option<u32>,
+        /// Seeded faults: `all` or a comma list of 5xx, reset, slow-headers, slow-body,
+        /// throttle, truncated, oversized, gzip-bomb, redirect-loop, invalid-utf8, deep-html,
+        /// calendar, query-trap (add --session-ttl for session expiry).
+        #[arg(long, value_name = "KINDS", value_parser = lowpriv::demo::Chaos::parse_list)]
+        chaos: Option<Vec<lowpriv::demo::Chaos>>,
+        /// Which requests the chaos hits; the same seed hits the same ones.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
 }
 
@@ -264,6 +272,8 @@ pub fn main() -> i32 {
             unavailable_every,
             throttle_every,
             session_ttl,
+            chaos,
+            seed,
         } => {
             let config = lowpriv::demo::DemoConfig {
                 fixed,
@@ -274,6 +284,8 @@ pub fn main() -> i32 {
                     unavailable_every,
                     throttle_every,
                     session_ttl,
+                    chaos: chaos.unwrap_or_default(),
+                    seed,
                 },
                 ..Default::default()
             };

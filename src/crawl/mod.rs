@@ -102,6 +102,7 @@ pub struct CrawlMap<O> {
 #[derive(Clone, Debug)]
 struct Limits {
     concurrency: usize,
+    max_per_template: usize,
     max_depth: u32,
     max_requests: usize,
     openapi: Option<Url>,
@@ -126,6 +127,7 @@ pub async fn run<O: Observe>(
     };
     let limits = Limits {
         concurrency: scenario.crawl.concurrency.max(1),
+        max_per_template: scenario.crawl.max_per_template.max(1) as usize,
         max_depth: scenario.crawl.max_depth,
         max_requests: scenario.crawl.max_requests as usize,
         openapi: scenario
@@ -169,6 +171,7 @@ async fn crawl_one<O: Observe>(
     let mut seen: HashMap<Url, u32> = HashMap::new();
     let mut queue: VecDeque<(Request, u32)> = VecDeque::new();
     let mut depth_limited = 0usize;
+    let mut per_template: HashMap<String, usize> = HashMap::new();
     let starts = limits.seeds.iter().chain(limits.openapi.iter());
     for url in starts {
         enqueue(
@@ -180,6 +183,7 @@ async fn crawl_one<O: Observe>(
             &mut queue,
             &mut result,
             &mut depth_limited,
+            &mut per_template,
         );
     }
     let mut in_flight = JoinSet::new();
@@ -243,6 +247,7 @@ async fn crawl_one<O: Observe>(
                 &mut queue,
                 &mut result,
                 &mut depth_limited,
+                &mut per_template,
             );
         }
         progress.queued(&session.identity.name, queue.len() + in_flight.len());
@@ -272,6 +277,7 @@ fn enqueue<O>(
     queue: &mut VecDeque<(Request, u32)>,
     result: &mut IdentityCrawl<O>,
     depth_limited: &mut usize,
+    per_template: &mut HashMap<String, usize>,
 ) {
     match scope.check(&request.url) {
         Verdict::Offsite => result.offsite_links += 1,
@@ -282,14 +288,39 @@ fn enqueue<O>(
             if seen.contains_key(&request.url) {
                 return;
             }
+            let template = request.template();
             if depth > limits.max_depth {
-                *depth_limited += 1;
-                result
-                    .skipped
-                    .entry(request)
-                    .or_insert_with(|| format!("beyond max_depth ({})", limits.max_depth));
+                // Past the depth limit, a template already crawled is still in the matrix;
+                // only a template never seen is part of the Site left unobserved.
+                let covered = per_template.get(&template).is_some_and(|n| *n > 0);
+                if !covered {
+                    *depth_limited += 1;
+                }
+                result.skipped.entry(request).or_insert_with(|| {
+                    if covered {
+                        format!(
+                            "beyond max_depth ({}); {template} already observed",
+                            limits.max_depth
+                        )
+                    } else {
+                        format!("beyond max_depth ({})", limits.max_depth)
+                    }
+                });
                 return;
             }
+            let sent = per_template.entry(template.clone()).or_insert(0);
+            if *sent >= limits.max_per_template {
+                // A trap (an endless calendar, ever-new queries) or just a big table: the
+                // template's row is already observed; its further URLs are listed, not sent.
+                result.skipped.entry(request).or_insert_with(|| {
+                    format!(
+                        "over max_per_template ({}) for {template}",
+                        limits.max_per_template
+                    )
+                });
+                return;
+            }
+            *sent += 1;
             result.skipped.remove(&request);
             seen.insert(request.url.clone(), depth);
             queue.push_back((request, depth));

@@ -7,6 +7,7 @@
 
 mod api;
 mod auth;
+mod chaos;
 mod data;
 mod foreign;
 mod hostile;
@@ -53,7 +54,13 @@ pub struct Faults {
     pub throttle_every: Option<u64>,
     /// A form-login session expires after this many requests.
     pub session_ttl: Option<u32>,
+    /// Seeded fault kinds (`--chaos`); see [`Chaos`].
+    pub chaos: Vec<Chaos>,
+    /// Chooses which requests the chaos hits; the same seed hits the same ones.
+    pub seed: u64,
 }
+
+pub use chaos::Chaos;
 
 /// The planted flaws, one per row of DESIGN.md's table (the JS-only and 404 endpoints are
 /// correct, so they are not here).
@@ -97,6 +104,8 @@ pub struct DemoStats {
     pub foreign_hits: u64,
     pub foreign_credentials: u64,
     pub login_posts: u64,
+    /// Faults the chaos injected (every kind counted).
+    pub faults_injected: u64,
 }
 
 /// Live counters shared by both origins; `DemoStats` is their snapshot.
@@ -107,11 +116,16 @@ pub(crate) struct Counters {
     foreign_hits: AtomicU64,
     foreign_credentials: AtomicU64,
     login_posts: AtomicU64,
+    faults_injected: AtomicU64,
 }
 
 impl Counters {
     fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn bump_fault(&self) {
+        Counters::bump(&self.faults_injected);
     }
 
     fn snapshot(&self) -> DemoStats {
@@ -121,6 +135,7 @@ impl Counters {
             foreign_hits: self.foreign_hits.load(Ordering::Relaxed),
             foreign_credentials: self.foreign_credentials.load(Ordering::Relaxed),
             login_posts: self.login_posts.load(Ordering::Relaxed),
+            faults_injected: self.faults_injected.load(Ordering::Relaxed),
         }
     }
 }

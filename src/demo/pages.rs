@@ -93,11 +93,11 @@ pub(crate) fn render(
     )
 }
 
-fn page(site: &SiteState, viewer: &Account, title: &str, main: &str) -> Response {
+pub(crate) fn page(site: &SiteState, viewer: &Account, title: &str, main: &str) -> Response {
     html_response(StatusCode::OK, render(site, Some(viewer), title, main))
 }
 
-type PageResult = Result<Response, Denied>;
+pub(crate) type PageResult = Result<Response, Denied>;
 
 pub(crate) async fn home(
     State(site): State<SiteState>,

@@ -25,14 +25,14 @@ pub(crate) struct Site {
     pub(crate) csrf: Mutex<HashMap<String, String>>,
     /// Every form-login session id ever issued, for `/_demo/issued`.
     pub(crate) issued: Mutex<Vec<String>>,
-    faults: super::Faults,
+    pub(crate) faults: super::Faults,
     /// Requests counted for `faults` (login and `/_demo/*` excepted).
-    requests: std::sync::atomic::AtomicU64,
+    pub(crate) requests: std::sync::atomic::AtomicU64,
     /// Requests made with each form-login session, for `faults.session_ttl`.
     session_uses: Mutex<HashMap<String, u32>>,
     /// Requests (by path, query and credentials) that already failed once: the same request
     /// never fails twice, so a client that retries always recovers.
-    failed_once: Mutex<std::collections::HashSet<String>>,
+    pub(crate) failed_once: Mutex<std::collections::HashSet<String>>,
 }
 
 pub(crate) type SiteState = Arc<Site>;
@@ -97,6 +97,7 @@ pub(crate) fn router(config: DemoConfig, foreign_url: url::Url, stats: Arc<Count
         .route("/_demo/stats", get(api::demo_stats))
         .route("/_demo/issued", get(api::demo_issued))
         .route("/_bad/foreign-login", get(hostile::foreign_login))
+        .route("/calendar/{date}", get(super::chaos::calendar))
         .merge(hostile::router())
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(site.clone(), faults))
@@ -120,26 +121,36 @@ async fn faults(
             .requests
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             + 1;
-        let due = |every: Option<u64>| every.is_some_and(|k| k > 0 && n % k == 0);
-        let first_failure = || {
-            let headers = request.headers();
-            let credentials = [
-                header_text(headers, "cookie"),
-                header_text(headers, "authorization"),
-            ];
-            let key = format!("{} {}", request.uri(), credentials.join(";"));
-            lock(&site.failed_once).insert(key)
+        // In a block of its own: the closures borrow the request, which must not be held
+        // across the awaits below.
+        let knob_fault = {
+            let due = |every: Option<u64>| every.is_some_and(|k| k > 0 && n % k == 0);
+            let first_failure = || {
+                let headers = request.headers();
+                let credentials = [
+                    header_text(headers, "cookie"),
+                    header_text(headers, "authorization"),
+                ];
+                let key = format!("{} {}", request.uri(), credentials.join(";"));
+                lock(&site.failed_once).insert(key)
+            };
+            if due(faults.unavailable_every) && first_failure() {
+                Some((axum::http::StatusCode::SERVICE_UNAVAILABLE, "try again").into_response())
+            } else if due(faults.throttle_every) && first_failure() {
+                Some(
+                    (
+                        axum::http::StatusCode::TOO_MANY_REQUESTS,
+                        [(axum::http::header::RETRY_AFTER, "1")],
+                        "slow down",
+                    )
+                        .into_response(),
+                )
+            } else {
+                None
+            }
         };
-        if due(faults.unavailable_every) && first_failure() {
-            return (axum::http::StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
-        }
-        if due(faults.throttle_every) && first_failure() {
-            return (
-                axum::http::StatusCode::TOO_MANY_REQUESTS,
-                [(axum::http::header::RETRY_AFTER, "1")],
-                "slow down",
-            )
-                .into_response();
+        if let Some(fault) = knob_fault {
+            return fault;
         }
         if let (Some(ttl), Some(sid)) = (faults.session_ttl, auth::cookie(request.headers(), "sid"))
         {
@@ -149,6 +160,14 @@ async fn faults(
             if *used > ttl {
                 lock(&site.sessions).remove(&sid);
             }
+        }
+        if !faults.chaos.is_empty() {
+            let uri = request.uri().clone();
+            if let Some(fault) = super::chaos::before(&site, &uri, request.headers()) {
+                return fault;
+            }
+            let response = next.run(request).await;
+            return super::chaos::after(&site, &uri, response).await;
         }
     }
     next.run(request).await

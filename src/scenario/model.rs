@@ -213,6 +213,9 @@ pub struct CrawlConfig {
     /// Error cells tolerated, as a share of the observed matrix in percent, when none of them
     /// touches an `[[expect]]` path rule. Default 0: any error cell makes the run inconclusive.
     pub error_budget_percent: u32,
+    /// Requests of one template (`/calendar/{date}`, `/search?q={q}`) sent per identity; the
+    /// rest are `skipped`, so a crawler trap cannot eat the run. Default 100.
+    pub max_per_template: u32,
 }
 
 impl Default for CrawlConfig {
@@ -229,6 +232,7 @@ impl Default for CrawlConfig {
             timeout_secs: 15,
             max_body_bytes: 5_000_000,
             error_budget_percent: 0,
+            max_per_template: 100,
         }
     }
 }

@@ -497,6 +497,7 @@ const CRAWL: &[&str] = &[
     "timeout_secs",
     "max_body_bytes",
     "error_budget_percent",
+    "max_per_template",
 ];
 const IDENTITY: &[&str] = &["name", "tier", "rank", "login"];
 const LOGIN_METHODS: &[&str] = &["form", "bearer", "basic", "cookie", "headers"];
@@ -787,6 +788,9 @@ fn crawl(cx: &mut Cx<'_>, t: &Table<'_, '_>) -> Crawl {
     }
     if let Some(n) = t.int_in(cx, "error_budget_percent", 0, 100) {
         c.error_budget_percent = n as u32;
+    }
+    if let Some(n) = t.int_in(cx, "max_per_template", 1, u32::MAX.into()) {
+        c.max_per_template = n as u32;
     }
     out
 }

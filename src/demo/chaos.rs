@@ -1,0 +1,349 @@
+//! Seeded, deterministic fault injection (`lowpriv demo-site --chaos=KINDS --seed N`).
+//!
+//! Three families, because a client must behave differently in each:
+//! - transient faults (5xx, resets, slow headers or bodies, 429, truncated bodies) hit a
+//!   request once — the same request never fails twice — so a client that retries recovers;
+//! - persistent faults (oversized bodies, gzip bombs, redirect loops) always hit the same
+//!   fifth of the URLs, so a client must end inconclusive, naming them;
+//! - harmless oddities (invalid UTF-8, deeply nested HTML) and crawler traps (an endless
+//!   calendar, ever-new query strings) change nothing a correct client reports, except the
+//!   trap pages themselves.
+//!
+//! The login form and `/_demo/*` are never touched.
+
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::str::FromStr;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use futures::stream;
+
+use super::auth::{login_html, team_html};
+use super::pages::{PageResult, page};
+use super::site::{SiteState, lock};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Chaos {
+    ServerError,
+    Reset,
+    SlowHeaders,
+    SlowBody,
+    Throttle,
+    Truncated,
+    Oversized,
+    GzipBomb,
+    RedirectLoop,
+    InvalidUtf8,
+    DeepHtml,
+    Calendar,
+    QueryTrap,
+}
+
+impl Chaos {
+    pub const ALL: [Chaos; 13] = [
+        Chaos::ServerError,
+        Chaos::Reset,
+        Chaos::SlowHeaders,
+        Chaos::SlowBody,
+        Chaos::Throttle,
+        Chaos::Truncated,
+        Chaos::Oversized,
+        Chaos::GzipBomb,
+        Chaos::RedirectLoop,
+        Chaos::InvalidUtf8,
+        Chaos::DeepHtml,
+        Chaos::Calendar,
+        Chaos::QueryTrap,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Chaos::ServerError => "5xx",
+            Chaos::Reset => "reset",
+            Chaos::SlowHeaders => "slow-headers",
+            Chaos::SlowBody => "slow-body",
+            Chaos::Throttle => "throttle",
+            Chaos::Truncated => "truncated",
+            Chaos::Oversized => "oversized",
+            Chaos::GzipBomb => "gzip-bomb",
+            Chaos::RedirectLoop => "redirect-loop",
+            Chaos::InvalidUtf8 => "invalid-utf8",
+            Chaos::DeepHtml => "deep-html",
+            Chaos::Calendar => "calendar",
+            Chaos::QueryTrap => "query-trap",
+        }
+    }
+
+    /// Hits a request once; a retry gets the real answer.
+    pub fn is_transient(self) -> bool {
+        matches!(
+            self,
+            Chaos::ServerError
+                | Chaos::Reset
+                | Chaos::SlowHeaders
+                | Chaos::SlowBody
+                | Chaos::Throttle
+                | Chaos::Truncated
+        )
+    }
+
+    /// Always hits the same URLs: no client can recover them.
+    pub fn is_persistent(self) -> bool {
+        matches!(
+            self,
+            Chaos::Oversized | Chaos::GzipBomb | Chaos::RedirectLoop
+        )
+    }
+
+    /// `all`, or a comma-separated list of kinds.
+    pub fn parse_list(text: &str) -> Result<Vec<Chaos>, String> {
+        if text.trim() == "all" {
+            return Ok(Chaos::ALL.to_vec());
+        }
+        text.split(',')
+            .map(|k| k.trim().parse())
+            .collect::<Result<Vec<_>, _>>()
+    }
+}
+
+impl FromStr for Chaos {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Chaos, String> {
+        Chaos::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Chaos::ALL.iter().map(|c| c.as_str()).collect();
+                format!(
+                    "unknown chaos kind `{s}` (expected all or {})",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// How long the slow faults stall: longer than the timeouts the tests use.
+const STALL: Duration = Duration::from_secs(3);
+/// A gzip bomb's decoded size, and an oversized body's size.
+const BOMB_BYTES: usize = 64 * 1024 * 1024;
+const OVERSIZED_BYTES: usize = 3 * 1024 * 1024;
+
+fn hash_of(seed: u64, parts: &[&str]) -> u64 {
+    // SipHash with fixed keys: the same seed selects the same requests on every run.
+    let mut hasher = std::hash::DefaultHasher::new();
+    seed.hash(&mut hasher);
+    parts.hash(&mut hasher);
+    hasher.finish()
+}
+
+fn credentials(headers: &HeaderMap) -> String {
+    ["cookie", "authorization", "x-api-token"]
+        .iter()
+        .filter_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// The fault (if any) to inject into this request, before the handler runs.
+pub(crate) fn before(site: &SiteState, uri: &Uri, headers: &HeaderMap) -> Option<Response> {
+    let faults = &site.faults;
+    let target = uri.to_string();
+    let path = uri.path();
+    for &kind in &faults.chaos {
+        let selected = if kind.is_transient() {
+            // A quarter of the requests, once each (per URL and credentials).
+            let key = format!("{target} {}", credentials(headers));
+            hash_of(faults.seed, &[kind.as_str(), &key]) % 4 == 0
+                && lock(&site.failed_once).insert(format!("{} {key}", kind.as_str()))
+        } else if kind.is_persistent() {
+            // A fifth of the paths, always; never the proof of login, so the fault is what
+            // the report names.
+            path != "/api/me" && hash_of(faults.seed, &[kind.as_str(), path]) % 5 == 0
+        } else {
+            false
+        };
+        if !selected {
+            continue;
+        }
+        site.stats.bump_fault();
+        return Some(match kind {
+            Chaos::ServerError => {
+                let status = [
+                    StatusCode::BAD_GATEWAY,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    StatusCode::GATEWAY_TIMEOUT,
+                ][(hash_of(faults.seed, &[&target]) % 3) as usize];
+                (status, "upstream trouble").into_response()
+            }
+            Chaos::Throttle => (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, "1")],
+                "slow down",
+            )
+                .into_response(),
+            Chaos::Reset => {
+                let chunks: Vec<Result<Bytes, std::io::Error>> =
+                    vec![Err(std::io::Error::other("connection reset by chaos"))];
+                Response::new(Body::from_stream(stream::iter(chunks)))
+            }
+            Chaos::SlowHeaders => {
+                let stall = async {
+                    tokio::time::sleep(STALL).await;
+                    Ok::<Bytes, std::io::Error>(Bytes::from_static(b"late"))
+                };
+                // The stall sits before the first byte of the body; hyper has sent nothing
+                // useful yet, so the client waits on it like on slow headers.
+                Response::new(Body::from_stream(stream::once(stall)))
+            }
+            Chaos::SlowBody => {
+                let parts = stream::unfold(0u8, |step| async move {
+                    match step {
+                        0 => Some((
+                            Ok::<Bytes, std::io::Error>(Bytes::from_static(b"<html><body>")),
+                            1,
+                        )),
+                        1 => {
+                            tokio::time::sleep(STALL).await;
+                            Some((Ok(Bytes::from_static(b"</body></html>")), 2))
+                        }
+                        _ => None,
+                    }
+                });
+                let mut response = Response::new(Body::from_stream(parts));
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    header::HeaderValue::from_static("text/html"),
+                );
+                response
+            }
+            Chaos::Truncated => {
+                let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+                    Ok(Bytes::from_static(b"{\"partial\": \"")),
+                    Err(std::io::Error::other("truncated by chaos")),
+                ];
+                let mut response = Response::new(Body::from_stream(stream::iter(chunks)));
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    header::HeaderValue::from_static("application/json"),
+                );
+                response
+            }
+            Chaos::Oversized => {
+                let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
+                let chunks = std::iter::repeat_n(chunk, OVERSIZED_BYTES / (64 * 1024))
+                    .map(Ok::<Bytes, std::io::Error>);
+                let mut response = Response::new(Body::from_stream(stream::iter(chunks)));
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    header::HeaderValue::from_static("text/plain"),
+                );
+                response
+            }
+            Chaos::GzipBomb => gzip_bomb(),
+            Chaos::RedirectLoop => {
+                (StatusCode::FOUND, [(header::LOCATION, target.clone())]).into_response()
+            }
+            Chaos::InvalidUtf8 | Chaos::DeepHtml | Chaos::Calendar | Chaos::QueryTrap => continue,
+        });
+    }
+    None
+}
+
+/// 64 MiB of zeros that travel as about 64 KiB of gzip.
+fn gzip_bomb() -> Response {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1024 * 1024];
+    for _ in 0..BOMB_BYTES / zeros.len() {
+        if encoder.write_all(&zeros).is_err() {
+            break;
+        }
+    }
+    let compressed = encoder.finish().unwrap_or_default();
+    (
+        [
+            (header::CONTENT_TYPE, "text/html"),
+            (header::CONTENT_ENCODING, "gzip"),
+        ],
+        compressed,
+    )
+        .into_response()
+}
+
+/// Rewrites an HTML answer for the harmless oddities and the traps.
+pub(crate) async fn after(site: &SiteState, uri: &Uri, response: Response) -> Response {
+    let faults = &site.faults;
+    let rewriting = faults.chaos.iter().any(|k| {
+        matches!(
+            k,
+            Chaos::InvalidUtf8 | Chaos::DeepHtml | Chaos::Calendar | Chaos::QueryTrap
+        )
+    });
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.contains("html"));
+    if !rewriting || !is_html || !response.status().is_success() {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 16 * 1024 * 1024).await else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "chaos could not read the page",
+        )
+            .into_response();
+    };
+    let mut html = bytes.to_vec();
+    let mut extra = Vec::new();
+    if faults.chaos.contains(&Chaos::Calendar) {
+        extra.extend_from_slice(b"<nav><a href=\"/calendar/2026-01-01\">Calendar</a></nav>");
+    }
+    if faults.chaos.contains(&Chaos::QueryTrap) {
+        // A new query string on every view: a crawler that does not cap a template never ends.
+        let n = site
+            .requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let q = hash_of(faults.seed, &[&uri.to_string(), &n.to_string()]);
+        extra.extend_from_slice(
+            format!("<nav><a href=\"/search?q={q:x}\">Related</a></nav>").as_bytes(),
+        );
+    }
+    if faults.chaos.contains(&Chaos::DeepHtml) {
+        extra.extend(std::iter::repeat_n(b"<div>".as_slice(), 20_000).flatten());
+    }
+    if faults.chaos.contains(&Chaos::InvalidUtf8) {
+        extra.extend_from_slice(b"<!-- \xff\xfe\xc3\x28 \x80 -->");
+    }
+    if !extra.is_empty() {
+        site.stats.bump_fault();
+    }
+    html.extend_from_slice(&extra);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(html))
+}
+
+/// An endless calendar: every day links the next (the trap), behind the same gates as the
+/// Site's other pages.
+pub(crate) async fn calendar(
+    State(site): State<SiteState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(date): Path<String>,
+) -> PageResult {
+    let viewer = login_html(&site, &headers, &uri)?;
+    team_html(&site, viewer)?;
+    let next = date
+        .parse::<jiff::civil::Date>()
+        .ok()
+        .and_then(|d| d.tomorrow().ok())
+        .map_or_else(|| "2026-01-01".to_string(), |d| d.to_string());
+    let main = format!(
+        "<h1>Calendar</h1><p>Nothing planned.</p><a href=\"/calendar/{next}\">Next day</a>"
+    );
+    Ok(page(&site, viewer, "Calendar", &main))
+}

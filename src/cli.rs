@@ -98,8 +98,8 @@ enum Command {
         /// Seeded faults: `all` or a comma list of 5xx, reset, slow-headers, slow-body,
         /// throttle, truncated, oversized, gzip-bomb, redirect-loop, invalid-utf8, deep-html,
         /// calendar, query-trap (add --session-ttl for session expiry).
-        #[arg(long, value_name = "KINDS", value_parser = lowpriv::demo::Chaos::parse_list)]
-        chaos: Option<Vec<lowpriv::demo::Chaos>>,
+        #[arg(long, value_name = "KINDS")]
+        chaos: Option<String>,
         /// Which requests the chaos hits; the same seed hits the same ones.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -275,6 +275,14 @@ pub fn main() -> i32 {
             chaos,
             seed,
         } => {
+            let chaos = match chaos.as_deref().map(lowpriv::demo::Chaos::parse_list) {
+                None => Vec::new(),
+                Some(Ok(kinds)) => kinds,
+                Some(Err(why)) => {
+                    eprintln!("error: --chaos: {why}");
+                    return exit::USAGE;
+                }
+            };
             let config = lowpriv::demo::DemoConfig {
                 fixed,
                 db_password: db_password.unwrap_or_else(lowpriv::demo::random_secret),
@@ -284,7 +292,7 @@ pub fn main() -> i32 {
                     unavailable_every,
                     throttle_every,
                     session_ttl,
-                    chaos: chaos.unwrap_or_default(),
+                    chaos,
                     seed,
                 },
                 ..Default::default()

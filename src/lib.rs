@@ -32,6 +32,7 @@ pub mod snapshot;
 pub mod stop;
 
 mod atomic_file;
+pub mod markup;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

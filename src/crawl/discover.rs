@@ -32,7 +32,7 @@ fn selector(css: &str) -> Selector {
 
 /// What an HTML page links to.
 pub fn html(body: &str, page: &Url) -> Discovery {
-    let document = Html::parse_document(body);
+    let document = Html::parse_document(crate::markup::bounded(body));
     let mut found = Discovery::default();
     let base = document
         .select(&selector("base[href]"))

@@ -253,8 +253,20 @@ pub(crate) fn before(site: &SiteState, uri: &Uri, headers: &HeaderMap) -> Option
     None
 }
 
-/// 64 MiB of zeros that travel as about 64 KiB of gzip.
+/// 64 MiB of zeros that travel as about 64 KiB of gzip (compressed once per process).
 fn gzip_bomb() -> Response {
+    static BOMB: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(compress_bomb);
+    (
+        [
+            (header::CONTENT_TYPE, "text/html"),
+            (header::CONTENT_ENCODING, "gzip"),
+        ],
+        BOMB.clone(),
+    )
+        .into_response()
+}
+
+fn compress_bomb() -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     let zeros = vec![0u8; 1024 * 1024];
     for _ in 0..BOMB_BYTES / zeros.len() {
@@ -262,15 +274,7 @@ fn gzip_bomb() -> Response {
             break;
         }
     }
-    let compressed = encoder.finish().unwrap_or_default();
-    (
-        [
-            (header::CONTENT_TYPE, "text/html"),
-            (header::CONTENT_ENCODING, "gzip"),
-        ],
-        compressed,
-    )
-        .into_response()
+    encoder.finish().unwrap_or_default()
 }
 
 /// Rewrites an HTML answer for the harmless oddities and the traps.

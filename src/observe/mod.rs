@@ -244,7 +244,7 @@ fn fingerprint(bytes: &[u8]) -> String {
 /// headers, footers and scripts; whitespace collapsed. Who is signed in and which links the
 /// menu offers differ per identity; the content is what must be compared.
 fn essential_text(html: &str) -> String {
-    let document = Html::parse_document(html);
+    let document = Html::parse_document(crate::markup::bounded(html));
     let root = document
         .select(&scraper::Selector::parse("main").expect("constant selector parses"))
         .next()

@@ -92,7 +92,7 @@ fn selector(css: &str) -> Selector {
 }
 
 fn find_login_form(page: &Response) -> Option<LoginForm> {
-    let html = Html::parse_document(&page.text());
+    let html = Html::parse_document(crate::markup::bounded(&page.text()));
     let forms = selector("form");
     let password = selector("input[type=password i]");
     let form = html

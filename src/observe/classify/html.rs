@@ -81,7 +81,7 @@ fn tables_slice(text: &str) -> &str {
 }
 
 pub fn cells(text: &str, keys: &HashMap<String, String>) -> Vec<Cell> {
-    let document = Html::parse_fragment(tables_slice(text));
+    let document = Html::parse_fragment(crate::markup::bounded(tables_slice(text)));
     let tables = selector("table");
     let rows = selector("tr");
     let mut out = Vec::new();

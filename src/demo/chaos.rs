@@ -157,12 +157,12 @@ pub(crate) fn before(site: &SiteState, uri: &Uri, headers: &HeaderMap) -> Option
         let selected = if kind.is_transient() {
             // A quarter of the requests, once each (per URL and credentials).
             let key = format!("{target} {}", credentials(headers));
-            hash_of(faults.seed, &[kind.as_str(), &key]) % 4 == 0
+            hash_of(faults.seed, &[kind.as_str(), &key]).is_multiple_of(4)
                 && lock(&site.failed_once).insert(format!("{} {key}", kind.as_str()))
         } else if kind.is_persistent() {
             // A fifth of the paths, always; never the proof of login, so the fault is what
             // the report names.
-            path != "/api/me" && hash_of(faults.seed, &[kind.as_str(), path]) % 5 == 0
+            path != "/api/me" && hash_of(faults.seed, &[kind.as_str(), path]).is_multiple_of(5)
         } else {
             false
         };

@@ -19,6 +19,11 @@
 //!
 //! A library user calls [`run`] and renders the [`RunResult`] however they like.
 
+// Input and network data never reach an unwrap: a hostile Site must not crash a run. The
+// few `expect`s left are on constants (selectors, patterns, the embedded rule file), each
+// allowed where it stands.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod crawl;
 pub mod demo;
 pub mod judge;

@@ -26,6 +26,8 @@ pub struct Discovery {
     pub routes: Vec<String>,
 }
 
+// Only ever called with constant selectors.
+#[allow(clippy::expect_used)]
 fn selector(css: &str) -> Selector {
     Selector::parse(css).expect("constant selector parses")
 }

@@ -245,11 +245,10 @@ fn fingerprint(bytes: &[u8]) -> String {
 /// menu offers differ per identity; the content is what must be compared.
 fn essential_text(html: &str) -> String {
     let document = Html::parse_document(crate::markup::bounded(html));
-    let root = document
-        .select(&scraper::Selector::parse("main").expect("constant selector parses"))
-        .next()
-        .map(|m| *m)
-        .unwrap_or_else(|| *document.root_element());
+    let main = scraper::Selector::parse("main")
+        .ok()
+        .and_then(|selector| document.select(&selector).next().map(|m| *m));
+    let root = main.unwrap_or_else(|| *document.root_element());
     let mut words = Vec::new();
     for node in root.descendants() {
         let Node::Text(text) = node.value() else {

@@ -87,6 +87,8 @@ struct LoginForm {
     inputs: Vec<(String, String)>,
 }
 
+// Only ever called with constant selectors.
+#[allow(clippy::expect_used)]
 fn selector(css: &str) -> Selector {
     Selector::parse(css).expect("constant selector parses")
 }

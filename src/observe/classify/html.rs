@@ -38,6 +38,8 @@ fn row_cells<'a>(row: &ElementRef<'a>) -> impl Iterator<Item = ElementRef<'a>> {
         .filter(|c| matches!(c.value().name(), "th" | "td"))
 }
 
+// Only ever called with constant selectors.
+#[allow(clippy::expect_used)]
 fn selector(css: &str) -> Selector {
     Selector::parse(css).expect("constant selector parses")
 }

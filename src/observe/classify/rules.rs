@@ -93,6 +93,7 @@ pub struct Rule {
 
 /// Every rule in file order. The file is a constant of the build; a unit test parses it and
 /// compiles every rule, so the `expect`s below cannot fire in a tested build.
+#[allow(clippy::expect_used)]
 pub static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     toml::from_str::<RuleFile>(SOURCE)
         .expect("embedded rules.toml parses")

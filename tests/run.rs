@@ -46,6 +46,22 @@ async fn run_leaves_traps_untouched_and_never_prints_a_secret() {
     assert_eq!(stats.delete_hits, 0);
     assert_eq!(stats.foreign_credentials, 0);
     assert!(stats.login_posts >= 4, "the four form logins happened");
+    // The other origin is linked, redirected to, named in the JS bundle and listed as the
+    // OpenAPI server; nothing at all was sent there.
+    let foreign = site.foreign_url.to_string();
+    for path in ["/static/app.js", "/openapi.json"] {
+        let body = reqwest::get(site.base_url.join(path).unwrap())
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(body.contains(&foreign), "{path} points at the other origin");
+    }
+    assert_eq!(
+        stats.foreign_hits, 0,
+        "nothing was sent to the other origin"
+    );
 
     // Everything that could leak: passwords, tokens, every session cookie the Site issued,
     // the runtime secret; each verbatim and in every encoded form the classifier knows.

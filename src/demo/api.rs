@@ -33,7 +33,9 @@ pub(crate) async fn robots() -> Response {
 
 /// Deliberately incomplete: `/api/team/metrics` is only discoverable from
 /// the JS bundle, and `/api/admin/audit` only from the admin page.
-pub(crate) async fn openapi() -> Json<Value> {
+/// Its `servers` entry names the foreign origin: a client that sends the operations there
+/// hands the partner every credential (lowpriv resolves paths against the Site only).
+pub(crate) async fn openapi(State(site): State<SiteState>) -> Json<Value> {
     let json_response = |description: &str| {
         json!({
             "description": description,
@@ -43,6 +45,7 @@ pub(crate) async fn openapi() -> Json<Value> {
     Json(json!({
         "openapi": "3.1.0",
         "info": { "title": "Acme Payroll API", "version": "1.4.0" },
+        "servers": [ { "url": site.foreign_url.as_str() } ],
         "paths": {
             "/api/me": {
                 "get": {
@@ -95,6 +98,7 @@ pub(crate) async fn app_js(State(site): State<SiteState>) -> Response {
         let password = serde_json::to_string(&site.db_password).unwrap_or_default();
         format!("const config = {{ db: {{ user: \"payroll\", password: {password} }} }};\n")
     };
+    let partner = site.foreign_url.as_str();
     let body = format!(
         r#"/* Acme Payroll front-end bundle v1.4.0 */
 "use strict";
@@ -121,6 +125,9 @@ async function loadMetrics() {{
   const response = await fetch('/api/team/metrics');
   return response.ok ? response.json() : {{ headcount: 0, open_roles: 0 }};
 }}
+
+// The partner's widget: another origin, which must never see this Site's credentials.
+const PARTNER_WIDGET = "{partner}widget.js";
 
 document.addEventListener("DOMContentLoaded", async () => {{
   const me = await loadMe();

@@ -20,6 +20,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/_bad/redirect-loop", get(redirect_loop))
         .route("/_bad/huge", get(huge))
+        .route("/_bad/gigabyte", get(gigabyte))
         .route("/_bad/binary", get(binary))
         .route("/_bad/broken-html", get(broken_html))
         .route("/_bad/hangup", get(reset))
@@ -49,6 +50,14 @@ async fn huge() -> Response {
         filler
     });
     let chunks = HUGE_BYTES / HUGE_CHUNK;
+    let body = stream::iter((0..chunks).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
+    html(Body::from_stream(body))
+}
+
+/// 1 GiB, streamed lazily: the Site holds one chunk, so does a well-behaved client.
+async fn gigabyte() -> Response {
+    let chunk = Bytes::from(vec![b'x'; HUGE_CHUNK]);
+    let chunks = (1usize << 30) / HUGE_CHUNK;
     let body = stream::iter((0..chunks).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
     html(Body::from_stream(body))
 }

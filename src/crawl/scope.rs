@@ -260,11 +260,6 @@ fn placeholder(segment: &str) -> Option<String> {
     tokenish.then(|| "{token}".to_string())
 }
 
-/// Whether a path matches any of the globs (used for `public` paths and rules).
-pub fn glob_matches(globs: &GlobSet, path: &str) -> bool {
-    globs.is_match(path)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

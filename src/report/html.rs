@@ -32,7 +32,8 @@ use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
 use super::ReportError;
-use super::markdown::{MatrixCell, access_matrix, finding_groups};
+use super::finding_groups;
+use super::markdown::{MatrixCell, access_matrix};
 use crate::RunResult;
 use crate::judge::{Finding, Severity};
 use crate::observe::Observation;

@@ -34,7 +34,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use crate::RunResult;
-use crate::judge::{Finding, Verdict};
+use crate::judge::Verdict;
 use crate::observe::Outcome;
 
 /// The access matrix, shared with the HTML report: rows by (template, method), a cell per
@@ -121,33 +121,6 @@ pub(crate) fn access_matrix(result: &RunResult) -> AccessMatrix<'_> {
         })
         .collect();
     AccessMatrix { identities, rows }
-}
-
-/// Findings of one kind for one identity on one template, as the terminal groups them: an
-/// IDOR over a hundred records is one row, not a hundred.
-pub(crate) fn finding_groups(findings: &[Finding]) -> Vec<&[Finding]> {
-    let key = |f: &Finding| {
-        (
-            f.severity,
-            f.kind,
-            f.identity.clone(),
-            f.method.clone(),
-            f.template.clone(),
-        )
-    };
-    let mut groups = Vec::new();
-    let mut index = 0;
-    while index < findings.len() {
-        let first = &findings[index];
-        let len = findings[index..]
-            .iter()
-            .take_while(|f| key(f) == key(first) && f.template.is_some())
-            .count()
-            .max(1);
-        groups.push(&findings[index..index + len]);
-        index += len;
-    }
-    groups
 }
 
 /// Escapes text for a table cell (and for inline text generally).
@@ -265,7 +238,7 @@ fn render_findings(result: &RunResult, out: &mut String) {
     let _ = writeln!(out, "\n### Findings ({})", result.findings.len());
     let origin = result.site.base_url.trim_end_matches('/');
     let mut current = None;
-    for group in finding_groups(&result.findings) {
+    for group in super::finding_groups(&result.findings) {
         let first = &group[0];
         if current != Some(first.severity) {
             current = Some(first.severity);

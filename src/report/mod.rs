@@ -16,7 +16,7 @@ pub mod terminal;
 use std::path::PathBuf;
 
 use crate::RunResult;
-use crate::judge::Verdict;
+use crate::judge::{Finding, Verdict};
 
 /// Process exit codes, one place.
 pub mod exit {
@@ -99,4 +99,31 @@ pub fn write_outputs(result: &RunResult, outputs: &Outputs) -> Result<(), Report
         }
     }
     first_error.map_or(Ok(()), Err)
+}
+
+/// Findings of one kind for one identity on one template, as the terminal groups them: an
+/// IDOR over a hundred records is one row, not a hundred.
+pub fn finding_groups(findings: &[Finding]) -> Vec<&[Finding]> {
+    let key = |f: &Finding| {
+        (
+            f.severity,
+            f.kind,
+            f.identity.clone(),
+            f.method.clone(),
+            f.template.clone(),
+        )
+    };
+    let mut groups = Vec::new();
+    let mut index = 0;
+    while index < findings.len() {
+        let first = &findings[index];
+        let len = findings[index..]
+            .iter()
+            .take_while(|f| key(f) == key(first) && f.template.is_some())
+            .count()
+            .max(1);
+        groups.push(&findings[index..index + len]);
+        index += len;
+    }
+    groups
 }

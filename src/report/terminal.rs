@@ -210,24 +210,9 @@ pub fn render_findings(result: &RunResult, style: Style, out: &mut String) {
         result.findings.len()
     );
     let origin = result.site.base_url.trim_end_matches('/');
-    let key = |f: &crate::judge::Finding| {
-        (
-            f.severity,
-            f.kind,
-            f.identity.clone(),
-            f.method.clone(),
-            f.template.clone(),
-        )
-    };
     let mut current = None;
-    let mut index = 0;
-    while index < result.findings.len() {
-        let first = &result.findings[index];
-        let group_len = result.findings[index..]
-            .iter()
-            .take_while(|f| key(f) == key(first) && f.template.is_some())
-            .count()
-            .max(1);
+    for group in super::finding_groups(&result.findings) {
+        let first = &group[0];
         if current != Some(first.severity) {
             current = Some(first.severity);
             let count = result
@@ -246,11 +231,10 @@ pub fn render_findings(result: &RunResult, style: Style, out: &mut String) {
             );
         }
         let target = match (&first.method, &first.url, &first.template) {
-            (Some(m), Some(_), Some(t)) if group_len > 1 => format!("{m} {t} · {group_len} URLs"),
-            (Some(m), Some(u), _) => {
-                let path = u.strip_prefix(origin).unwrap_or(u);
-                format!("{m} {path}")
+            (Some(m), Some(_), Some(t)) if group.len() > 1 => {
+                format!("{m} {t} · {} URLs", group.len())
             }
+            (Some(m), Some(u), _) => format!("{m} {}", u.strip_prefix(origin).unwrap_or(u)),
             _ => String::new(),
         };
         let _ = writeln!(
@@ -261,14 +245,13 @@ pub fn render_findings(result: &RunResult, style: Style, out: &mut String) {
             target
         );
         let mut why = first.detail.clone();
-        if group_len > 1 {
+        if group.len() > 1 {
             why.push_str(" (first of them)");
         }
         if let Some(rule) = &first.rule {
             let _ = write!(why, "  [{rule}]");
         }
         let _ = writeln!(out, "    {:20} {}", "", style.paint("2", &why));
-        index += group_len;
     }
 }
 

@@ -279,14 +279,6 @@ impl Session {
         Ok(())
     }
 
-    /// The cookie values the jar holds now, for tests and redaction; never printed.
-    pub fn cookie_values(&self) -> Vec<String> {
-        match self.jar.lock() {
-            Ok(jar) => jar.iter_any().map(|c| c.value().to_string()).collect(),
-            Err(_) => Vec::new(),
-        }
-    }
-
     /// How many times this session was found logged out and logged in again.
     pub fn relogins(&self) -> u32 {
         self.relogins.load(Ordering::Relaxed)

@@ -40,6 +40,7 @@ fn main() {
                         // Measure lowpriv, not the politeness budget.
                         scenario.crawl.rate_limit = 1_000_000;
                         scenario.crawl.max_requests = 100_000;
+                        scenario.crawl.max_per_template = 100_000;
                     },
                     &RunOptions::default(),
                 ))

@@ -81,8 +81,11 @@ fuzz_target!(|data: &[u8]| {
     let _ = lowpriv::session::is_login_page(&text);
     // URLs as a page or a redirect would give them, absolute or relative to a page.
     let base = Url::parse("http://site.test/app/page").expect("constant URL parses");
+    // Only http(s) URLs reach the crawler (`discover::join` drops the rest): an opaque URL
+    // (`x: a #b`) loses trailing spaces when its fragment goes, as WHATWG URL says it must.
     for candidate in text.lines().take(8) {
-        if let Ok(url) = base.join(candidate.trim()) {
+        let url = base.join(candidate.trim()).ok();
+        if let Some(url) = url.filter(|url| matches!(url.scheme(), "http" | "https")) {
             let normal = lowpriv::crawl::scope::normalize(&url);
             assert_eq!(
                 lowpriv::crawl::scope::normalize(&normal),

@@ -177,6 +177,9 @@ impl Matrix {
                 .or_default();
             if let Some(class) = fact.strip_prefix("sees ") {
                 cell.data.insert(class.trim().to_string());
+            } else if fact.trim() == "absent" {
+                // What `render` writes for a cell with data but no outcome (a hand-edited
+                // file with only a `sees` line): the cell, with no outcome.
             } else {
                 for word in fact.split('+') {
                     let outcome = parse_outcome(word.trim()).ok_or_else(|| {

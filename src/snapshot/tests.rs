@@ -62,6 +62,17 @@ fn render_is_one_fact_per_line_and_parses_back() {
 }
 
 #[test]
+fn absent_outcome_parses_back() {
+    // Found by `fuzz/` (snapshot_parse): a cell with only a `sees` line renders as `absent`,
+    // which parse rejected as an unknown outcome.
+    let text = "site s\nidentity a\nGET /x · a · sees salary\n";
+    let m = Matrix::parse(text, Path::new("s.snap")).unwrap();
+    let rendered = m.render();
+    assert!(rendered.contains("GET /x · a · absent\n"), "{rendered}");
+    assert_eq!(Matrix::parse(&rendered, Path::new("s.snap")).unwrap(), m);
+}
+
+#[test]
 fn growing_data_changes_nothing() {
     // More records of the same kind: same cells, same text.
     let mut more = base();

@@ -95,10 +95,10 @@ enum Command {
         /// Fault: a form-login session expires after N requests.
         #[arg(long, value_name = "N")]
         session_ttl: Option<u32>,
-        /// Seeded faults: `all` or a comma list of 5xx, reset, slow-headers, slow-body,
-        /// throttle, truncated, oversized, gzip-bomb, redirect-loop, invalid-utf8, deep-html,
-        /// calendar, query-trap (add --session-ttl for session expiry).
-        #[arg(long, value_name = "KINDS")]
+        /// Seeded faults: `all` (the default when given without a value) or a comma list of
+        /// 5xx, reset, slow-headers, slow-body, throttle, truncated, oversized, gzip-bomb,
+        /// redirect-loop, invalid-utf8, deep-html, calendar, query-trap, session-expiry.
+        #[arg(long, value_name = "KINDS", num_args = 0..=1, default_missing_value = "all", require_equals = true)]
         chaos: Option<String>,
         /// Which requests the chaos hits; the same seed hits the same ones.
         #[arg(long, default_value_t = 1)]

@@ -41,10 +41,12 @@ pub enum Chaos {
     DeepHtml,
     Calendar,
     QueryTrap,
+    /// Form-login sessions expire every few requests, mid-crawl.
+    SessionExpiry,
 }
 
 impl Chaos {
-    pub const ALL: [Chaos; 13] = [
+    pub const ALL: [Chaos; 14] = [
         Chaos::ServerError,
         Chaos::Reset,
         Chaos::SlowHeaders,
@@ -58,6 +60,7 @@ impl Chaos {
         Chaos::DeepHtml,
         Chaos::Calendar,
         Chaos::QueryTrap,
+        Chaos::SessionExpiry,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -75,6 +78,7 @@ impl Chaos {
             Chaos::DeepHtml => "deep-html",
             Chaos::Calendar => "calendar",
             Chaos::QueryTrap => "query-trap",
+            Chaos::SessionExpiry => "session-expiry",
         }
     }
 
@@ -125,6 +129,9 @@ impl FromStr for Chaos {
             })
     }
 }
+
+/// Requests a form-login session lasts under `session-expiry` (unless `--session-ttl` says).
+pub(crate) const SESSION_EXPIRY_TTL: u32 = 12;
 
 /// How long the slow faults stall: longer than the timeouts the tests use.
 const STALL: Duration = Duration::from_secs(3);
@@ -247,7 +254,11 @@ pub(crate) fn before(site: &SiteState, uri: &Uri, headers: &HeaderMap) -> Option
             Chaos::RedirectLoop => {
                 (StatusCode::FOUND, [(header::LOCATION, target.clone())]).into_response()
             }
-            Chaos::InvalidUtf8 | Chaos::DeepHtml | Chaos::Calendar | Chaos::QueryTrap => continue,
+            Chaos::InvalidUtf8
+            | Chaos::DeepHtml
+            | Chaos::Calendar
+            | Chaos::QueryTrap
+            | Chaos::SessionExpiry => continue,
         });
     }
     None

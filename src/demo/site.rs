@@ -152,8 +152,13 @@ async fn faults(
         if let Some(fault) = knob_fault {
             return fault;
         }
-        if let (Some(ttl), Some(sid)) = (faults.session_ttl, auth::cookie(request.headers(), "sid"))
-        {
+        let ttl = faults.session_ttl.or_else(|| {
+            faults
+                .chaos
+                .contains(&super::Chaos::SessionExpiry)
+                .then_some(super::chaos::SESSION_EXPIRY_TTL)
+        });
+        if let (Some(ttl), Some(sid)) = (ttl, auth::cookie(request.headers(), "sid")) {
             let mut uses = lock(&site.session_uses);
             let used = uses.entry(sid.clone()).or_insert(0);
             *used += 1;

@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use aho_corasick::AhoCorasick;
-use scraper::{ElementRef, Html, Selector};
 
 /// A counted cell: the class, the header as written, and the cell's length in characters.
 pub struct Cell {
@@ -31,113 +30,243 @@ pub fn has_table(text: &str) -> bool {
     TABLE.as_ref().is_some_and(|ac| ac.is_match(text))
 }
 
-/// A row's own cells, not those of a table nested in one of them.
-fn row_cells<'a>(row: &ElementRef<'a>) -> impl Iterator<Item = ElementRef<'a>> {
-    row.children()
-        .filter_map(ElementRef::wrap)
-        .filter(|c| matches!(c.value().name(), "th" | "td"))
-}
-
-// Only ever called with constant selectors.
-#[allow(clippy::expect_used)]
-fn selector(css: &str) -> Selector {
-    Selector::parse(css).expect("constant selector parses")
-}
-
-/// Header text as a key: trimmed, inner whitespace collapsed to one space, lowercase.
-fn key(cell: &ElementRef<'_>) -> String {
-    cell.text()
-        .flat_map(str::split_whitespace)
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
-}
-
-fn span(cell: &ElementRef<'_>) -> usize {
-    cell.value()
-        .attr("colspan")
-        .and_then(|s| s.trim().parse::<usize>().ok())
-        .map_or(1, |n| n.clamp(1, 1000))
-}
-
-static TABLE_END: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
-    AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .build(["</table>"])
-        .ok()
-});
-
-/// From the first `<table` to the last `</table>`: all a table reader needs, so a long page
-/// with one small table is not parsed whole.
+/// From the first `<table` on: nothing before it can hold a cell.
 fn tables_slice(text: &str) -> &str {
     let start = TABLE
         .as_ref()
         .and_then(|ac| ac.find(text))
         .map_or(0, |m| m.start());
-    let end = TABLE_END
-        .as_ref()
-        .and_then(|ac| ac.find_iter(text).last())
-        .map_or(text.len(), |m| m.end());
-    // Both ends sit on ASCII bytes, so they are char boundaries; stay safe regardless.
-    text.get(start..end.max(start)).unwrap_or(text)
+    text.get(start..).unwrap_or(text)
 }
 
+/// One table's rows as read so far: cells with their kind, span and text.
+#[derive(Default)]
+struct Table {
+    rows: Vec<Vec<RawCell>>,
+    /// Inside a `<tr>` (cells go to the last row).
+    in_row: bool,
+}
+
+struct RawCell {
+    header: bool,
+    span: usize,
+    text: String,
+    /// Still collecting text (not yet closed by `</td>`, the next cell or the row's end).
+    open: bool,
+}
+
+/// Reads tables with a small tag scanner rather than a full HTML parser: the classifier
+/// only needs rows, cells, their spans and their text, and a browser-grade parse of every
+/// page with a table cost more than all the other checks together. Implicit ends (a `<tr>`
+/// or `<td>` closing the previous one) follow HTML's rules for tables; nested tables are
+/// read on their own; script, style and comments are skipped.
 pub fn cells(text: &str, keys: &HashMap<String, String>) -> Vec<Cell> {
-    let document = Html::parse_fragment(crate::markup::bounded(tables_slice(text)));
-    let tables = selector("table");
-    let rows = selector("tr");
+    let html = crate::markup::bounded(tables_slice(text));
+    let bytes = html.as_bytes();
+    let mut stack: Vec<Table> = Vec::new();
     let mut out = Vec::new();
-    for table in document.select(&tables) {
-        // The header row is the first row made of `th` cells; rows of nested tables belong to
-        // those tables, which are visited on their own.
-        let own_rows: Vec<ElementRef<'_>> = table
-            .select(&rows)
-            .filter(|row| {
-                row.ancestors()
-                    .filter_map(ElementRef::wrap)
-                    .find(|a| a.value().name() == "table")
-                    .is_some_and(|t| t.id() == table.id())
-            })
-            .collect();
-        let Some(header_index) = own_rows.iter().position(|row| {
-            let cells: Vec<_> = row_cells(row).collect();
-            !cells.is_empty() && cells.iter().all(|c| c.value().name() == "th")
-        }) else {
+    let mut i = 0;
+    let mut text_start = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'<' {
+            i += 1;
             continue;
-        };
-        // Column index → (class, header text).
-        let mut columns: HashMap<usize, (String, String)> = HashMap::new();
-        let mut column = 0;
-        for cell in row_cells(&own_rows[header_index]) {
-            let name = key(&cell);
-            if let Some(class) = keys.get(&name) {
-                let header = cell.text().collect::<String>().trim().to_string();
-                columns.insert(column, (class.clone(), header));
+        }
+        push_text(&mut stack, &html[text_start..i]);
+        let rest = &html[i..];
+        if rest.starts_with("<!--") {
+            i += rest.find("-->").map_or(rest.len(), |e| e + 3);
+            text_start = i;
+            continue;
+        }
+        let closing = rest.as_bytes().get(1) == Some(&b'/');
+        let name_start = if closing { 2 } else { 1 };
+        let name_len = rest.as_bytes()[name_start..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
+        if name_len == 0 {
+            // A stray `<`: text.
+            i += 1;
+            continue;
+        }
+        let raw_name = &rest.as_bytes()[name_start..name_start + name_len];
+        // Only the tags that shape a table matter; the rest are skipped without allocating.
+        let name = ["table", "tr", "td", "th", "script", "style"]
+            .into_iter()
+            .find(|known| raw_name.eq_ignore_ascii_case(known.as_bytes()))
+            .unwrap_or("");
+        let tag_end = tag_end(rest).unwrap_or(rest.len());
+        let tag = &rest[..tag_end];
+        i += tag_end;
+        text_start = i;
+        match (closing, name) {
+            (false, "script" | "style") => {
+                let close = format!("</{name}");
+                let after = find_ignoring_case(&bytes[i..], close.as_bytes());
+                i = after.map_or(html.len(), |a| i + a);
+                text_start = i;
             }
-            column += span(&cell);
-        }
-        if columns.is_empty() {
-            continue;
-        }
-        for row in &own_rows[header_index + 1..] {
-            let mut column = 0;
-            for cell in row_cells(row) {
-                if let Some((class, header)) = columns.get(&column) {
-                    let value = cell.text().collect::<String>();
-                    let value = value.trim();
-                    if !value.is_empty() && cell.value().name() == "td" {
-                        out.push(Cell {
-                            class: class.clone(),
-                            header: header.clone(),
-                            chars: value.chars().count(),
+            (false, "table") => stack.push(Table::default()),
+            (true, "table") => {
+                if let Some(table) = stack.pop() {
+                    read_table(&table, keys, &mut out);
+                }
+            }
+            (false, "tr") => {
+                if let Some(table) = stack.last_mut() {
+                    close_cell(table);
+                    table.rows.push(Vec::new());
+                    table.in_row = true;
+                }
+            }
+            (true, "tr") => {
+                if let Some(table) = stack.last_mut() {
+                    close_cell(table);
+                    table.in_row = false;
+                }
+            }
+            (false, "td" | "th") => {
+                if let Some(table) = stack.last_mut() {
+                    close_cell(table);
+                    if !table.in_row {
+                        table.rows.push(Vec::new());
+                        table.in_row = true;
+                    }
+                    if let Some(row) = table.rows.last_mut() {
+                        row.push(RawCell {
+                            header: name == "th",
+                            span: colspan(tag),
+                            text: String::new(),
+                            open: true,
                         });
                     }
                 }
-                column += span(&cell);
             }
+            (true, "td" | "th") => {
+                if let Some(table) = stack.last_mut() {
+                    close_cell(table);
+                }
+            }
+            _ => {}
         }
     }
+    push_text(&mut stack, &html[text_start.min(html.len())..]);
+    // Tables left open at the end of the page are read as they stand.
+    while let Some(table) = stack.pop() {
+        read_table(&table, keys, &mut out);
+    }
     out
+}
+
+/// The end of a tag (just past `>`), skipping `>` inside quoted attribute values.
+fn tag_end(tag: &str) -> Option<usize> {
+    let mut quote = None;
+    for (index, byte) in tag.bytes().enumerate() {
+        match (quote, byte) {
+            (None, b'"' | b'\'') => quote = Some(byte),
+            (Some(q), b) if b == q => quote = None,
+            (None, b'>') => return Some(index + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn find_ignoring_case(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+}
+
+fn colspan(tag: &str) -> usize {
+    let Some(at) = find_ignoring_case(tag.as_bytes(), b"colspan") else {
+        return 1;
+    };
+    let value: String = tag[at + "colspan".len()..]
+        .trim_start_matches([' ', '=', '"', '\''])
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    value.parse::<usize>().map_or(1, |n| n.clamp(1, 1000))
+}
+
+fn push_text(stack: &mut [Table], text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    // Text belongs to the open cell of the innermost table, and of every table around it
+    // (a cell holding a table holds its text too, as a browser's `textContent` does).
+    for table in stack.iter_mut() {
+        if let Some(cell) = table.rows.last_mut().and_then(|r| r.last_mut())
+            && cell.open
+        {
+            cell.text.push_str(text);
+        }
+    }
+}
+
+fn close_cell(table: &mut Table) {
+    if let Some(cell) = table.rows.last_mut().and_then(|r| r.last_mut()) {
+        cell.open = false;
+    }
+}
+
+/// Decodes the entities a header or cell is likely to hold, enough to judge emptiness and
+/// length as a browser would.
+fn decode(text: &str) -> String {
+    text.replace("&nbsp;", " ")
+        .replace("&#160;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+fn read_table(table: &Table, keys: &HashMap<String, String>, out: &mut Vec<Cell>) {
+    // The header row is the first row made only of `th` cells.
+    let Some(header_index) = table
+        .rows
+        .iter()
+        .position(|row| !row.is_empty() && row.iter().all(|c| c.header))
+    else {
+        return;
+    };
+    let mut columns: HashMap<usize, (String, String)> = HashMap::new();
+    let mut column = 0;
+    for cell in &table.rows[header_index] {
+        let header = decode(&cell.text);
+        let name = header
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase();
+        if let Some(class) = keys.get(&name) {
+            columns.insert(column, (class.clone(), header.trim().to_string()));
+        }
+        column += cell.span;
+    }
+    if columns.is_empty() {
+        return;
+    }
+    for row in &table.rows[header_index + 1..] {
+        let mut column = 0;
+        for cell in row {
+            if let Some((class, header)) = columns.get(&column) {
+                let value = decode(&cell.text);
+                let value = value.trim();
+                if !value.is_empty() && !cell.header {
+                    out.push(Cell {
+                        class: class.clone(),
+                        header: header.clone(),
+                        chars: value.chars().count(),
+                    });
+                }
+            }
+            column += cell.span;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -183,5 +312,21 @@ mod tests {
         let cells = cells(html, &keys());
         assert_eq!(cells.len(), 1);
         assert_eq!(cells[0].header, "BONUS");
+    }
+
+    #[test]
+    fn implicit_ends_entities_scripts_and_quotes_are_read_as_a_browser_would() {
+        let html = "<TABLE><TR><TH title='a > b'>Salary<TH>Name
+            <TR><TD>100<TD>Ann
+            <tr><td>&nbsp;</td><td>Bob</td>
+            <tr><td><b>200</b> &amp; more</td><td>Cy</td>
+            <script>var t = '<table><tr><th>salary</th></tr><tr><td>9</td></tr></table>';</script>
+            <!-- <tr><td>300</td></tr> -->
+            <tr><td>400";
+        let cells = cells(html, &keys());
+        let lengths: Vec<usize> = cells.iter().map(|c| c.chars).collect();
+        // 100; the &nbsp; cell is empty; "200 & more"; 400 in a table never closed.
+        assert_eq!(lengths, vec![3, 10, 3]);
+        assert!(cells.iter().all(|c| c.header == "Salary"));
     }
 }

@@ -23,6 +23,40 @@ use crate::scenario::Builtin;
 /// The rule file, compiled into the binary.
 pub const SOURCE: &str = include_str!("rules.toml");
 
+/// How far past its keyword a match may end when a rule does not say (`reach`).
+const DEFAULT_REACH: usize = 2048;
+/// How far before its keyword a match may start (`api_key` before `key`, a mailbox before
+/// `@`): longer than any key name or mailbox the rules accept.
+const WINDOW_BEFORE: usize = 256;
+
+/// Merged `[hit - WINDOW_BEFORE, hit + reach)` windows, on char boundaries.
+fn windows(text: &str, hits: &[usize], reach: usize) -> Vec<Range<usize>> {
+    let mut out: Vec<Range<usize>> = Vec::new();
+    for &hit in hits {
+        let mut start = hit.saturating_sub(WINDOW_BEFORE);
+        while !text.is_char_boundary(start) {
+            start -= 1;
+        }
+        let mut end = hit.saturating_add(reach).min(text.len());
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        match out.last_mut() {
+            Some(last) if start <= last.end => last.end = last.end.max(end),
+            _ => out.push(start..end),
+        }
+    }
+    out
+}
+
+fn next_char(text: &str, at: usize) -> usize {
+    let mut next = at + 1;
+    while next < text.len() && !text.is_char_boundary(next) {
+        next += 1;
+    }
+    next
+}
+
 /// Compiled-size cap for one rule; the joined pass gets one per rule it holds.
 const RULE_SIZE_LIMIT: usize = 1 << 22;
 
@@ -89,6 +123,10 @@ pub struct Rule {
     pub secret: bool,
     #[serde(default)]
     pub fallback: bool,
+    /// How far past a keyword a match may end, in bytes (default 2048): the regex runs only
+    /// in windows around keyword hits.
+    #[serde(default)]
+    pub reach: Option<usize>,
 }
 
 /// Every rule in file order. The file is a constant of the build; a unit test parses it and
@@ -185,9 +223,11 @@ impl Engine {
             }
         }
         if !keywords.is_empty() {
+            // Standard semantics, searched overlapping: every keyword hit is a window, also
+            // one inside another keyword (`key` in `private key`).
             engine.keywords = AhoCorasick::builder()
                 .ascii_case_insensitive(true)
-                .match_kind(MatchKind::LeftmostLongest)
+                .match_kind(MatchKind::Standard)
                 .kind(Some(AhoCorasickKind::DFA))
                 .build(&keywords)
                 .inspect_err(|error| tracing::error!(%error, "rule keywords do not build"))
@@ -222,44 +262,52 @@ impl Engine {
                 }
             }
         }
-        let mut triggered = vec![false; self.active.len()];
+        // Where each keyword rule's keywords occur.
+        let mut hits: Vec<Vec<usize>> = vec![Vec::new(); self.active.len()];
         if let Some(keywords) = &self.keywords {
-            let wanted = {
-                let mut rules = self.keyword_rule.clone();
-                rules.sort_unstable();
-                rules.dedup();
-                rules.len()
-            };
-            let mut seen = 0;
-            // Non-overlapping is enough: keywords only gate regexes, and no keyword of one
-            // rule is a piece of another's that would hide it.
-            for m in keywords.find_iter(text) {
-                let index = self.keyword_rule[m.pattern().as_usize()];
-                if !triggered[index] {
-                    triggered[index] = true;
-                    seen += 1;
-                    if seen == wanted {
-                        break;
-                    }
+            for m in keywords.find_overlapping_iter(text) {
+                if let Some(&index) = self.keyword_rule.get(m.pattern().as_usize()) {
+                    hits[index].push(m.start());
                 }
             }
         }
         for (index, active) in self.active.iter().enumerate() {
-            let (true, Some(regex)) = (triggered[index], &active.regex) else {
+            let Some(regex) = &active.regex else {
                 continue;
             };
-            if active.rule.group == 0 {
-                // No groups needed: the cheaper search, with a whole-match view.
-                for m in regex.find_iter(text) {
-                    if let Some(hit) = judge(active, text, m.range(), m.range()) {
+            // Every match holds one of its rule's keywords, so it lies in a window around a
+            // keyword hit: the regex reads those windows, not the whole body.
+            let reach = active.rule.reach.unwrap_or(DEFAULT_REACH);
+            hits[index].sort_unstable();
+            for window in windows(text, &hits[index], reach) {
+                let haystack = &text[..window.end];
+                let mut at = window.start;
+                while at < window.end {
+                    let (whole, value, next) = if active.rule.group == 0 {
+                        let Some(m) = regex.find_at(haystack, at) else {
+                            break;
+                        };
+                        (m.range(), m.range(), m.end())
+                    } else {
+                        let Some(caps) = regex.captures_at(haystack, at) else {
+                            break;
+                        };
+                        let Some(whole) = caps.get(0) else {
+                            break;
+                        };
+                        let value = caps
+                            .get(active.rule.group)
+                            .map_or(whole.range(), |g| g.range());
+                        (whole.range(), value, whole.end())
+                    };
+                    if let Some(hit) = judge(active, text, whole.clone(), value) {
                         found.push(hit);
                     }
-                }
-            } else {
-                for caps in regex.captures_iter(text) {
-                    if let Some(hit) = evaluate(active, text, &caps, 0) {
-                        found.push(hit);
-                    }
+                    at = if next > whole.start {
+                        next
+                    } else {
+                        next_char(text, next)
+                    };
                 }
             }
         }

@@ -501,4 +501,29 @@ mod tests {
         // Generous even for a debug build on a slow machine: the point is "no blow-up".
         assert!(started.elapsed() < std::time::Duration::from_secs(60));
     }
+
+    #[test]
+    fn keyword_windows_keep_long_matches_and_multibyte_text_whole() {
+        let classifier = Classifier::new(&[
+            class("key", DataKind::Builtin(Builtin::PrivateKey)),
+            class("generic", DataKind::Builtin(Builtin::GenericSecret)),
+        ]);
+        // A PEM body far longer than the default reach, after multibyte text.
+        let body_line = "MIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM2PoLTJkq8Xz2Lp0Rk4Vn7Ws5Jt1\n";
+        let pem = format!(
+            "{}-----BEGIN RSA PRIVATE KEY-----\n{}-----END RSA PRIVATE KEY-----\n",
+            "é".repeat(300),
+            body_line.repeat(80)
+        );
+        let (hits, _) = classifier.classify(&pem, None);
+        assert_eq!(hits.get("key").map(|h| h.count), Some(1), "{hits:?}");
+        // A key name before its keyword, multibyte text on both sides of the window.
+        let text = format!(
+            "{}api_key = \"q8Xz2Lp0Rk4Vn7Ws5Jt1\"{}",
+            "ü".repeat(500),
+            "ß".repeat(500)
+        );
+        let (hits, _) = classifier.classify(&text, None);
+        assert_eq!(hits.get("generic").map(|h| h.count), Some(1), "{hits:?}");
+    }
 }

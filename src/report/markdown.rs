@@ -254,13 +254,7 @@ fn render_findings(result: &RunResult, out: &mut String) {
                 first.severity.as_str().to_uppercase()
             );
         }
-        let target = match (&first.method, &first.url, &first.template) {
-            (Some(m), Some(_), Some(t)) if group.len() > 1 => {
-                format!("{m} {t} · {} URLs", group.len())
-            }
-            (Some(m), Some(u), _) => format!("{m} {}", u.strip_prefix(origin).unwrap_or(u)),
-            _ => "-".to_string(),
-        };
+        let target = super::finding_target(group, origin).unwrap_or_else(|| "-".to_string());
         let mut why = first.detail.clone();
         if group.len() > 1 {
             why.push_str(" (first of them)");

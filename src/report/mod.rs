@@ -127,3 +127,16 @@ pub fn finding_groups(findings: &[Finding]) -> Vec<&[Finding]> {
     }
     groups
 }
+
+/// What a group of findings is about, for a person: `GET /path`, or the template and how many
+/// URLs when the group holds several. None for site-wide findings.
+pub fn finding_target(group: &[Finding], origin: &str) -> Option<String> {
+    let first = group.first()?;
+    match (&first.method, &first.url, &first.template) {
+        (Some(m), Some(_), Some(t)) if group.len() > 1 => {
+            Some(format!("{m} {t} · {} URLs", group.len()))
+        }
+        (Some(m), Some(u), _) => Some(format!("{m} {}", u.strip_prefix(origin).unwrap_or(u))),
+        _ => None,
+    }
+}

@@ -230,13 +230,7 @@ pub fn render_findings(result: &RunResult, style: Style, out: &mut String) {
                 )
             );
         }
-        let target = match (&first.method, &first.url, &first.template) {
-            (Some(m), Some(_), Some(t)) if group.len() > 1 => {
-                format!("{m} {t} · {} URLs", group.len())
-            }
-            (Some(m), Some(u), _) => format!("{m} {}", u.strip_prefix(origin).unwrap_or(u)),
-            _ => String::new(),
-        };
+        let target = super::finding_target(group, origin).unwrap_or_else(|| String::new());
         let _ = writeln!(
             out,
             "    {:20} {:10} {}",

@@ -230,7 +230,7 @@ pub fn render_findings(result: &RunResult, style: Style, out: &mut String) {
                 )
             );
         }
-        let target = super::finding_target(group, origin).unwrap_or_else(|| String::new());
+        let target = super::finding_target(group, origin).unwrap_or_default();
         let _ = writeln!(
             out,
             "    {:20} {:10} {}",

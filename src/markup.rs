@@ -30,7 +30,7 @@ pub fn bounded(html: &str) -> &str {
                     .take_while(|b| b.is_ascii_alphanumeric() || **b == b'!')
                     .count();
                 let name = &rest[..name_len];
-                let tag_end = rest.iter().position(|b| *b == b'>');
+                let tag_end = memchr::memchr(b'>', rest);
                 let self_closing = tag_end.is_some_and(|e| e > 0 && rest[e - 1] == b'/');
                 let void = VOID.iter().any(|v| v.as_bytes().eq_ignore_ascii_case(name));
                 if !void && !self_closing {
@@ -48,7 +48,7 @@ pub fn bounded(html: &str) -> &str {
 }
 
 fn memchr_lt(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|b| *b == b'<')
+    memchr::memchr(b'<', bytes)
 }
 
 #[cfg(test)]

@@ -68,10 +68,10 @@ pub fn cells(text: &str, keys: &HashMap<String, String>) -> Vec<Cell> {
     let mut i = 0;
     let mut text_start = 0;
     while i < bytes.len() {
-        if bytes[i] != b'<' {
-            i += 1;
-            continue;
-        }
+        let Some(lt) = memchr::memchr(b'<', &bytes[i..]) else {
+            break;
+        };
+        i += lt;
         push_text(&mut stack, &html[text_start..i]);
         let rest = &html[i..];
         if rest.starts_with("<!--") {
@@ -214,14 +214,19 @@ fn close_cell(table: &mut Table) {
 
 /// Decodes the entities a header or cell is likely to hold, enough to judge emptiness and
 /// length as a browser would.
-fn decode(text: &str) -> String {
-    text.replace("&nbsp;", " ")
+fn decode(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('&') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let decoded = text
+        .replace("&nbsp;", " ")
         .replace("&#160;", " ")
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&quot;", "\"")
         .replace("&#39;", "'")
-        .replace("&amp;", "&")
+        .replace("&amp;", "&");
+    std::borrow::Cow::Owned(decoded)
 }
 
 fn read_table(table: &Table, keys: &HashMap<String, String>, out: &mut Vec<Cell>) {

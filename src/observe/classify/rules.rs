@@ -13,9 +13,8 @@
 use std::ops::Range;
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use base64::Engine as _;
-use regex::{Captures, Regex, RegexBuilder};
+use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
 use crate::scenario::Builtin;
@@ -25,15 +24,14 @@ pub const SOURCE: &str = include_str!("rules.toml");
 
 /// How far past its keyword a match may end when a rule does not say (`reach`).
 const DEFAULT_REACH: usize = 2048;
-/// How far before its keyword a match may start (`api_key` before `key`, a mailbox before
-/// `@`): longer than any key name or mailbox the rules accept.
-const WINDOW_BEFORE: usize = 256;
+/// How far before its keyword a match may start when a rule does not say (`before`).
+const DEFAULT_BEFORE: usize = 256;
 
-/// Merged `[hit - WINDOW_BEFORE, hit + reach)` windows, on char boundaries.
-fn windows(text: &str, hits: &[usize], reach: usize) -> Vec<Range<usize>> {
+/// Merged `[hit - before, hit + reach)` windows, on char boundaries.
+fn windows(text: &str, hits: &[usize], before: usize, reach: usize) -> Vec<Range<usize>> {
     let mut out: Vec<Range<usize>> = Vec::new();
     for &hit in hits {
-        let mut start = hit.saturating_sub(WINDOW_BEFORE);
+        let mut start = hit.saturating_sub(before);
         while !text.is_char_boundary(start) {
             start -= 1;
         }
@@ -127,6 +125,10 @@ pub struct Rule {
     /// in windows around keyword hits.
     #[serde(default)]
     pub reach: Option<usize>,
+    /// How far before a keyword a match may start, in bytes (default 256): `api_key` before
+    /// `key`, a mailbox before `@`, `-----BEGIN RSA ` before `PRIVATE KEY`.
+    #[serde(default)]
+    pub before: Option<usize>,
 }
 
 /// Every rule in file order. The file is a constant of the build; a unit test parses it and
@@ -152,16 +154,27 @@ fn compile(pattern: &str, limit: usize) -> Result<Regex, regex::Error> {
 struct Active {
     class: String,
     rule: &'static Rule,
-    /// Absent for rules run in the joined pass.
+    /// The rule's own regex, for keyword rules (run in windows around their keyword hits);
+    /// absent for rules run in the joined pass.
     regex: Option<Regex>,
 }
 
-/// The keyword-less rules as one alternation: `(?:(r0)|(r1)|...)`.
+/// What one top-level capture group of the joined pass stands for.
+#[derive(Clone, Copy, Debug)]
+enum Alternative {
+    /// A keywordless rule's whole regex (index into `active`).
+    Rule(usize),
+    /// One of a keyword rule's keywords (index into `active`).
+    Keyword(usize),
+}
+
+/// Every keywordless rule and every keyword of every keyword rule, as one alternation read
+/// in a single pass: `(?:(r0)|(r1)|...|(?-u:(kw|kw))|(?i-u:(kw|kw)))`.
 #[derive(Debug)]
 struct Joined {
     regex: Regex,
-    /// Per alternative: (index into `active`, the group that wraps it).
-    alternatives: Vec<(usize, usize)>,
+    /// Per alternative, in pattern order: the group that wraps it, and what it stands for.
+    alternatives: Vec<(usize, Alternative)>,
 }
 
 /// A validated hit.
@@ -176,10 +189,16 @@ pub struct Found<'e> {
 #[derive(Debug, Default)]
 pub struct Engine {
     active: Vec<Active>,
-    keywords: Option<AhoCorasick>,
-    /// Per keyword pattern: the index into `active` it triggers.
-    keyword_rule: Vec<usize>,
     joined: Option<Joined>,
+    /// Single-byte keywords (`@`), found with memchr: (byte, index into `active`). As an
+    /// alternative of the joined pass, every mailbox would stop the automaton once.
+    bytes: Vec<(u8, usize)>,
+}
+
+/// A rule whose regex ignores case has its keywords matched ignoring (ASCII) case too;
+/// every other rule's keywords are matched exactly as written (`AKIA`, `eyJ`, `ghp_`).
+fn ignores_case(rule: &Rule) -> bool {
+    rule.regex.starts_with("(?i)")
 }
 
 impl Engine {
@@ -188,87 +207,102 @@ impl Engine {
     /// tested build.
     pub fn new(classes: &[(String, Builtin)]) -> Engine {
         let mut engine = Engine::default();
-        let mut keywords = Vec::new();
-        let mut joined_parts = Vec::new();
         for (class, builtin) in classes {
             let Some(rule) = rule(*builtin) else {
                 tracing::error!(builtin = builtin.as_str(), "no rule for this builtin");
                 continue;
             };
-            let index = engine.active.len();
-            if rule.keywords.is_empty() {
-                joined_parts.push(index);
-                engine.active.push(Active {
-                    class: class.clone(),
-                    rule,
-                    regex: None,
-                });
-                continue;
-            }
-            match compile(&rule.regex, RULE_SIZE_LIMIT) {
-                Ok(regex) => {
-                    for keyword in &rule.keywords {
-                        keywords.push(keyword.clone());
-                        engine.keyword_rule.push(index);
+            let regex = if rule.keywords.is_empty() {
+                None
+            } else {
+                match compile(&rule.regex, RULE_SIZE_LIMIT) {
+                    Ok(regex) => Some(regex),
+                    Err(error) => {
+                        tracing::error!(rule = rule.id, %error, "a builtin rule does not compile");
+                        continue;
                     }
-                    engine.active.push(Active {
-                        class: class.clone(),
-                        rule,
-                        regex: Some(regex),
-                    });
                 }
-                Err(error) => {
-                    tracing::error!(rule = rule.id, %error, "a builtin rule does not compile")
-                }
-            }
-        }
-        if !keywords.is_empty() {
-            // Standard semantics, searched overlapping: every keyword hit is a window, also
-            // one inside another keyword (`key` in `private key`).
-            engine.keywords = AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&keywords)
-                .inspect_err(|error| tracing::error!(%error, "rule keywords do not build"))
-                .ok();
+            };
+            engine.active.push(Active {
+                class: class.clone(),
+                rule,
+                regex,
+            });
         }
         // The joined pass prefers earlier alternatives at the same place: keep file order,
         // which puts the stricter shapes first, whatever order the scenario lists classes in.
-        joined_parts.sort_by_key(|&i| {
+        let mut order: Vec<usize> = (0..engine.active.len()).collect();
+        order.sort_by_key(|&i| {
             RULES
                 .iter()
                 .position(|r| std::ptr::eq(r, engine.active[i].rule))
         });
-        engine.joined = join(&engine.active, &joined_parts);
+        for &index in &order {
+            let rule = engine.active[index].rule;
+            for keyword in &rule.keywords {
+                if let &[byte] = keyword.as_bytes() {
+                    engine.bytes.push((byte, index));
+                    if ignores_case(rule) && byte.is_ascii_alphabetic() {
+                        engine.bytes.push((byte.to_ascii_uppercase(), index));
+                        engine.bytes.push((byte.to_ascii_lowercase(), index));
+                    }
+                }
+            }
+        }
+        engine.bytes.dedup();
+        engine.joined = join(&engine.active, &order);
         engine
     }
 
     /// Every validated hit in `text`, in rule order, then position.
     pub fn scan(&self, text: &str) -> Vec<Found<'_>> {
         let mut found = Vec::new();
-        if let Some(joined) = &self.joined {
-            for caps in joined.regex.captures_iter(text) {
-                let Some(&(index, wrapper)) = joined
-                    .alternatives
-                    .iter()
-                    .find(|(_, group)| caps.get(*group).is_some())
-                else {
-                    continue;
-                };
-                let active = &self.active[index];
-                if let Some(hit) = evaluate(active, text, &caps, wrapper) {
-                    found.push(hit);
-                }
-            }
-        }
         // Where each keyword rule's keywords occur.
         let mut hits: Vec<Vec<usize>> = vec![Vec::new(); self.active.len()];
-        if let Some(keywords) = &self.keywords {
-            for m in keywords.find_overlapping_iter(text) {
-                if let Some(&index) = self.keyword_rule.get(m.pattern().as_usize()) {
-                    hits[index].push(m.start());
+        for &(byte, index) in &self.bytes {
+            hits[index].extend(memchr::memchr_iter(byte, text.as_bytes()));
+        }
+        if let Some(joined) = &self.joined {
+            let mut locations = joined.regex.capture_locations();
+            let mut at = 0;
+            while at <= text.len() {
+                let Some(whole) = joined.regex.captures_read_at(&mut locations, text, at) else {
+                    break;
+                };
+                let alternative = joined
+                    .alternatives
+                    .iter()
+                    .find(|(group, _)| locations.get(*group).is_some());
+                match alternative {
+                    Some(&(group, Alternative::Rule(index))) => {
+                        let active = &self.active[index];
+                        let value = if active.rule.group == 0 {
+                            Some(whole.range())
+                        } else {
+                            locations
+                                .get(group + active.rule.group)
+                                .map(|(start, end)| start..end)
+                        };
+                        if let Some(hit) =
+                            value.and_then(|value| judge(active, text, whole.range(), value))
+                        {
+                            found.push(hit);
+                        }
+                    }
+                    Some(&(_, Alternative::Keyword(index))) => {
+                        hits[index].push(whole.start());
+                        // Keywords may overlap (one rule's keyword inside or across
+                        // another's): look again from the next character, not past this one.
+                        at = next_char(text, whole.start());
+                        continue;
+                    }
+                    None => {}
                 }
+                at = if whole.end() > whole.start() {
+                    whole.end()
+                } else {
+                    next_char(text, whole.end())
+                };
             }
         }
         for (index, active) in self.active.iter().enumerate() {
@@ -277,36 +311,33 @@ impl Engine {
             };
             // Every match holds one of its rule's keywords, so it lies in a window around a
             // keyword hit: the regex reads those windows, not the whole body.
-            let reach = active.rule.reach.unwrap_or(DEFAULT_REACH);
             hits[index].sort_unstable();
-            for window in windows(text, &hits[index], reach) {
+            let before = active.rule.before.unwrap_or(DEFAULT_BEFORE);
+            let reach = active.rule.reach.unwrap_or(DEFAULT_REACH);
+            let mut locations = regex.capture_locations();
+            for window in windows(text, &hits[index], before, reach) {
                 let haystack = &text[..window.end];
                 let mut at = window.start;
                 while at < window.end {
-                    let (whole, value, next) = if active.rule.group == 0 {
-                        let Some(m) = regex.find_at(haystack, at) else {
-                            break;
-                        };
-                        (m.range(), m.range(), m.end())
-                    } else {
-                        let Some(caps) = regex.captures_at(haystack, at) else {
-                            break;
-                        };
-                        let Some(whole) = caps.get(0) else {
-                            break;
-                        };
-                        let value = caps
-                            .get(active.rule.group)
-                            .map_or(whole.range(), |g| g.range());
-                        (whole.range(), value, whole.end())
+                    let Some(whole) = regex.captures_read_at(&mut locations, haystack, at) else {
+                        break;
                     };
-                    if let Some(hit) = judge(active, text, whole.clone(), value) {
+                    let value = if active.rule.group == 0 {
+                        Some(whole.range())
+                    } else {
+                        locations
+                            .get(active.rule.group)
+                            .map(|(start, end)| start..end)
+                    };
+                    if let Some(hit) =
+                        value.and_then(|value| judge(active, text, whole.range(), value))
+                    {
                         found.push(hit);
                     }
-                    at = if next > whole.start {
-                        next
+                    at = if whole.end() > whole.start() {
+                        whole.end()
                     } else {
-                        next_char(text, next)
+                        next_char(text, whole.end())
                     };
                 }
             }
@@ -328,15 +359,17 @@ impl Engine {
     }
 }
 
-fn join(active: &[Active], parts: &[usize]) -> Option<Joined> {
-    if parts.is_empty() {
-        return None;
-    }
-    let mut pattern = String::from("(?:");
+/// The joined pass over `order` (indexes into `active`, in file order): keywordless rules
+/// first, so that where one of them and a keyword start at the same place the rule wins.
+fn join(active: &[Active], order: &[usize]) -> Option<Joined> {
+    let mut parts: Vec<String> = Vec::new();
     let mut alternatives = Vec::new();
     let mut group = 1;
-    for (n, &index) in parts.iter().enumerate() {
+    for &index in order {
         let rule = active[index].rule;
+        if !rule.keywords.is_empty() {
+            continue;
+        }
         let inner = match compile(&rule.regex, RULE_SIZE_LIMIT) {
             Ok(regex) => regex.captures_len() - 1,
             Err(error) => {
@@ -344,17 +377,34 @@ fn join(active: &[Active], parts: &[usize]) -> Option<Joined> {
                 continue;
             }
         };
-        if n > 0 && !alternatives.is_empty() {
-            pattern.push('|');
-        }
-        pattern.push('(');
-        pattern.push_str(&rule.regex);
-        pattern.push(')');
-        alternatives.push((index, group));
+        parts.push(format!("({})", rule.regex));
+        alternatives.push((group, Alternative::Rule(index)));
         group += 1 + inner;
     }
-    pattern.push(')');
-    match compile(&pattern, RULE_SIZE_LIMIT * alternatives.len().max(1)) {
+    for &index in order {
+        let rule = active[index].rule;
+        if active[index].regex.is_none() {
+            continue;
+        }
+        let keywords: Vec<String> = rule
+            .keywords
+            .iter()
+            .filter(|k| k.len() > 1)
+            .map(|k| regex::escape(k))
+            .collect();
+        if keywords.is_empty() {
+            continue;
+        }
+        let flags = if ignores_case(rule) { "i-u" } else { "-u" };
+        parts.push(format!("(?{flags}:({}))", keywords.join("|")));
+        alternatives.push((group, Alternative::Keyword(index)));
+        group += 1;
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    let pattern = format!("(?:{})", parts.join("|"));
+    match compile(&pattern, RULE_SIZE_LIMIT * parts.len()) {
         Ok(regex) => Some(Joined {
             regex,
             alternatives,
@@ -364,22 +414,6 @@ fn join(active: &[Active], parts: &[usize]) -> Option<Joined> {
             None
         }
     }
-}
-
-/// Validates a capture whose rule starts at group `base` (0 outside the joined pass).
-fn evaluate<'e>(
-    active: &'e Active,
-    text: &str,
-    caps: &Captures<'_>,
-    base: usize,
-) -> Option<Found<'e>> {
-    let whole = caps.get(base)?.range();
-    let value = if active.rule.group == 0 {
-        whole.clone()
-    } else {
-        caps.get(base + active.rule.group)?.range()
-    };
-    judge(active, text, whole, value)
 }
 
 fn judge<'e>(
@@ -817,13 +851,94 @@ mod tests {
             );
             assert!(!regex.is_match(""), "rule {} matches nothing", rule.id);
             for k in &rule.keywords {
-                assert_eq!(
-                    *k,
-                    k.to_lowercase(),
-                    "rule {}: keywords are lowercase",
-                    rule.id
-                );
+                if ignores_case(rule) {
+                    assert_eq!(
+                        *k,
+                        k.to_lowercase(),
+                        "rule {}: keywords of a (?i) rule are lowercase",
+                        rule.id
+                    );
+                }
+                assert!(!k.is_empty(), "rule {}: an empty keyword", rule.id);
             }
+        }
+    }
+
+    /// The windows (`before`, `reach`) are tight: each keyword rule must still find, whole,
+    /// the longest instance its format allows in practice, with its keyword far into it.
+    #[test]
+    fn windows_hold_the_longest_realistic_instance() {
+        let b64 = |n: usize| -> String {
+            "Zk3qP9xLm2Vb7Rt4Wn8Yc1Hd6Js0Ga5E"
+                .chars()
+                .cycle()
+                .take(n)
+                .collect()
+        };
+        let pem_body: String = (0..400).map(|_| format!("{}\n", b64(64))).collect();
+        let jwt_payload = format!("eyJ{}", b64(12_000));
+        // (builtin, text, the value's length in the example)
+        let cases: Vec<(Builtin, String, usize)> = vec![
+            (
+                Builtin::Email,
+                format!("to: {}@{}example.com,", "a".repeat(64), "sub.".repeat(40)),
+                0,
+            ),
+            (
+                Builtin::PrivateKey,
+                format!(
+                    "-----BEGIN ENCRYPTED OPENSSH PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n{pem_body}-----END"
+                ),
+                400 * 65 - 1,
+            ),
+            (
+                Builtin::Jwt,
+                format!("x eyJhbGciOiJIUzI1NiJ9.{jwt_payload}.{}", b64(43)),
+                21 + 12_003 + 1 + 43,
+            ),
+            (
+                Builtin::GithubToken,
+                format!("github_pat_{}_{}", b64(22), b64(59)),
+                93,
+            ),
+            (Builtin::GithubToken, format!("ghp_{}", b64(251)), 255),
+            (Builtin::StripeKey, format!("sk_live_{}", b64(247)), 255),
+            (
+                Builtin::OpenaiKey,
+                format!("sk-proj-{}T3BlbkFJ{}", b64(74), b64(74)),
+                164,
+            ),
+            (
+                Builtin::ConnectionString,
+                format!("mongodb+srv://svc:{}@cluster0.example.net/db", b64(128)),
+                128,
+            ),
+            (
+                Builtin::Argon2Hash,
+                format!("$argon2id$v=19$m=65536,t=3,p=4${}${}", b64(64), b64(342)),
+                31 + 64 + 1 + 342,
+            ),
+            (
+                Builtin::GenericSecret,
+                format!("encryption_key_for_backup_store   =   \"{}\"", b64(128)),
+                128,
+            ),
+        ];
+        for (builtin, text, length) in cases {
+            let engine = Engine::new(&[("c".to_string(), builtin)]);
+            let found = engine.scan(&text);
+            assert_eq!(found.len(), 1, "{}: {found:?}", builtin.as_str());
+            let shown = found[0].example.clone();
+            let whole = if builtin == Builtin::Email {
+                shown == format!("a…@{}example.com", "sub.".repeat(40))
+            } else {
+                shown.ends_with(&format!(", {length} chars>"))
+            };
+            assert!(
+                whole,
+                "{}: the whole value, not a window's worth: {shown}",
+                builtin.as_str()
+            );
         }
     }
 

@@ -319,15 +319,21 @@ impl Engine {
                 let haystack = &text[..window.end];
                 let mut at = window.start;
                 while at < window.end {
-                    let Some(whole) = regex.captures_read_at(&mut locations, haystack, at) else {
-                        break;
-                    };
-                    let value = if active.rule.group == 0 {
-                        Some(whole.range())
+                    // Only a rule whose value is a group pays for finding groups.
+                    let (whole, value) = if active.rule.group == 0 {
+                        let Some(whole) = regex.find_at(haystack, at) else {
+                            break;
+                        };
+                        (whole, Some(whole.range()))
                     } else {
-                        locations
+                        let Some(whole) = regex.captures_read_at(&mut locations, haystack, at)
+                        else {
+                            break;
+                        };
+                        let value = locations
                             .get(active.rule.group)
-                            .map(|(start, end)| start..end)
+                            .map(|(start, end)| start..end);
+                        (whole, value)
                     };
                     if let Some(hit) =
                         value.and_then(|value| judge(active, text, whole.range(), value))

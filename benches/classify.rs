@@ -13,7 +13,7 @@ use lowpriv::observe::Classifier;
 use lowpriv::scenario::{Builtin, DataClass, DataKind, Location, Secret};
 
 const TARGET_BYTES: usize = 10 * 1024 * 1024;
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 10;
 
 fn class(name: &str, kind: DataKind) -> DataClass {
     DataClass {

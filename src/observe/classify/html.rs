@@ -5,16 +5,20 @@
 //! length) for each counted cell. A page that renders `/api/employees` as a table exposes the
 //! same salaries; without this, the JSON endpoint would be flagged and the page would not.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::ops::Range;
+use std::rc::Rc;
 
 use std::sync::LazyLock;
 
 use aho_corasick::AhoCorasick;
 
 /// A counted cell: the class, the header as written, and the cell's length in characters.
-pub struct Cell {
-    pub class: String,
-    pub header: String,
+pub struct Cell<'k> {
+    pub class: &'k str,
+    /// Shared by every cell of the column.
+    pub header: Rc<str>,
     pub chars: usize,
 }
 
@@ -50,7 +54,10 @@ struct Table {
 struct RawCell {
     header: bool,
     span: usize,
-    text: String,
+    /// Where its text lies in the page: one piece mostly, several around inner tags.
+    /// Ranges, not copies: most cells sit in columns nobody asked about.
+    first: Option<Range<usize>>,
+    more: Vec<Range<usize>>,
     /// Still collecting text (not yet closed by `</td>`, the next cell or the row's end).
     open: bool,
 }
@@ -60,7 +67,7 @@ struct RawCell {
 /// page with a table cost more than all the other checks together. Implicit ends (a `<tr>`
 /// or `<td>` closing the previous one) follow HTML's rules for tables; nested tables are
 /// read on their own; script, style and comments are skipped.
-pub fn cells(text: &str, keys: &HashMap<String, String>) -> Vec<Cell> {
+pub fn cells<'k>(text: &str, keys: &'k HashMap<String, String>) -> Vec<Cell<'k>> {
     let html = crate::markup::bounded(tables_slice(text));
     let bytes = html.as_bytes();
     let mut stack: Vec<Table> = Vec::new();
@@ -72,7 +79,7 @@ pub fn cells(text: &str, keys: &HashMap<String, String>) -> Vec<Cell> {
             break;
         };
         i += lt;
-        push_text(&mut stack, &html[text_start..i]);
+        push_text(&mut stack, text_start..i);
         let rest = &html[i..];
         if rest.starts_with("<!--") {
             i += rest.find("-->").map_or(rest.len(), |e| e + 3);
@@ -110,7 +117,7 @@ pub fn cells(text: &str, keys: &HashMap<String, String>) -> Vec<Cell> {
             (false, "table") => stack.push(Table::default()),
             (true, "table") => {
                 if let Some(table) = stack.pop() {
-                    read_table(&table, keys, &mut out);
+                    read_table(html, &table, keys, &mut out);
                 }
             }
             (false, "tr") => {
@@ -137,7 +144,8 @@ pub fn cells(text: &str, keys: &HashMap<String, String>) -> Vec<Cell> {
                         row.push(RawCell {
                             header: name == "th",
                             span: colspan(tag),
-                            text: String::new(),
+                            first: None,
+                            more: Vec::new(),
                             open: true,
                         });
                     }
@@ -151,10 +159,10 @@ pub fn cells(text: &str, keys: &HashMap<String, String>) -> Vec<Cell> {
             _ => {}
         }
     }
-    push_text(&mut stack, &html[text_start.min(html.len())..]);
+    push_text(&mut stack, text_start.min(html.len())..html.len());
     // Tables left open at the end of the page are read as they stand.
     while let Some(table) = stack.pop() {
-        read_table(&table, keys, &mut out);
+        read_table(html, &table, keys, &mut out);
     }
     out
 }
@@ -191,7 +199,7 @@ fn colspan(tag: &str) -> usize {
     value.parse::<usize>().map_or(1, |n| n.clamp(1, 1000))
 }
 
-fn push_text(stack: &mut [Table], text: &str) {
+fn push_text(stack: &mut [Table], text: Range<usize>) {
     if text.is_empty() {
         return;
     }
@@ -201,7 +209,29 @@ fn push_text(stack: &mut [Table], text: &str) {
         if let Some(cell) = table.rows.last_mut().and_then(|r| r.last_mut())
             && cell.open
         {
-            cell.text.push_str(text);
+            match &mut cell.first {
+                None => cell.first = Some(text.clone()),
+                Some(first) if first.end == text.start => first.end = text.end,
+                Some(_) => cell.more.push(text.clone()),
+            }
+        }
+    }
+}
+
+impl RawCell {
+    /// The cell's text, decoded; borrowed from the page when it is one piece.
+    fn text<'h>(&self, html: &'h str) -> Cow<'h, str> {
+        let piece = |range: &Range<usize>| html.get(range.clone()).unwrap_or("");
+        match &self.first {
+            None => Cow::Borrowed(""),
+            Some(first) if self.more.is_empty() => decode(piece(first)),
+            Some(first) => {
+                let mut whole = piece(first).to_string();
+                for range in &self.more {
+                    whole.push_str(piece(range));
+                }
+                Cow::Owned(decode(&whole).into_owned())
+            }
         }
     }
 }
@@ -214,9 +244,9 @@ fn close_cell(table: &mut Table) {
 
 /// Decodes the entities a header or cell is likely to hold, enough to judge emptiness and
 /// length as a browser would.
-fn decode(text: &str) -> std::borrow::Cow<'_, str> {
+fn decode(text: &str) -> Cow<'_, str> {
     if !text.contains('&') {
-        return std::borrow::Cow::Borrowed(text);
+        return Cow::Borrowed(text);
     }
     let decoded = text
         .replace("&nbsp;", " ")
@@ -226,10 +256,15 @@ fn decode(text: &str) -> std::borrow::Cow<'_, str> {
         .replace("&quot;", "\"")
         .replace("&#39;", "'")
         .replace("&amp;", "&");
-    std::borrow::Cow::Owned(decoded)
+    Cow::Owned(decoded)
 }
 
-fn read_table(table: &Table, keys: &HashMap<String, String>, out: &mut Vec<Cell>) {
+fn read_table<'k>(
+    html: &str,
+    table: &Table,
+    keys: &'k HashMap<String, String>,
+    out: &mut Vec<Cell<'k>>,
+) {
     // The header row is the first row made only of `th` cells.
     let Some(header_index) = table
         .rows
@@ -238,17 +273,17 @@ fn read_table(table: &Table, keys: &HashMap<String, String>, out: &mut Vec<Cell>
     else {
         return;
     };
-    let mut columns: HashMap<usize, (String, String)> = HashMap::new();
+    let mut columns: HashMap<usize, (&'k str, Rc<str>)> = HashMap::new();
     let mut column = 0;
     for cell in &table.rows[header_index] {
-        let header = decode(&cell.text);
+        let header = cell.text(html);
         let name = header
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ")
             .to_lowercase();
         if let Some(class) = keys.get(&name) {
-            columns.insert(column, (class.clone(), header.trim().to_string()));
+            columns.insert(column, (class.as_str(), Rc::from(header.trim())));
         }
         column += cell.span;
     }
@@ -259,12 +294,12 @@ fn read_table(table: &Table, keys: &HashMap<String, String>, out: &mut Vec<Cell>
         let mut column = 0;
         for cell in row {
             if let Some((class, header)) = columns.get(&column) {
-                let value = decode(&cell.text);
+                let value = cell.text(html);
                 let value = value.trim();
                 if !value.is_empty() && !cell.header {
                     out.push(Cell {
-                        class: class.clone(),
-                        header: header.clone(),
+                        class,
+                        header: Rc::clone(header),
                         chars: value.chars().count(),
                     });
                 }
@@ -291,10 +326,11 @@ mod tests {
             <tbody><tr><td>Ann</td><td>a</td><td>b</td><td>120000</td></tr>
             <tr><td>Bob</td><td>a</td><td>b</td><td> </td></tr>
             <tr><td>Cy</td><td>a</td><td>b</td><td>95 000</td></tr></tbody></table>";
-        let cells = cells(html, &keys());
+        let keys = keys();
+        let cells = cells(html, &keys);
         assert_eq!(cells.len(), 2);
         assert_eq!(cells[0].class, "pay");
-        assert_eq!(cells[0].header, "Salary");
+        assert_eq!(&*cells[0].header, "Salary");
         assert_eq!(cells[1].chars, 6);
     }
 
@@ -314,9 +350,10 @@ mod tests {
     fn nested_tables_are_read_on_their_own() {
         let html = "<table><tr><th>Team</th></tr><tr><td><table><tr><th>BONUS</th></tr>
             <tr><td>5</td></tr></table></td></tr></table>";
-        let cells = cells(html, &keys());
+        let keys = keys();
+        let cells = cells(html, &keys);
         assert_eq!(cells.len(), 1);
-        assert_eq!(cells[0].header, "BONUS");
+        assert_eq!(&*cells[0].header, "BONUS");
     }
 
     #[test]
@@ -328,10 +365,11 @@ mod tests {
             <script>var t = '<table><tr><th>salary</th></tr><tr><td>9</td></tr></table>';</script>
             <!-- <tr><td>300</td></tr> -->
             <tr><td>400";
-        let cells = cells(html, &keys());
+        let keys = keys();
+        let cells = cells(html, &keys);
         let lengths: Vec<usize> = cells.iter().map(|c| c.chars).collect();
         // 100; the &nbsp; cell is empty; "200 & more"; 400 in a table never closed.
         assert_eq!(lengths, vec![3, 10, 3]);
-        assert!(cells.iter().all(|c| c.header == "Salary"));
+        assert!(cells.iter().all(|c| &*c.header == "Salary"));
     }
 }

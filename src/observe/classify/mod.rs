@@ -13,7 +13,7 @@ mod encode;
 mod html;
 pub mod rules;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
@@ -48,6 +48,10 @@ enum Literal {
 #[derive(Debug)]
 pub struct Classifier {
     json_keys: HashMap<String, String>,
+    /// Bit n set: some `json_keys` key is n bytes long (n < 64; bit 63 stands for any
+    /// longer one). Most keys of a body are no `json_keys` key, and an ASCII key's length
+    /// rules it out before any lowercasing or hashing.
+    json_key_lengths: u64,
     /// The `json_keys` names, case-insensitively: a page without any of them has no table
     /// column worth parsing for.
     json_key_names: Option<AhoCorasick>,
@@ -98,7 +102,11 @@ impl Classifier {
                 .build(json_keys.keys())
                 .ok()
         };
+        let json_key_lengths = json_keys
+            .keys()
+            .fold(0u64, |mask, key| mask | length_bit(key.len()));
         Classifier {
+            json_key_lengths,
             json_keys,
             json_key_names,
             literals,
@@ -110,7 +118,9 @@ impl Classifier {
 
     /// The class a JSON key names, case-insensitively (without allocating for lowercase keys).
     fn json_class(&self, key: &str) -> Option<&String> {
-        if self.json_keys.is_empty() {
+        if self.json_keys.is_empty()
+            || (key.is_ascii() && self.json_key_lengths & length_bit(key.len()) == 0)
+        {
             return None;
         }
         if key.chars().any(char::is_uppercase) {
@@ -127,14 +137,11 @@ impl Classifier {
         json: Option<&serde_json::Value>,
     ) -> (BTreeMap<String, DataHit>, Vec<String>) {
         let mut hits: BTreeMap<String, DataHit> = BTreeMap::new();
-        let mut paths = BTreeSet::new();
+        let mut paths = PathSet::default();
         if let Some(json) = json {
             let mut path = String::from("$");
             walk_json(json, &mut path, &mut |path, key, value| {
-                // Arrays repeat the same paths; only a new one is copied.
-                if paths.len() < MAX_JSON_PATHS && !paths.contains(path) {
-                    paths.insert(path.to_string());
-                }
+                paths.see(path);
                 if let Some(class) = self.json_class(key) {
                     record(&mut hits, class, "json_keys", || redact_json(key, value));
                 }
@@ -146,7 +153,7 @@ impl Classifier {
             && html::has_table(text)
         {
             for cell in html::cells(text, &self.json_keys) {
-                record(&mut hits, &cell.class, "json_keys", || {
+                record(&mut hits, cell.class, "json_keys", || {
                     format!("{}: <cell, {} chars>", cell.header, cell.chars)
                 });
             }
@@ -180,7 +187,39 @@ impl Classifier {
                 });
             }
         }
-        (hits, paths.into_iter().collect())
+        (hits, paths.into_sorted())
+    }
+}
+
+/// The distinct JSON key paths of a body, at most [`MAX_JSON_PATHS`].
+///
+/// An array of records visits the same paths in the same order for every record, so the
+/// path after the last one seen is tried first: one comparison per key instead of a search.
+#[derive(Default)]
+struct PathSet {
+    /// In first-seen order.
+    order: Vec<String>,
+    index: HashMap<String, usize>,
+    /// Where in `order` the next path is expected.
+    cursor: usize,
+}
+
+impl PathSet {
+    fn see(&mut self, path: &str) {
+        if self.order.get(self.cursor).is_some_and(|next| next == path) {
+            self.cursor += 1;
+        } else if let Some(&at) = self.index.get(path) {
+            self.cursor = at + 1;
+        } else if self.order.len() < MAX_JSON_PATHS {
+            self.index.insert(path.to_string(), self.order.len());
+            self.order.push(path.to_string());
+            self.cursor = self.order.len();
+        }
+    }
+
+    fn into_sorted(mut self) -> Vec<String> {
+        self.order.sort_unstable();
+        self.order
     }
 }
 
@@ -244,6 +283,10 @@ impl Literals {
     fn is_packed(&self) -> bool {
         matches!(self, Literals::Packed(_))
     }
+}
+
+fn length_bit(len: usize) -> u64 {
+    1 << len.min(63)
 }
 
 /// Counts a hit; the example is only made while the class still has room for one.

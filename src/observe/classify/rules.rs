@@ -15,6 +15,7 @@ use std::sync::LazyLock;
 
 use base64::Engine as _;
 use regex::{Regex, RegexBuilder};
+use regex_automata::{Input, meta};
 use serde::Deserialize;
 
 use crate::scenario::Builtin;
@@ -149,6 +150,14 @@ fn compile(pattern: &str, limit: usize) -> Result<Regex, regex::Error> {
     RegexBuilder::new(pattern).size_limit(limit).build()
 }
 
+/// The engine under `regex`, for searches bounded to a window that still see around it.
+fn compile_meta(pattern: &str, limit: usize) -> Result<meta::Regex, Box<meta::BuildError>> {
+    meta::Regex::builder()
+        .configure(meta::Regex::config().nfa_size_limit(Some(limit)))
+        .build(pattern)
+        .map_err(Box::new)
+}
+
 /// A rule in use by one data class.
 #[derive(Debug)]
 struct Active {
@@ -156,7 +165,7 @@ struct Active {
     rule: &'static Rule,
     /// The rule's own regex, for keyword rules (run in windows around their keyword hits);
     /// absent for rules run in the joined pass.
-    regex: Option<Regex>,
+    regex: Option<meta::Regex>,
 }
 
 /// What one top-level capture group of the joined pass stands for.
@@ -215,7 +224,7 @@ impl Engine {
             let regex = if rule.keywords.is_empty() {
                 None
             } else {
-                match compile(&rule.regex, RULE_SIZE_LIMIT) {
+                match compile_meta(&rule.regex, RULE_SIZE_LIMIT) {
                     Ok(regex) => Some(regex),
                     Err(error) => {
                         tracing::error!(rule = rule.id, %error, "a builtin rule does not compile");
@@ -314,36 +323,39 @@ impl Engine {
             hits[index].sort_unstable();
             let before = active.rule.before.unwrap_or(DEFAULT_BEFORE);
             let reach = active.rule.reach.unwrap_or(DEFAULT_REACH);
-            let mut locations = regex.capture_locations();
+            let mut captures = regex.create_captures();
             for window in windows(text, &hits[index], before, reach) {
-                let haystack = &text[..window.end];
                 let mut at = window.start;
                 while at < window.end {
+                    // The search is bounded to the window but sees the text around it, so
+                    // a `\b` at the window's edge is judged on the real next character,
+                    // not on a cut.
+                    let input = Input::new(text).span(at..window.end);
                     // Only a rule whose value is a group pays for finding groups.
                     let (whole, value) = if active.rule.group == 0 {
-                        let Some(whole) = regex.find_at(haystack, at) else {
+                        let Some(whole) = regex.find(input) else {
                             break;
                         };
-                        (whole, Some(whole.range()))
+                        (whole.range(), Some(whole.range()))
                     } else {
-                        let Some(whole) = regex.captures_read_at(&mut locations, haystack, at)
-                        else {
+                        regex.search_captures(&input, &mut captures);
+                        let Some(whole) = captures.get_match() else {
                             break;
                         };
-                        let value = locations
-                            .get(active.rule.group)
-                            .map(|(start, end)| start..end);
-                        (whole, value)
+                        let value = captures
+                            .get_group(active.rule.group)
+                            .map(|span| span.range());
+                        (whole.range(), value)
                     };
                     if let Some(hit) =
-                        value.and_then(|value| judge(active, text, whole.range(), value))
+                        value.and_then(|value| judge(active, text, whole.clone(), value))
                     {
                         found.push(hit);
                     }
-                    at = if whole.end() > whole.start() {
-                        whole.end()
+                    at = if whole.end > whole.start {
+                        whole.end
                     } else {
-                        next_char(text, whole.end())
+                        next_char(text, whole.end)
                     };
                 }
             }

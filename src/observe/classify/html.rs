@@ -14,6 +14,9 @@ use std::sync::LazyLock;
 
 use aho_corasick::AhoCorasick;
 
+/// Tables nested deeper than this end the reading of the page (what is read still counts).
+const MAX_TABLE_DEPTH: usize = 32;
+
 /// A counted cell: the class, the header as written, and the cell's length in characters.
 pub struct Cell<'k> {
     pub class: &'k str,
@@ -68,7 +71,9 @@ struct RawCell {
 /// or `<td>` closing the previous one) follow HTML's rules for tables; nested tables are
 /// read on their own; script, style and comments are skipped.
 pub fn cells<'k>(text: &str, keys: &'k HashMap<String, String>) -> Vec<Cell<'k>> {
-    let html = crate::markup::bounded(tables_slice(text));
+    // No depth cut of the whole page first (`markup::bounded`, for the HTML parser): this
+    // scanner is linear in the page except in nested tables, and those are capped below.
+    let html = tables_slice(text);
     let bytes = html.as_bytes();
     let mut stack: Vec<Table> = Vec::new();
     let mut out = Vec::new();
@@ -114,7 +119,14 @@ pub fn cells<'k>(text: &str, keys: &'k HashMap<String, String>) -> Vec<Cell<'k>>
                 i = after.map_or(html.len(), |a| i + a);
                 text_start = i;
             }
-            (false, "table") => stack.push(Table::default()),
+            (false, "table") => {
+                if stack.len() >= MAX_TABLE_DEPTH {
+                    // Every text piece goes to every open table: a hostile page of nested
+                    // tables would make the scan quadratic. Real pages nest two or three.
+                    break;
+                }
+                stack.push(Table::default());
+            }
             (true, "table") => {
                 if let Some(table) = stack.pop() {
                     read_table(html, &table, keys, &mut out);
@@ -332,6 +344,20 @@ mod tests {
         assert_eq!(cells[0].class, "pay");
         assert_eq!(&*cells[0].header, "Salary");
         assert_eq!(cells[1].chars, 6);
+    }
+
+    #[test]
+    fn deeply_nested_tables_end_the_reading_not_the_run() {
+        let mut html = String::from("<table><tr><th>Salary</th></tr><tr><td>1</td></tr>");
+        for _ in 0..50_000 {
+            html.push_str("<table><tr><td>x");
+        }
+        let keys = keys();
+        let started = std::time::Instant::now();
+        let cells = cells(&html, &keys);
+        assert_eq!(cells.len(), 1, "the outer table is still read");
+        // Generous for a debug build: quadratic would be minutes.
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
 
     #[test]

@@ -177,13 +177,15 @@ enum Alternative {
     Keyword(usize),
 }
 
-/// Every keywordless rule and every keyword of every keyword rule, as one alternation read
-/// in a single pass: `(?:(r0)|(r1)|...|(?-u:(kw|kw))|(?i-u:(kw|kw)))`.
+/// Every keywordless rule and every keyword of every keyword rule, read in a single pass:
+/// `r0`, `r1`, ..., `(?-u:kw|kw)`, `(?i-u:kw|kw)` as the patterns of one regex.
 #[derive(Debug)]
 struct Joined {
-    regex: Regex,
-    /// Per alternative, in pattern order: the group that wraps it, and what it stands for.
-    alternatives: Vec<(usize, Alternative)>,
+    /// One pattern per alternative: a match says which one it is without resolving groups
+    /// (a keywordless rule's value is its whole match; a test holds the rule file to it).
+    regex: meta::Regex,
+    /// Per pattern: what it stands for.
+    alternatives: Vec<Alternative>,
 }
 
 /// A validated hit.
@@ -272,34 +274,20 @@ impl Engine {
             hits[index].extend(memchr::memchr_iter(byte, text.as_bytes()));
         }
         if let Some(joined) = &self.joined {
-            let mut locations = joined.regex.capture_locations();
             let mut at = 0;
             while at <= text.len() {
-                let Some(whole) = joined.regex.captures_read_at(&mut locations, text, at) else {
+                let Some(whole) = joined.regex.find(Input::new(text).span(at..text.len())) else {
                     break;
                 };
-                let alternative = joined
-                    .alternatives
-                    .iter()
-                    .find(|(group, _)| locations.get(*group).is_some());
-                match alternative {
-                    Some(&(group, Alternative::Rule(index))) => {
-                        let active = &self.active[index];
-                        let value = if active.rule.group == 0 {
-                            Some(whole.range())
-                        } else {
-                            locations
-                                .get(group + active.rule.group)
-                                .map(|(start, end)| start..end)
-                        };
-                        if let Some(hit) =
-                            value.and_then(|value| judge(active, text, whole.range(), value))
-                        {
+                match joined.alternatives.get(whole.pattern().as_usize()) {
+                    Some(Alternative::Rule(index)) => {
+                        let active = &self.active[*index];
+                        if let Some(hit) = judge(active, text, whole.range(), whole.range()) {
                             found.push(hit);
                         }
                     }
-                    Some(&(_, Alternative::Keyword(index))) => {
-                        hits[index].push(whole.start());
+                    Some(Alternative::Keyword(index)) => {
+                        hits[*index].push(whole.start());
                         // Keywords may overlap (one rule's keyword inside or across
                         // another's): look again from the next character, not past this one.
                         at = next_char(text, whole.start());
@@ -380,24 +368,26 @@ impl Engine {
 /// The joined pass over `order` (indexes into `active`, in file order): keywordless rules
 /// first, so that where one of them and a keyword start at the same place the rule wins.
 fn join(active: &[Active], order: &[usize]) -> Option<Joined> {
-    let mut parts: Vec<String> = Vec::new();
+    let mut patterns: Vec<String> = Vec::new();
     let mut alternatives = Vec::new();
-    let mut group = 1;
     for &index in order {
         let rule = active[index].rule;
         if !rule.keywords.is_empty() {
             continue;
         }
-        let inner = match compile(&rule.regex, RULE_SIZE_LIMIT) {
-            Ok(regex) => regex.captures_len() - 1,
-            Err(error) => {
-                tracing::error!(rule = rule.id, %error, "a builtin rule does not compile");
-                continue;
-            }
-        };
-        parts.push(format!("({})", rule.regex));
-        alternatives.push((group, Alternative::Rule(index)));
-        group += 1 + inner;
+        if rule.group != 0 {
+            tracing::error!(
+                rule = rule.id,
+                "a rule without keywords must not name a group"
+            );
+            continue;
+        }
+        if let Err(error) = compile(&rule.regex, RULE_SIZE_LIMIT) {
+            tracing::error!(rule = rule.id, %error, "a builtin rule does not compile");
+            continue;
+        }
+        patterns.push(rule.regex.clone());
+        alternatives.push(Alternative::Rule(index));
     }
     for &index in order {
         let rule = active[index].rule;
@@ -414,15 +404,18 @@ fn join(active: &[Active], order: &[usize]) -> Option<Joined> {
             continue;
         }
         let flags = if ignores_case(rule) { "i-u" } else { "-u" };
-        parts.push(format!("(?{flags}:({}))", keywords.join("|")));
-        alternatives.push((group, Alternative::Keyword(index)));
-        group += 1;
+        patterns.push(format!("(?{flags}:{})", keywords.join("|")));
+        alternatives.push(Alternative::Keyword(index));
     }
-    if parts.is_empty() {
+    if patterns.is_empty() {
         return None;
     }
-    let pattern = format!("(?:{})", parts.join("|"));
-    match compile(&pattern, RULE_SIZE_LIMIT * parts.len()) {
+    // Leftmost-first across patterns, as in one alternation: at the same place the earlier
+    // pattern wins.
+    let built = meta::Regex::builder()
+        .configure(meta::Regex::config().nfa_size_limit(Some(RULE_SIZE_LIMIT * patterns.len())))
+        .build_many(&patterns);
+    match built {
         Ok(regex) => Some(Joined {
             regex,
             alternatives,
@@ -879,6 +872,11 @@ mod tests {
                 }
                 assert!(!k.is_empty(), "rule {}: an empty keyword", rule.id);
             }
+            assert!(
+                !rule.keywords.is_empty() || rule.group == 0,
+                "rule {}: the joined pass takes a keywordless rule's whole match as its value",
+                rule.id
+            );
         }
     }
 

@@ -319,16 +319,16 @@ pub fn encoded_forms(value: &str) -> Vec<String> {
 }
 
 /// Visits every object key with its path (`$.a[*].b`), reusing one path buffer.
-fn walk_json(
+fn walk_json<F: FnMut(&str, &str, &serde_json::Value)>(
     value: &serde_json::Value,
     path: &mut String,
-    visit: &mut dyn FnMut(&str, &str, &serde_json::Value),
+    visit: &mut F,
 ) {
     match value {
         serde_json::Value::Object(map) => {
             for (key, child) in map {
                 let len = path.len();
-                if key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                if key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
                     path.push('.');
                     path.push_str(key);
                 } else {

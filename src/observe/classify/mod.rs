@@ -6,8 +6,9 @@
 //! is JSON, its parsed value. Output: hits per class name, with counts and redacted examples,
 //! and the JSON key paths. Invariants: an example never holds a matched value: secrets show a
 //! rule id and a length, everything else at most a short prefix (or a card's last four); the
-//! work is linear in the body (one Aho-Corasick pass for literals, one for rule keywords, one
-//! joined regex pass, then only the regexes whose keywords occur).
+//! work is linear in the body (one literal pass for canaries and secrets, one regex pass for
+//! the builtins' keywords and keywordless rules, then each keyword rule only in windows around
+//! its keyword hits).
 
 mod encode;
 mod html;

@@ -4,11 +4,11 @@
 //! Input: the builtin classes a scenario declares, and a body's text. Output: every validated
 //! hit, each with the class it belongs to and a redacted example (never the value).
 //!
-//! Speed: a body is read in at most two passes plus targeted regex runs. One Aho-Corasick pass
-//! over the rules' keywords (case-insensitive) decides which keyword rules can match at all;
-//! only those run their regex. The rules without keywords (personal data made of digits and
-//! letters) are joined into one alternation and run as a single regex pass. Every pattern is a
-//! `regex` crate pattern, so matching is linear in the body whatever it holds.
+//! Speed: a body is read whole once, plus memchr for one-byte keywords (`@`). One regex of many
+//! patterns holds the rules without keywords (personal data made of digits and letters) and,
+//! per keyword rule, its keywords: a keywordless match is judged on the spot, a keyword hit
+//! opens a window (`before`/`reach` of the rule) in which alone that rule's regex runs. Every
+//! pattern is a `regex` pattern, so matching is linear in the body whatever it holds.
 
 use std::ops::Range;
 use std::sync::LazyLock;

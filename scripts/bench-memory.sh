@@ -16,7 +16,20 @@ serve() { # serve FLAGS... -> prints the URL
   "$bin" demo-site "$@" > "$work/url" 2>/dev/null &
   echo $! > "$work/pid"
   for _ in $(seq 100); do [ -s "$work/url" ] && break; sleep 0.05; done
-  head -1 "$work/url"
+  local url
+  url=$(head -1 "$work/url")
+  # A server that did not start would make the figure below that of a failed run.
+  [ -n "$url" ] || { echo "demo-site $* did not start" >&2; exit 1; }
+  echo "$url"
+}
+
+measure() { # measure LABEL ARGS... : one run's peak RSS; a run that did not happen fails
+  local label=$1 code=0
+  shift
+  /usr/bin/time -f "%M" -o "$work/rss" "$bin" run "$@" -q > /dev/null 2>&1 || code=$?
+  # 0 pass, 1 fail, 3 inconclusive are all real runs; anything else (2: usage) is not.
+  case $code in 0|1|3) ;; *) echo "$label: lowpriv exited $code, no figure" >&2; exit 1 ;; esac
+  printf '%-46s max RSS %7d KiB  (exit %d)\n' "$label" "$(tail -1 "$work/rss")" "$code"
 }
 
 export DEMO_ALICE_PASSWORD=alice-demo-pw-7Hq2 DEMO_BOB_PASSWORD=bob-demo-pw-9Lm4 \
@@ -24,17 +37,13 @@ export DEMO_ALICE_PASSWORD=alice-demo-pw-7Hq2 DEMO_BOB_PASSWORD=bob-demo-pw-9Lm4
        DB_PASSWORD=bench-memory-db-password
 
 url=$(serve --fixed)
-label="demo scenario, fixed Site (baseline)"
-/usr/bin/time -f "%M" -o "$work/rss" "$bin" run scenarios/demo.toml --base-url "$url" \
-  --snapshots "$work/snap" -q > /dev/null 2>&1 || true
-printf '%-46s max RSS %7d KiB\n' "$label" "$(tail -1 "$work/rss")"
+measure "demo scenario, fixed Site (baseline)" scenarios/demo.toml --base-url "$url" \
+  --snapshots "$work/snap"
 kill "$(cat "$work/pid")" 2>/dev/null || true
 
-url=$(serve --fixed --chaos gzip-bomb --seed 7)
-label="demo scenario, gzip bombs on a fifth of paths"
-/usr/bin/time -f "%M" -o "$work/rss" "$bin" run scenarios/demo.toml --base-url "$url" \
-  --snapshots "$work/snap" -q > /dev/null 2>&1 || true
-printf '%-46s max RSS %7d KiB\n' "$label" "$(tail -1 "$work/rss")"
+url=$(serve --fixed --chaos=gzip-bomb --seed 7)
+measure "demo scenario, gzip bombs on a fifth of paths" scenarios/demo.toml --base-url "$url" \
+  --snapshots "$work/snap"
 kill "$(cat "$work/pid")" 2>/dev/null || true
 
 url=$(serve)
@@ -50,7 +59,4 @@ max_body_bytes = 5000000
 name = "anonymous"
 tier = "external"
 TOML
-label="1 GiB and 50 MiB bodies, max_body_bytes 5 MB"
-/usr/bin/time -f "%M" -o "$work/rss" "$bin" run "$work/gig.toml" --snapshots "$work/snap" -q \
-  > /dev/null 2>&1 || true
-printf '%-46s max RSS %7d KiB\n' "$label" "$(tail -1 "$work/rss")"
+measure "1 GiB and 50 MiB bodies, max_body_bytes 5 MB" "$work/gig.toml" --snapshots "$work/snap"

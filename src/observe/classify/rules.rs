@@ -576,12 +576,12 @@ fn email(value: &str) -> bool {
     let Some((local, domain)) = value.rsplit_once('@') else {
         return false;
     };
-    let tld = domain.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    let tld = domain.rsplit('.').next().unwrap_or("");
     !local.is_empty()
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..")
-        && !NOT_TLDS.contains(&tld.as_str())
+        && !NOT_TLDS.iter().any(|not| not.eq_ignore_ascii_case(tld))
         && !domain
             .split('.')
             .any(|label| label.starts_with('-') || label.ends_with('-'))
@@ -596,6 +596,10 @@ fn in_url_userinfo(text: &str, start: usize) -> bool {
         from += 1;
     }
     let head = text.get(from..start).unwrap_or("");
+    // Most addresses are nowhere near a URL: one SIMD search settles them.
+    if memchr::memmem::rfind(head.as_bytes(), b"://").is_none() {
+        return false;
+    }
     let token_start = head
         .rfind(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '(' | '='))
         .map_or(0, |i| i + 1);

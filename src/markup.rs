@@ -4,6 +4,14 @@
 //! past [`MAX_DEPTH`] the rest of the document is not parsed (its text is still classified
 //! as text, by the observe stage, and the cut is cheap: one pass over the tags).
 
+/// A CSS selector written in the source. `'static` keeps it to constants: nothing from a page
+/// or a scenario becomes a selector, so the `expect` fires only on a typo that every test run
+/// would hit first.
+#[allow(clippy::expect_used)]
+pub fn selector(css: &'static str) -> scraper::Selector {
+    scraper::Selector::parse(css).expect("constant selector parses")
+}
+
 /// Open elements deeper than this end what is parsed.
 pub const MAX_DEPTH: usize = 256;
 

@@ -3,8 +3,10 @@
 //! paths, found by a lexer that skips comments and regex literals), and OpenAPI documents.
 //! Results are absolute URLs; the frontier decides what is in scope.
 
-use scraper::{Html, Selector};
+use scraper::Html;
 use url::Url;
+
+use crate::markup;
 
 /// A write-capable endpoint an identity can see. Recorded, never sent.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -26,18 +28,12 @@ pub struct Discovery {
     pub routes: Vec<String>,
 }
 
-// Only ever called with constant selectors.
-#[allow(clippy::expect_used)]
-fn selector(css: &str) -> Selector {
-    Selector::parse(css).expect("constant selector parses")
-}
-
 /// What an HTML page links to.
 pub fn html(body: &str, page: &Url) -> Discovery {
     let document = Html::parse_document(crate::markup::bounded(body));
     let mut found = Discovery::default();
     let base = document
-        .select(&selector("base[href]"))
+        .select(&markup::selector("base[href]"))
         .next()
         .and_then(|b| b.value().attr("href"))
         .and_then(|href| page.join(href).ok())
@@ -52,7 +48,7 @@ pub fn html(body: &str, page: &Url) -> Discovery {
         ("img[src]", "src"),
     ];
     for (css, attr) in attrs {
-        for element in document.select(&selector(css)) {
+        for element in document.select(&markup::selector(css)) {
             if let Some(value) = element.value().attr(attr)
                 && let Some(url) = join(&base, value)
             {
@@ -60,7 +56,7 @@ pub fn html(body: &str, page: &Url) -> Discovery {
             }
         }
     }
-    for meta in document.select(&selector("meta[http-equiv]")) {
+    for meta in document.select(&markup::selector("meta[http-equiv]")) {
         let refresh = meta
             .value()
             .attr("http-equiv")
@@ -72,8 +68,8 @@ pub fn html(body: &str, page: &Url) -> Discovery {
             found.links.push(url);
         }
     }
-    let fields = selector("input[name], select[name], textarea[name], button[name]");
-    for form in document.select(&selector("form")) {
+    let fields = markup::selector("input[name], select[name], textarea[name], button[name]");
+    for form in document.select(&markup::selector("form")) {
         let action = form
             .value()
             .attr("action")
@@ -101,7 +97,7 @@ pub fn html(body: &str, page: &Url) -> Discovery {
         });
     }
     // Inline scripts are the Site's own JavaScript too.
-    for script in document.select(&selector("script:not([src])")) {
+    for script in document.select(&markup::selector("script:not([src])")) {
         let code: String = script.text().collect();
         let more = javascript(&code, page);
         found.links.extend(more.links);

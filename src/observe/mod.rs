@@ -245,9 +245,10 @@ fn fingerprint(bytes: &[u8]) -> String {
 /// menu offers differ per identity; the content is what must be compared.
 fn essential_text(html: &str) -> String {
     let document = Html::parse_document(crate::markup::bounded(html));
-    let main = scraper::Selector::parse("main")
-        .ok()
-        .and_then(|selector| document.select(&selector).next().map(|m| *m));
+    let main = document
+        .select(&crate::markup::selector("main"))
+        .next()
+        .map(|m| *m);
     let root = main.unwrap_or_else(|| *document.root_element());
     let mut words = Vec::new();
     for node in root.descendants() {

@@ -1,10 +1,11 @@
 //! Logging in with a form, and proving a login held.
 
 use reqwest::Method;
-use scraper::{ElementRef, Html, Selector};
+use scraper::{ElementRef, Html};
 use url::Url;
 
 use super::{LoginError, Response, Session};
+use crate::markup;
 use crate::scenario::{Secret, Verify};
 
 /// GET the form page, pick the form with a password field, carry its hidden fields (CSRF
@@ -87,16 +88,10 @@ struct LoginForm {
     inputs: Vec<(String, String)>,
 }
 
-// Only ever called with constant selectors.
-#[allow(clippy::expect_used)]
-fn selector(css: &str) -> Selector {
-    Selector::parse(css).expect("constant selector parses")
-}
-
 fn find_login_form(page: &Response) -> Option<LoginForm> {
     let html = Html::parse_document(crate::markup::bounded(&page.text()));
-    let forms = selector("form");
-    let password = selector("input[type=password i]");
+    let forms = markup::selector("form");
+    let password = markup::selector("input[type=password i]");
     let form = html
         .select(&forms)
         .find(|form| form.select(&password).next().is_some())?;
@@ -116,7 +111,7 @@ fn find_login_form(page: &Response) -> Option<LoginForm> {
 }
 
 fn form_controls(form: ElementRef<'_>) -> Vec<(String, String)> {
-    let controls = selector("input[name], select[name], textarea[name]");
+    let controls = markup::selector("input[name], select[name], textarea[name]");
     let mut inputs = Vec::new();
     for control in form.select(&controls) {
         let element = control.value();
@@ -127,9 +122,9 @@ fn form_controls(form: ElementRef<'_>) -> Vec<(String, String)> {
         let value = match element.name() {
             "textarea" => control.text().collect::<String>(),
             "select" => control
-                .select(&selector("option"))
+                .select(&markup::selector("option"))
                 .find(|o| o.value().attr("selected").is_some())
-                .or_else(|| control.select(&selector("option")).next())
+                .or_else(|| control.select(&markup::selector("option")).next())
                 .and_then(|o| o.value().attr("value").map(str::to_string))
                 .unwrap_or_default(),
             _ => match kind.as_str() {

@@ -56,6 +56,39 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
+    /// Every kind, in the order reports list them (SARIF's rules array).
+    pub const ALL: [FindingKind; 11] = [
+        FindingKind::RuleViolation,
+        FindingKind::DataExposure,
+        FindingKind::AudienceLeak,
+        FindingKind::UnlinkedReachable,
+        FindingKind::SecretExposed,
+        FindingKind::CrossIdentityData,
+        FindingKind::InvertedPrivilege,
+        FindingKind::ReviewOverdue,
+        FindingKind::SiteExpired,
+        FindingKind::LoginFailed,
+        FindingKind::Inconclusive,
+    ];
+
+    /// An automatic check: runs on every Site whatever the scenario declares (as opposed to
+    /// a declared `[[expect]]`, a login, or the run's own completeness).
+    pub fn is_automatic(self) -> bool {
+        match self {
+            FindingKind::AudienceLeak
+            | FindingKind::UnlinkedReachable
+            | FindingKind::SecretExposed
+            | FindingKind::CrossIdentityData
+            | FindingKind::InvertedPrivilege
+            | FindingKind::ReviewOverdue
+            | FindingKind::SiteExpired => true,
+            FindingKind::RuleViolation
+            | FindingKind::DataExposure
+            | FindingKind::LoginFailed
+            | FindingKind::Inconclusive => false,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             FindingKind::RuleViolation => "rule-violation",

@@ -52,18 +52,6 @@ use crate::RunResult;
 use crate::judge::{Finding, FindingKind, Verdict};
 use crate::snapshot::Status;
 
-/// The automatic checks, in the order they are listed. Each is a testcase even when it found
-/// nothing, so a CI history shows the check ran and passed.
-const AUTOMATIC: [FindingKind; 7] = [
-    FindingKind::AudienceLeak,
-    FindingKind::UnlinkedReachable,
-    FindingKind::SecretExposed,
-    FindingKind::CrossIdentityData,
-    FindingKind::InvertedPrivilege,
-    FindingKind::ReviewOverdue,
-    FindingKind::SiteExpired,
-];
-
 pub fn render(result: &RunResult) -> Result<String, ReportError> {
     report(result).to_string().map_err(|e| ReportError::Render {
         format: "JUnit",
@@ -130,7 +118,9 @@ fn suite(result: &RunResult) -> TestSuite {
     for (label, findings) in &declared {
         check_cases(&mut suite, label, findings, &at_or_above, &case);
     }
-    for kind in AUTOMATIC {
+    // The automatic checks: each is a testcase even when it found nothing, so a CI history
+    // shows the check ran and passed.
+    for kind in FindingKind::ALL.into_iter().filter(|k| k.is_automatic()) {
         let findings: Vec<&Finding> = result.findings.iter().filter(|f| f.kind == kind).collect();
         check_cases(&mut suite, kind.as_str(), &findings, &at_or_above, &case);
     }

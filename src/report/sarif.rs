@@ -41,21 +41,6 @@ use crate::judge::{Finding, FindingKind, Severity, Verdict};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
-/// Every finding kind, in the order of the rules array.
-const KINDS: [FindingKind; 11] = [
-    FindingKind::RuleViolation,
-    FindingKind::DataExposure,
-    FindingKind::AudienceLeak,
-    FindingKind::UnlinkedReachable,
-    FindingKind::SecretExposed,
-    FindingKind::CrossIdentityData,
-    FindingKind::InvertedPrivilege,
-    FindingKind::ReviewOverdue,
-    FindingKind::SiteExpired,
-    FindingKind::LoginFailed,
-    FindingKind::Inconclusive,
-];
-
 /// (short description, help) per kind; an exhaustive match, so a new kind must be described.
 fn describe(kind: FindingKind) -> (&'static str, &'static str) {
     match kind {
@@ -157,7 +142,7 @@ pub fn render(result: &RunResult) -> String {
 }
 
 fn run(result: &RunResult) -> Run {
-    let rules: Vec<Value> = KINDS
+    let rules: Vec<Value> = FindingKind::ALL
         .iter()
         .map(|&kind| {
             let (short, help) = describe(kind);
@@ -212,7 +197,7 @@ fn run(result: &RunResult) -> Run {
 }
 
 fn finding(result: &RunResult, finding: &Finding, scenario_uri: &str) -> Value {
-    let rule_index = KINDS.iter().position(|k| *k == finding.kind);
+    let rule_index = FindingKind::ALL.iter().position(|k| *k == finding.kind);
     // `finding.rule` is `file:line:col`; the file may itself contain colons, so split from
     // the right.
     let declared = finding.rule.as_deref().and_then(|rule| {

@@ -168,23 +168,17 @@ async fn crawl_one<O: Observe>(
     progress: ProgressHandle,
 ) -> IdentityCrawl<O::Output> {
     let mut result = IdentityCrawl::new(&session.identity.name);
-    let mut seen: HashMap<Url, u32> = HashMap::new();
-    let mut queue: VecDeque<(Request, u32)> = VecDeque::new();
-    let mut depth_limited = 0usize;
-    let mut per_template: HashMap<String, usize> = HashMap::new();
+    let mut frontier = Frontier {
+        scope: &scope,
+        limits: &limits,
+        seen: HashMap::new(),
+        queue: VecDeque::new(),
+        depth_limited: 0,
+        per_template: HashMap::new(),
+    };
     let starts = limits.seeds.iter().chain(limits.openapi.iter());
     for url in starts {
-        enqueue(
-            &scope,
-            Request::get(url.clone()),
-            0,
-            &limits,
-            &mut seen,
-            &mut queue,
-            &mut result,
-            &mut depth_limited,
-            &mut per_template,
-        );
+        frontier.offer(Request::get(url.clone()), 0, &mut result);
     }
     let mut in_flight = JoinSet::new();
     let mut sent = 0usize;
@@ -193,7 +187,7 @@ async fn crawl_one<O: Observe>(
             && sent < limits.max_requests
             && !session.site.stop.is_stopped()
         {
-            let Some((request, depth)) = queue.pop_front() else {
+            let Some((request, depth)) = frontier.queue.pop_front() else {
                 break;
             };
             sent += 1;
@@ -238,92 +232,91 @@ async fn crawl_one<O: Observe>(
         result.templates.extend(found.templates);
         result.routes.extend(found.routes);
         for link in found.links {
-            enqueue(
-                &scope,
-                Request::get(link),
-                depth + 1,
-                &limits,
-                &mut seen,
-                &mut queue,
-                &mut result,
-                &mut depth_limited,
-                &mut per_template,
-            );
+            frontier.offer(Request::get(link), depth + 1, &mut result);
         }
-        progress.queued(&session.identity.name, queue.len() + in_flight.len());
+        progress.queued(
+            &session.identity.name,
+            frontier.queue.len() + in_flight.len(),
+        );
     }
-    if !queue.is_empty() {
-        let left = queue.len();
+    if !frontier.queue.is_empty() {
+        let left = frontier.queue.len();
         result.truncated.get_or_insert(format!(
             "max_requests ({}) reached with {left} URLs still queued",
             limits.max_requests
         ));
-    } else if depth_limited > 0 {
+    } else if frontier.depth_limited > 0 {
         result.truncated.get_or_insert(format!(
-            "max_depth ({}) left {depth_limited} URLs unvisited",
-            limits.max_depth
+            "max_depth ({}) left {} URLs unvisited",
+            limits.max_depth, frontier.depth_limited
         ));
     }
     result
 }
 
-#[allow(clippy::too_many_arguments)]
-fn enqueue<O>(
-    scope: &Scope,
-    request: Request,
-    depth: u32,
-    limits: &Limits,
-    seen: &mut HashMap<Url, u32>,
-    queue: &mut VecDeque<(Request, u32)>,
-    result: &mut IdentityCrawl<O>,
-    depth_limited: &mut usize,
-    per_template: &mut HashMap<String, usize>,
-) {
-    match scope.check(&request.url) {
-        Verdict::Offsite => result.offsite_links += 1,
-        Verdict::Skip(reason) => {
-            result.skipped.entry(request).or_insert(reason);
-        }
-        Verdict::Crawl => {
-            if seen.contains_key(&request.url) {
-                return;
+/// One identity's queue of requests to send, and what bounds it.
+struct Frontier<'a> {
+    scope: &'a Scope,
+    limits: &'a Limits,
+    /// Every URL queued so far, with the depth it was found at.
+    seen: HashMap<Url, u32>,
+    queue: VecDeque<(Request, u32)>,
+    /// URLs of templates never observed that max_depth kept out.
+    depth_limited: usize,
+    /// Requests queued per template (max_per_template).
+    per_template: HashMap<String, usize>,
+}
+
+impl Frontier<'_> {
+    /// Queues a request found at `depth`, or records in `result` why it is not sent.
+    fn offer<O>(&mut self, request: Request, depth: u32, result: &mut IdentityCrawl<O>) {
+        let limits = self.limits;
+        match self.scope.check(&request.url) {
+            Verdict::Offsite => result.offsite_links += 1,
+            Verdict::Skip(reason) => {
+                result.skipped.entry(request).or_insert(reason);
             }
-            let template = request.template();
-            if depth > limits.max_depth {
-                // Past the depth limit, a template already crawled is still in the matrix;
-                // only a template never seen is part of the Site left unobserved.
-                let covered = per_template.get(&template).is_some_and(|n| *n > 0);
-                if !covered {
-                    *depth_limited += 1;
+            Verdict::Crawl => {
+                if self.seen.contains_key(&request.url) {
+                    return;
                 }
-                result.skipped.entry(request).or_insert_with(|| {
-                    if covered {
-                        format!(
-                            "beyond max_depth ({}); {template} already observed",
-                            limits.max_depth
-                        )
-                    } else {
-                        format!("beyond max_depth ({})", limits.max_depth)
+                let template = request.template();
+                if depth > limits.max_depth {
+                    // Past the depth limit, a template already crawled is still in the matrix;
+                    // only a template never seen is part of the Site left unobserved.
+                    let covered = self.per_template.get(&template).is_some_and(|n| *n > 0);
+                    if !covered {
+                        self.depth_limited += 1;
                     }
-                });
-                return;
+                    result.skipped.entry(request).or_insert_with(|| {
+                        if covered {
+                            format!(
+                                "beyond max_depth ({}); {template} already observed",
+                                limits.max_depth
+                            )
+                        } else {
+                            format!("beyond max_depth ({})", limits.max_depth)
+                        }
+                    });
+                    return;
+                }
+                let sent = self.per_template.entry(template.clone()).or_insert(0);
+                if *sent >= limits.max_per_template {
+                    // A trap (an endless calendar, ever-new queries) or just a big table: the
+                    // template's row is already observed; its further URLs are listed, not sent.
+                    result.skipped.entry(request).or_insert_with(|| {
+                        format!(
+                            "over max_per_template ({}) for {template}",
+                            limits.max_per_template
+                        )
+                    });
+                    return;
+                }
+                *sent += 1;
+                result.skipped.remove(&request);
+                self.seen.insert(request.url.clone(), depth);
+                self.queue.push_back((request, depth));
             }
-            let sent = per_template.entry(template.clone()).or_insert(0);
-            if *sent >= limits.max_per_template {
-                // A trap (an endless calendar, ever-new queries) or just a big table: the
-                // template's row is already observed; its further URLs are listed, not sent.
-                result.skipped.entry(request).or_insert_with(|| {
-                    format!(
-                        "over max_per_template ({}) for {template}",
-                        limits.max_per_template
-                    )
-                });
-                return;
-            }
-            *sent += 1;
-            result.skipped.remove(&request);
-            seen.insert(request.url.clone(), depth);
-            queue.push_back((request, depth));
         }
     }
 }

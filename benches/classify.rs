@@ -10,19 +10,10 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use lowpriv::observe::Classifier;
-use lowpriv::scenario::{Builtin, DataClass, DataKind, Location, Secret};
+use lowpriv::scenario::{Builtin, DataClass, DataKind, Secret};
 
 const TARGET_BYTES: usize = 10 * 1024 * 1024;
 const ROUNDS: usize = 10;
-
-fn class(name: &str, kind: DataKind) -> DataClass {
-    DataClass {
-        name: name.to_string(),
-        kind,
-        belongs_to: None,
-        location: Location::default(),
-    }
-}
 
 /// A small deterministic generator, so every run classifies the same bytes.
 struct Rng(u64);
@@ -153,10 +144,10 @@ fn main() {
 
     let mut classes: Vec<DataClass> = Builtin::ALL
         .iter()
-        .map(|b| class(b.as_str(), DataKind::Builtin(*b)))
+        .map(|b| DataClass::new(b.as_str(), DataKind::Builtin(*b)))
         .collect();
     for i in 0..100 {
-        classes.push(class(
+        classes.push(DataClass::new(
             &format!("canary-{i:03}"),
             DataKind::Text(format!("CANARY-{i:04}-ALICE")),
         ));
@@ -165,7 +156,7 @@ fn main() {
         ("env-one", "bench-env-secret-one"),
         ("env-two", "bench-env-secret-two"),
     ] {
-        classes.push(class(
+        classes.push(DataClass::new(
             name,
             DataKind::Env {
                 var: name.to_uppercase(),
@@ -173,7 +164,10 @@ fn main() {
             },
         ));
     }
-    classes.push(class("salary", DataKind::JsonKeys(vec!["salary".into()])));
+    classes.push(DataClass::new(
+        "salary",
+        DataKind::JsonKeys(vec!["salary".into()]),
+    ));
     let started = Instant::now();
     let classifier = Classifier::new(&classes);
     let build = started.elapsed();
@@ -237,7 +231,10 @@ fn main() {
         ("canaries and env secrets only", time(&literals_only)),
         (
             "json_keys only (JSON keys and HTML tables)",
-            time(&[class("salary", DataKind::JsonKeys(vec!["salary".into()]))]),
+            time(&[DataClass::new(
+                "salary",
+                DataKind::JsonKeys(vec!["salary".into()]),
+            )]),
         ),
     ];
 

@@ -7,27 +7,18 @@
 use std::collections::BTreeMap;
 
 use lowpriv::observe::Classifier;
-use lowpriv::scenario::{Builtin, DataClass, DataKind, Location, Secret};
+use lowpriv::scenario::{Builtin, DataClass, DataKind, Secret};
 
 /// The value the `env` lines of `true_positives.txt` carry, verbatim and encoded.
 const ENV_SECRET: &str = "s3cr3t/Pa ss+W0rd\"x~~?";
-
-fn class(name: &str, kind: DataKind) -> DataClass {
-    DataClass {
-        name: name.to_string(),
-        kind,
-        belongs_to: None,
-        location: Location::default(),
-    }
-}
 
 /// Every builtin under its own name, plus the `env` secret.
 fn classifier() -> Classifier {
     let mut classes: Vec<DataClass> = Builtin::ALL
         .iter()
-        .map(|b| class(b.as_str(), DataKind::Builtin(*b)))
+        .map(|b| DataClass::new(b.as_str(), DataKind::Builtin(*b)))
         .collect();
-    classes.push(class(
+    classes.push(DataClass::new(
         "env",
         DataKind::Env {
             var: "CORPUS_SECRET".into(),

@@ -300,6 +300,18 @@ pub struct DataClass {
     pub location: Location,
 }
 
+impl DataClass {
+    /// A class made in code rather than read from a scenario (no owner, no location).
+    pub fn new(name: &str, kind: DataKind) -> DataClass {
+        DataClass {
+            name: name.to_string(),
+            kind,
+            belongs_to: None,
+            location: Location::default(),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub enum DataKind {
     /// Any JSON object key with one of these names, at any depth (case-insensitive); also an

@@ -379,31 +379,22 @@ pub fn redact_prefix(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{Builtin, Location, Secret};
-
-    fn class(name: &str, kind: DataKind) -> DataClass {
-        DataClass {
-            name: name.to_string(),
-            kind,
-            belongs_to: None,
-            location: Location::default(),
-        }
-    }
+    use crate::scenario::{Builtin, Secret};
 
     #[test]
     fn each_kind_of_class_is_found_and_redacted() {
         let classifier = Classifier::new(&[
-            class("salary", DataKind::JsonKeys(vec!["salary".into()])),
-            class("canary", DataKind::Text("CANARY-X-1".into())),
-            class(
+            DataClass::new("salary", DataKind::JsonKeys(vec!["salary".into()])),
+            DataClass::new("canary", DataKind::Text("CANARY-X-1".into())),
+            DataClass::new(
                 "db",
                 DataKind::Env {
                     var: "DB".into(),
                     value: Secret::new("hunter2-very-secret"),
                 },
             ),
-            class("email", DataKind::Builtin(Builtin::Email)),
-            class("card", DataKind::Builtin(Builtin::CreditCard)),
+            DataClass::new("email", DataKind::Builtin(Builtin::Email)),
+            DataClass::new("card", DataKind::Builtin(Builtin::CreditCard)),
         ]);
         let body = r#"{"people":[{"name":"a","salary":120000,"email":"ann@acme.example"}],
             "note":"CANARY-X-1","cfg":"aHVudGVyMi12ZXJ5LXNlY3JldA","card":"4111 1111 1111 1111","not":"4111 1111 1111 1112"}"#;
@@ -427,9 +418,9 @@ mod tests {
         // both must find the same things, longest first, never a prefix of a longer canary.
         for count in [20usize, 200] {
             let mut classes: Vec<DataClass> = (0..count)
-                .map(|i| class(&format!("c{i}"), DataKind::Text(format!("CANARY-{i}"))))
+                .map(|i| DataClass::new(&format!("c{i}"), DataKind::Text(format!("CANARY-{i}"))))
                 .collect();
-            classes.push(class(
+            classes.push(DataClass::new(
                 "db",
                 DataKind::Env {
                     var: "DB".into(),
@@ -522,7 +513,7 @@ mod tests {
             ),
         ];
         for &(builtin, text, count, example) in cases {
-            let classifier = Classifier::new(&[class("c", DataKind::Builtin(builtin))]);
+            let classifier = Classifier::new(&[DataClass::new("c", DataKind::Builtin(builtin))]);
             let (hits, _) = classifier.classify(text, None);
             let got = hits.get("c").map_or(0, |h| h.count);
             assert_eq!(got, count, "{} in {text}", builtin.as_str());
@@ -535,8 +526,8 @@ mod tests {
     #[test]
     fn a_generic_secret_yields_to_a_specific_rule() {
         let classifier = Classifier::new(&[
-            class("gh", DataKind::Builtin(Builtin::GithubToken)),
-            class("generic", DataKind::Builtin(Builtin::GenericSecret)),
+            DataClass::new("gh", DataKind::Builtin(Builtin::GithubToken)),
+            DataClass::new("generic", DataKind::Builtin(Builtin::GenericSecret)),
         ]);
         let text = r#"{"token": "ghp_Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2", "api_key": "q8Xz2Lp0Rk4Vn7Ws5Jt1"}"#;
         let (hits, _) = classifier.classify(text, None);
@@ -547,14 +538,14 @@ mod tests {
     #[test]
     fn user_patterns_count_and_secret_ones_show_no_prefix() {
         let classifier = Classifier::new(&[
-            class(
+            DataClass::new(
                 "ticket",
                 DataKind::Pattern {
                     regex: Regex::new(r"TCK-[0-9]{5}").unwrap(),
                     secret: false,
                 },
             ),
-            class(
+            DataClass::new(
                 "internal-key",
                 DataKind::Pattern {
                     regex: Regex::new(r"ik_[a-z0-9]{12}").unwrap(),
@@ -574,8 +565,10 @@ mod tests {
 
     #[test]
     fn html_table_columns_count_as_json_keys() {
-        let classifier =
-            Classifier::new(&[class("salary", DataKind::JsonKeys(vec!["salary".into()]))]);
+        let classifier = Classifier::new(&[DataClass::new(
+            "salary",
+            DataKind::JsonKeys(vec!["salary".into()]),
+        )]);
         let page = "<html><body><table><tr><th>Name</th><th>SALARY </th></tr>
             <tr><td>Ann</td><td>120000</td></tr><tr><td>Bob</td><td></td></tr></table></body></html>";
         let (hits, paths) = classifier.classify(page, None);
@@ -588,10 +581,13 @@ mod tests {
     fn arbitrary_bytes_and_large_bodies_are_safe() {
         let mut classes: Vec<DataClass> = Builtin::ALL
             .iter()
-            .map(|b| class(b.as_str(), DataKind::Builtin(*b)))
+            .map(|b| DataClass::new(b.as_str(), DataKind::Builtin(*b)))
             .collect();
-        classes.push(class("salary", DataKind::JsonKeys(vec!["salary".into()])));
-        classes.push(class(
+        classes.push(DataClass::new(
+            "salary",
+            DataKind::JsonKeys(vec!["salary".into()]),
+        ));
+        classes.push(DataClass::new(
             "db",
             DataKind::Env {
                 var: "DB".into(),
@@ -626,8 +622,8 @@ mod tests {
     #[test]
     fn keyword_windows_keep_long_matches_and_multibyte_text_whole() {
         let classifier = Classifier::new(&[
-            class("key", DataKind::Builtin(Builtin::PrivateKey)),
-            class("generic", DataKind::Builtin(Builtin::GenericSecret)),
+            DataClass::new("key", DataKind::Builtin(Builtin::PrivateKey)),
+            DataClass::new("generic", DataKind::Builtin(Builtin::GenericSecret)),
         ]);
         // A PEM body far longer than the default reach, after multibyte text.
         let body_line = "MIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM2PoLTJkq8Xz2Lp0Rk4Vn7Ws5Jt1\n";

@@ -32,18 +32,11 @@ static TABLE: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
         .ok()
 });
 
-/// Cheap test before parsing: only documents with a table are parsed at all.
-pub fn has_table(text: &str) -> bool {
-    TABLE.as_ref().is_some_and(|ac| ac.is_match(text))
-}
-
-/// From the first `<table` on: nothing before it can hold a cell.
-fn tables_slice(text: &str) -> &str {
-    let start = TABLE
-        .as_ref()
-        .and_then(|ac| ac.find(text))
-        .map_or(0, |m| m.start());
-    text.get(start..).unwrap_or(text)
+/// From the first `<table` on (nothing before it can hold a cell); `None` without a table, so
+/// a page without one costs a single search.
+fn tables_slice(text: &str) -> Option<&str> {
+    let start = TABLE.as_ref()?.find(text)?.start();
+    text.get(start..)
 }
 
 /// One table's rows as read so far: cells with their kind, span and text.
@@ -73,7 +66,9 @@ struct RawCell {
 pub fn cells<'k>(text: &str, keys: &'k HashMap<String, String>) -> Vec<Cell<'k>> {
     // No depth cut of the whole page first (`markup::bounded`, for the HTML parser): this
     // scanner is linear in the page except in nested tables, and those are capped below.
-    let html = tables_slice(text);
+    let Some(html) = tables_slice(text) else {
+        return Vec::new();
+    };
     let bytes = html.as_bytes();
     let mut stack: Vec<Table> = Vec::new();
     let mut out = Vec::new();

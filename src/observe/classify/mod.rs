@@ -151,7 +151,6 @@ impl Classifier {
             .json_key_names
             .as_ref()
             .is_some_and(|names| names.is_match(text))
-            && html::has_table(text)
         {
             for cell in html::cells(text, &self.json_keys) {
                 record(&mut hits, cell.class, "json_keys", || {

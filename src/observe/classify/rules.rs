@@ -14,7 +14,6 @@ use std::ops::Range;
 use std::sync::LazyLock;
 
 use base64::Engine as _;
-use regex::{Regex, RegexBuilder};
 use regex_automata::{Input, meta};
 use serde::Deserialize;
 
@@ -146,10 +145,6 @@ pub fn rule(builtin: Builtin) -> Option<&'static Rule> {
     RULES.iter().find(|r| r.id == builtin.as_str())
 }
 
-fn compile(pattern: &str, limit: usize) -> Result<Regex, regex::Error> {
-    RegexBuilder::new(pattern).size_limit(limit).build()
-}
-
 /// The engine under `regex`, for searches bounded to a window that still see around it.
 fn compile_meta(pattern: &str, limit: usize) -> Result<meta::Regex, Box<meta::BuildError>> {
     meta::Regex::builder()
@@ -168,7 +163,7 @@ struct Active {
     regex: Option<meta::Regex>,
 }
 
-/// What one top-level capture group of the joined pass stands for.
+/// What one pattern of the joined pass stands for.
 #[derive(Clone, Copy, Debug)]
 enum Alternative {
     /// A keywordless rule's whole regex (index into `active`).
@@ -382,7 +377,8 @@ fn join(active: &[Active], order: &[usize]) -> Option<Joined> {
             );
             continue;
         }
-        if let Err(error) = compile(&rule.regex, RULE_SIZE_LIMIT) {
+        // Alone first: a rule that does not build is named and left out, not the whole pass.
+        if let Err(error) = compile_meta(&rule.regex, RULE_SIZE_LIMIT) {
             tracing::error!(rule = rule.id, %error, "a builtin rule does not compile");
             continue;
         }
@@ -851,6 +847,11 @@ fn assignment(text: &str, start: usize, value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use regex::{Regex, RegexBuilder};
+
+    fn compile(pattern: &str, limit: usize) -> Result<Regex, regex::Error> {
+        RegexBuilder::new(pattern).size_limit(limit).build()
+    }
 
     #[test]
     fn the_rule_file_parses_and_every_rule_compiles() {

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use lowpriv::RunOptions;
-use lowpriv::demo::DemoConfig;
+use lowpriv_demo::DemoConfig;
 
 fn main() {
     let runs: usize = std::env::var("LOWPRIV_BENCH_RUNS")
@@ -34,7 +34,7 @@ fn main() {
             };
             let started = Instant::now();
             let (result, stats) = runtime
-                .block_on(lowpriv::run_demo_with(
+                .block_on(lowpriv_demo::run_with(
                     config,
                     |scenario| {
                         // Measure lowpriv, not the politeness budget.

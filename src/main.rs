@@ -3,7 +3,6 @@
 // As in the library: no input or network data reaches an unwrap.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
-mod bars;
 mod cli;
 
 fn main() {

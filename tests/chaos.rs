@@ -11,7 +11,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use lowpriv::demo::{Chaos, DemoConfig, Faults};
+use lowpriv_demo::{Chaos, DemoConfig, Faults};
 
 /// What a kind must end in.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use lowpriv::demo::{DemoConfig, Faults};
+use lowpriv_demo::{DemoConfig, Faults};
 
 fn fixed_with(faults: Faults) -> DemoConfig {
     DemoConfig {
@@ -20,7 +20,7 @@ fn fixed_with(faults: Faults) -> DemoConfig {
 /// Runs the demo scenario with the shipped snapshots against `site`; returns the exit code,
 /// the JSON report and stdout+stderr.
 async fn run_against(
-    site: &lowpriv::demo::DemoSite,
+    site: &lowpriv_demo::DemoSite,
     extra: &[&str],
 ) -> (i32, serde_json::Value, String, tempfile::TempDir) {
     let dir = dir_with_approved_snapshots();
@@ -41,7 +41,7 @@ async fn run_against(
     (out.status.code().unwrap(), read_json(&json), output, dir)
 }
 
-fn assert_traps_untouched(site: &lowpriv::demo::DemoSite) {
+fn assert_traps_untouched(site: &lowpriv_demo::DemoSite) {
     let stats = site.stats();
     assert_eq!(
         (

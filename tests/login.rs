@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use lowpriv::demo::USERS;
+use lowpriv_demo::USERS;
 
 fn token(name: &str) -> String {
     USERS

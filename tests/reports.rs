@@ -21,12 +21,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lowpriv::demo::{DemoConfig, USERS};
 use lowpriv::judge::Verdict;
 use lowpriv::report::{self, Outputs, html, junit, markdown, sarif};
 use lowpriv::scenario::{Audience, LoginMethod, Secret};
 use lowpriv::snapshot::Store;
 use lowpriv::{RunOptions, RunResult};
+use lowpriv_demo::{DemoConfig, USERS};
 
 fn options() -> RunOptions {
     RunOptions {
@@ -43,7 +43,7 @@ fn run(
 ) -> RunResult {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (result, stats) = runtime
-        .block_on(lowpriv::run_demo_with(config, adjust, options))
+        .block_on(lowpriv_demo::run_with(config, adjust, options))
         .unwrap();
     assert_eq!(
         (

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use lowpriv::demo::USERS;
+use lowpriv_demo::USERS;
 
 fn s(v: &str) -> String {
     v.to_string()

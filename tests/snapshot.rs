@@ -6,15 +6,15 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use lowpriv::demo::{DemoConfig, Flaw};
 use lowpriv::report::terminal;
 use lowpriv::snapshot::{self, Matrix, Store};
 use lowpriv::{RunOptions, RunResult};
+use lowpriv_demo::{DemoConfig, Flaw};
 
 fn run(config: DemoConfig, concurrency: usize) -> RunResult {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (result, _) = runtime
-        .block_on(lowpriv::run_demo_with(
+        .block_on(lowpriv_demo::run_with(
             config,
             |s| s.crawl.concurrency = concurrency,
             &RunOptions::default(),

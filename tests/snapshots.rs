@@ -14,7 +14,7 @@ fn demo(fixed: bool) -> RunResult {
         ..RunOptions::default()
     };
     let (result, stats) = runtime
-        .block_on(lowpriv::run_demo(fixed, &options))
+        .block_on(lowpriv_demo::run(fixed, &options))
         .unwrap();
     assert_eq!(
         (

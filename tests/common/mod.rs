@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use lowpriv::demo::{DemoConfig, DemoSite, USERS};
+use lowpriv_demo::{DemoConfig, DemoSite, USERS};
 
 pub const DB_PASSWORD: &str = "e2e-db-password-4c1f9b7a";
 

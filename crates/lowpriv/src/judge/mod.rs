@@ -17,7 +17,7 @@ use crate::observe::{Observation, Outcome};
 use crate::scenario::{DataKind, ExpectRule, Expectation, Identity, Scenario};
 use crate::session::LoginStatus;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -28,6 +28,20 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// Least severe first.
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    /// The severity named `name` (`info` … `critical`), as `as_str` writes it.
+    pub fn parse(name: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",

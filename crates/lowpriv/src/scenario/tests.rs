@@ -728,7 +728,9 @@ fn several_problems_are_sorted_by_position() {
 
 #[test]
 fn demo_scenario_parses() {
-    let s = match load(Path::new("scenarios/demo.toml"), &env) {
+    // Unit tests run in the crate's folder; the scenario lives at the workspace root.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/demo.toml");
+    let s = match load(&path, &env) {
         Ok(s) => s,
         Err(e) => panic!("{e}"),
     };
@@ -818,7 +820,7 @@ fn every_builtin_is_accepted() {
 
 #[test]
 fn docs_examples_parse() {
-    let doc = include_str!("../../docs/scenario.md");
+    let doc = include_str!("../../../../docs/scenario.md");
     let any_env = |_: &str| Some("doc-example-value".to_string());
     let mut parsed = 0;
     let mut rest = doc;

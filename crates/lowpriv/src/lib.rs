@@ -15,7 +15,6 @@
 //!   as soon as they are read.
 //! - [`judge`]: declared expectations and automatic checks → findings and a verdict.
 //! - [`report`]: terminal and JSON renderings of a [`RunResult`]; exit codes.
-//! - [`demo`]: the embedded demo Site used by `lowpriv demo`, the tests and the benchmarks.
 //!
 //! A library user calls [`run`] and renders the [`RunResult`] however they like.
 
@@ -25,7 +24,6 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod crawl;
-pub mod demo;
 pub mod judge;
 pub mod observe;
 pub mod progress;
@@ -227,11 +225,6 @@ pub struct Summary {
 pub enum Error {
     #[error(transparent)]
     Scenario(#[from] scenario::ScenarioError),
-    #[error("cannot serve the demo Site")]
-    DemoSite {
-        #[source]
-        source: std::io::Error,
-    },
     #[error("could not open sessions")]
     Session(#[from] session::LoginError),
 }
@@ -473,50 +466,4 @@ pub fn compare_snapshot(result: &mut RunResult, store: &snapshot::Store, ci: boo
         result.summary.reasons.push(report.message.clone());
     }
     result.snapshot = Some(report);
-}
-
-/// Serves the embedded demo Site on a loopback port, runs the demo scenario against it, and
-/// returns the result with the Site's trap counters (which must all stay 0).
-pub async fn run_demo(
-    fixed: bool,
-    options: &RunOptions,
-) -> Result<(RunResult, demo::DemoStats), Error> {
-    let config = demo::DemoConfig {
-        fixed,
-        ..Default::default()
-    };
-    run_demo_with(config, |_| {}, options).await
-}
-
-/// [`run_demo`] with a Site configuration of the caller's (its runtime secret is replaced by
-/// a random one) and a last word on the scenario (benchmarks lift the politeness limits).
-pub async fn run_demo_with(
-    mut config: demo::DemoConfig,
-    adjust: impl FnOnce(&mut Scenario),
-    options: &RunOptions,
-) -> Result<(RunResult, demo::DemoStats), Error> {
-    config.db_password = demo::random_secret();
-    let db_password = config.db_password.clone();
-    let env = |var: &str| {
-        if var == "DB_PASSWORD" {
-            Some(db_password.clone())
-        } else {
-            demo::demo_env(var)
-        }
-    };
-    let mut scenario = scenario::parse(
-        demo::SCENARIO,
-        std::path::Path::new(demo::SCENARIO_PATH),
-        &env,
-    )?;
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    let site = demo::DemoSite::start(config, addr)
-        .await
-        .map_err(|source| Error::DemoSite { source })?;
-    scenario.site.base_url = site.base_url.clone();
-    adjust(&mut scenario);
-    let result = run(&scenario, options).await;
-    let stats = site.stats();
-    site.shutdown().await;
-    Ok((result?, stats))
 }

@@ -12,9 +12,12 @@ mod data;
 mod foreign;
 mod hostile;
 mod pages;
+mod runner;
 mod site;
 #[cfg(test)]
 mod tests;
+
+pub use runner::{DemoError, run, run_with};
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -287,7 +290,7 @@ fn origin_url(addr: SocketAddr) -> std::io::Result<url::Url> {
 }
 
 /// The demo scenario, embedded so `lowpriv demo` works from any directory.
-pub const SCENARIO: &str = include_str!("../../scenarios/demo.toml");
+pub const SCENARIO: &str = include_str!("../../../scenarios/demo.toml");
 /// Where the embedded scenario comes from, for diagnostics and reports.
 pub const SCENARIO_PATH: &str = "scenarios/demo.toml";
 

@@ -3,6 +3,8 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+mod bars;
+
 use clap::{Args, Parser, Subcommand};
 use lowpriv::judge::Severity;
 use lowpriv::report::{self, exit, terminal};
@@ -136,6 +138,13 @@ fn parse_audience(value: &str) -> Result<Audience, String> {
         .ok_or_else(|| format!("`{value}` is not an audience (draft, team, company, external)"))
 }
 
+/// The library keeps clap out of its types; `--fail-on` lists the same values a derive would.
+fn severity_parser() -> impl clap::builder::TypedValueParser<Value = Severity> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Severity::ALL.map(Severity::as_str))
+        .try_map(|name| Severity::parse(&name).ok_or("not a severity"))
+}
+
 #[derive(Args, Debug)]
 struct ReportArgs {
     /// Judge as if the Site were shared this widely, and show who would join the audience
@@ -146,7 +155,7 @@ struct ReportArgs {
     #[arg(long, value_name = "DIR", default_value = "snapshots")]
     snapshots: PathBuf,
     /// Findings at or above this severity fail the run.
-    #[arg(long, value_enum, default_value = "high")]
+    #[arg(long, default_value = "high", value_parser = severity_parser())]
     fail_on: Severity,
     /// Stop the whole run after this many seconds; what was gathered is reported, and the
     /// run is inconclusive.
@@ -226,7 +235,7 @@ pub fn main() -> i32 {
         Command::Demo { fixed, report } => {
             let options = run_options(&report, cli.quiet);
             runtime.spawn(stop_on_signals(options.stop.clone()));
-            match runtime.block_on(lowpriv::run_demo(fixed, &options)) {
+            match runtime.block_on(lowpriv_demo::run(fixed, &options)) {
                 Ok((mut result, stats)) => {
                     let traps = format!(
                         "demo Site traps: {} logout hits · {} delete hits · {} credentials sent to the foreign origin",
@@ -237,7 +246,7 @@ pub fn main() -> i32 {
                 Err(err) => {
                     print_error(&err);
                     match err {
-                        lowpriv::Error::Scenario(_) => exit::USAGE,
+                        lowpriv_demo::DemoError::Run(lowpriv::Error::Scenario(_)) => exit::USAGE,
                         _ => exit::INCONCLUSIVE,
                     }
                 }
@@ -275,7 +284,7 @@ pub fn main() -> i32 {
             chaos,
             seed,
         } => {
-            let chaos = match chaos.as_deref().map(lowpriv::demo::Chaos::parse_list) {
+            let chaos = match chaos.as_deref().map(lowpriv_demo::Chaos::parse_list) {
                 None => Vec::new(),
                 Some(Ok(kinds)) => kinds,
                 Some(Err(why)) => {
@@ -283,11 +292,11 @@ pub fn main() -> i32 {
                     return exit::USAGE;
                 }
             };
-            let config = lowpriv::demo::DemoConfig {
+            let config = lowpriv_demo::DemoConfig {
                 fixed,
-                db_password: db_password.unwrap_or_else(lowpriv::demo::random_secret),
+                db_password: db_password.unwrap_or_else(lowpriv_demo::random_secret),
                 extra_employees,
-                faults: lowpriv::demo::Faults {
+                faults: lowpriv_demo::Faults {
                     latency_ms,
                     unavailable_every,
                     throttle_every,
@@ -306,9 +315,9 @@ fn run_options(report: &ReportArgs, quiet: bool) -> RunOptions {
     let progress: std::sync::Arc<dyn lowpriv::progress::Progress> = if quiet {
         std::sync::Arc::new(lowpriv::progress::Silent)
     } else if std::io::stderr().is_terminal() && !snapshots::in_ci() {
-        std::sync::Arc::new(crate::bars::Bars::new())
+        std::sync::Arc::new(bars::Bars::new())
     } else {
-        std::sync::Arc::new(crate::bars::Lines::new())
+        std::sync::Arc::new(bars::Lines::new())
     };
     RunOptions {
         fail_on: report.fail_on,
@@ -450,10 +459,10 @@ fn print_error(err: &dyn std::error::Error) {
     eprintln!("{text}");
 }
 
-async fn demo_site(port: u16, config: lowpriv::demo::DemoConfig) -> i32 {
+async fn demo_site(port: u16, config: lowpriv_demo::DemoConfig) -> i32 {
     let fixed = config.fixed;
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let site = match lowpriv::demo::DemoSite::start(config, addr).await {
+    let site = match lowpriv_demo::DemoSite::start(config, addr).await {
         Ok(site) => site,
         Err(err) => {
             eprintln!("error: cannot serve the demo Site on {addr}: {err}");

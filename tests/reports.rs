@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lowpriv::judge::Verdict;
+use lowpriv::Verdict;
 use lowpriv::report::{self, Outputs, html, junit, markdown, sarif};
 use lowpriv::scenario::{Audience, LoginMethod, Secret};
 use lowpriv::snapshot::Store;
@@ -67,7 +67,6 @@ fn demo(fixed: bool) -> RunResult {
 /// The demo run compared with a copy of the repository's approved snapshots, so the drift
 /// section is populated (flawed) or a match (fixed). Returns the temp dir to redact.
 fn compared(fixed: bool) -> (RunResult, tempfile::TempDir) {
-    let mut result = demo(fixed);
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("snapshots")).unwrap();
     std::fs::copy(
@@ -75,11 +74,15 @@ fn compared(fixed: bool) -> (RunResult, tempfile::TempDir) {
         dir.path().join("snapshots/acme-payroll.snap"),
     )
     .unwrap();
-    lowpriv::compare_snapshot(
-        &mut result,
-        &Store::new(dir.path().join("snapshots")),
-        false,
-    );
+    let config = DemoConfig {
+        fixed,
+        ..Default::default()
+    };
+    let options = RunOptions {
+        snapshots: Some(Store::new(dir.path().join("snapshots"))),
+        ..options()
+    };
+    let result = run(config, |_| {}, &options);
     (result, dir)
 }
 

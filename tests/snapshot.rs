@@ -12,12 +12,16 @@ use lowpriv::{RunOptions, RunResult};
 use lowpriv_demo::{DemoConfig, Flaw};
 
 fn run(config: DemoConfig, concurrency: usize) -> RunResult {
+    run_with(config, concurrency, &RunOptions::default())
+}
+
+fn run_with(config: DemoConfig, concurrency: usize, options: &RunOptions) -> RunResult {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (result, _) = runtime
         .block_on(lowpriv_demo::run_with(
             config,
             |s| s.crawl.concurrency = concurrency,
-            &RunOptions::default(),
+            options,
         ))
         .unwrap();
     result
@@ -115,12 +119,11 @@ fn one_more_reachable_template_changes_exactly_its_lines() {
 #[test]
 fn drift_rendering() {
     let dir = dir_with_approved_snapshots();
-    let mut result = run(config(false), 8);
-    lowpriv::compare_snapshot(
-        &mut result,
-        &Store::new(dir.path().join("snapshots")),
-        false,
-    );
+    let options = RunOptions {
+        snapshots: Some(Store::new(dir.path().join("snapshots"))),
+        ..RunOptions::default()
+    };
+    let result = run_with(config(false), 8, &options);
     let mut text = String::new();
     terminal::render_snapshot(&result, terminal::Style::default(), &mut text);
     let text = text.replace(&dir.path().display().to_string(), "[dir]");
@@ -240,7 +243,7 @@ fn a_broken_or_foreign_snapshot_is_named_and_never_overwritten() {
         ),
         (
             original.replace("identity alice", "identity alice\nidentity eve"),
-            "does not declare (or did not log in): `eve`".to_string(),
+            "does not declare: `eve`".to_string(),
         ),
     ];
     for (edited, expected) in cases {
@@ -250,11 +253,72 @@ fn a_broken_or_foreign_snapshot_is_named_and_never_overwritten() {
         std::fs::write(&approved, &edited).unwrap();
         let out = lowpriv_in(dir.path(), &["demo", "--fixed"], &[]);
         assert_eq!(out.status.code(), Some(2), "{expected}");
-        let stdout = text(&out.stdout);
-        assert!(stdout.contains(&expected), "{expected}\n{stdout}");
-        assert!(stdout.contains("INVALID"), "{stdout}");
+        // Bad input, found before the run: an error naming it, and no report.
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(&expected), "{expected}\n{stderr}");
+        assert!(stderr.contains("error:"), "{stderr}");
+        assert!(!text(&out.stdout).contains("verdict:"), "no run, no report");
         assert_eq!(std::fs::read_to_string(&approved).unwrap(), edited);
+        assert!(!dir.path().join("snapshots/acme-payroll.snap.new").exists());
     }
+}
+
+/// An invalid approved snapshot is an input error (exit 2) found before the first request:
+/// the Site, a bare listener that counts connections, is never contacted.
+#[test]
+fn an_invalid_snapshot_stops_the_run_before_any_request() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    let dir = temp_dir();
+    std::fs::create_dir_all(dir.path().join("snapshots")).unwrap();
+    let broken = shipped().replace(
+        "GET /reports/quarterly · dave · denied",
+        "GET /reports/quarterly · dave · denid",
+    );
+    std::fs::write(dir.path().join("snapshots/acme-payroll.snap"), &broken).unwrap();
+    let scenario = demo_scenario();
+    let base_url = format!("http://127.0.0.1:{port}");
+    let env = demo_env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let out = lowpriv_in(
+        dir.path(),
+        &["run", scenario.to_str().unwrap(), "--base-url", &base_url],
+        &env,
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("snapshots/acme-payroll.snap:")
+            && stderr.contains("unknown outcome `denid`"),
+        "file:line and what is wrong: {stderr}"
+    );
+    let mut connections = 0;
+    while listener.accept().is_ok() {
+        connections += 1;
+    }
+    assert_eq!(connections, 0, "no request reached the Site");
+    // The same run with the shipped snapshot does contact the listener (it then fails to
+    // get answers): the count above is not zero by construction.
+    std::fs::write(dir.path().join("snapshots/acme-payroll.snap"), shipped()).unwrap();
+    let out = lowpriv_in(
+        dir.path(),
+        &[
+            "run",
+            scenario.to_str().unwrap(),
+            "--base-url",
+            &base_url,
+            "--deadline",
+            "5",
+        ],
+        &env,
+    );
+    assert_ne!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let mut connections = 0;
+    while listener.accept().is_ok() {
+        connections += 1;
+    }
+    assert!(connections > 0, "the valid run did reach the listener");
 }
 
 #[test]

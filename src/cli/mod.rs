@@ -7,10 +7,23 @@ mod bars;
 
 use clap::{Args, Parser, Subcommand};
 use lowpriv::judge::Severity;
-use lowpriv::report::{self, exit, terminal};
+use lowpriv::report::{self, terminal};
 use lowpriv::scenario::{self, Audience, Scenario, ScenarioError};
 use lowpriv::snapshot::{self as snapshots, Store};
 use lowpriv::{RunOptions, RunResult};
+
+/// How a command ended; `main` maps it to the process exit code in one `match`.
+pub enum Outcome {
+    /// A run happened (its verdict decides) or stopped before judging (its error decides).
+    Run(Box<Result<RunResult, lowpriv::Error>>),
+    /// The command did what it was asked.
+    Done,
+    /// Bad usage or bad input (a scenario, a pending snapshot that is not there).
+    Invalid,
+    /// The command could not finish for a reason outside the input: the async runtime, a
+    /// port to serve on, a report that could not be written.
+    Failed,
+}
 
 #[derive(Parser, Debug)]
 #[command(
@@ -178,17 +191,17 @@ struct ReportArgs {
     html: Option<PathBuf>,
 }
 
-pub fn main() -> i32 {
+pub fn main() -> Outcome {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
-            let code = if err.use_stderr() {
-                exit::USAGE
+            let outcome = if err.use_stderr() {
+                Outcome::Invalid
             } else {
-                exit::PASS
+                Outcome::Done
             };
             let _ = err.print();
-            return code;
+            return outcome;
         }
     };
     init_logging(cli.verbose);
@@ -205,7 +218,7 @@ pub fn main() -> i32 {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");
-            return exit::INCONCLUSIVE;
+            return Outcome::Failed;
         }
     };
     match cli.command {
@@ -215,40 +228,34 @@ pub fn main() -> i32 {
             base_url,
             report,
         } => {
-            let mut loaded = match load(&scenario, &scenario::process_env) {
-                Ok(s) => s,
-                Err(code) => return code,
+            let Some(mut loaded) = load(&scenario, &scenario::process_env) else {
+                return Outcome::Invalid;
             };
             if let Some(base_url) = base_url {
                 loaded.site.base_url = base_url;
             }
             let options = run_options(&report, cli.quiet);
             runtime.spawn(stop_on_signals(options.stop.clone()));
-            match runtime.block_on(lowpriv::run(&loaded, &options)) {
-                Ok(mut result) => finish(&mut result, &report, cli.quiet, style, None),
-                Err(err) => {
-                    print_error(&err);
-                    exit::INCONCLUSIVE
-                }
-            }
+            let outcome = runtime.block_on(lowpriv::run(&loaded, &options));
+            finish(outcome, &report, cli.quiet, style, None)
         }
         Command::Demo { fixed, report } => {
             let options = run_options(&report, cli.quiet);
             runtime.spawn(stop_on_signals(options.stop.clone()));
             match runtime.block_on(lowpriv_demo::run(fixed, &options)) {
-                Ok((mut result, stats)) => {
+                Ok((result, stats)) => {
                     let traps = format!(
                         "demo Site traps: {} logout hits · {} delete hits · {} credentials sent to the foreign origin",
                         stats.logout_hits, stats.delete_hits, stats.foreign_credentials
                     );
-                    finish(&mut result, &report, cli.quiet, style, Some(traps))
+                    finish(Ok(result), &report, cli.quiet, style, Some(traps))
+                }
+                Err(lowpriv_demo::DemoError::Run(err)) => {
+                    finish(Err(err), &report, cli.quiet, style, None)
                 }
                 Err(err) => {
                     print_error(&err);
-                    match err {
-                        lowpriv_demo::DemoError::Run(lowpriv::Error::Scenario(_)) => exit::USAGE,
-                        _ => exit::INCONCLUSIVE,
-                    }
+                    Outcome::Failed
                 }
             }
         }
@@ -256,7 +263,7 @@ pub fn main() -> i32 {
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "lowpriv", &mut std::io::stdout());
-            exit::PASS
+            Outcome::Done
         }
         Command::Manpage => {
             let command = <Cli as clap::CommandFactory>::command();
@@ -264,11 +271,11 @@ pub fn main() -> i32 {
             match clap_mangen::Man::new(command).render(&mut out) {
                 Ok(()) => {
                     let _ = std::io::stdout().write_all(&out);
-                    exit::PASS
+                    Outcome::Done
                 }
                 Err(err) => {
                     eprintln!("error: cannot render the man page: {err}");
-                    exit::USAGE
+                    Outcome::Invalid
                 }
             }
         }
@@ -289,7 +296,7 @@ pub fn main() -> i32 {
                 Some(Ok(kinds)) => kinds,
                 Some(Err(why)) => {
                     eprintln!("error: --chaos: {why}");
-                    return exit::USAGE;
+                    return Outcome::Invalid;
                 }
             };
             let config = lowpriv_demo::DemoConfig {
@@ -324,6 +331,8 @@ fn run_options(report: &ReportArgs, quiet: bool) -> RunOptions {
         audience: report.audience,
         deadline: report.deadline.map(std::time::Duration::from_secs),
         progress: lowpriv::progress::ProgressHandle(progress),
+        snapshots: Some(Store::new(&report.snapshots)),
+        ci: snapshots::in_ci(),
         ..RunOptions::default()
     }
 }
@@ -337,7 +346,8 @@ async fn stop_on_signals(stop: lowpriv::stop::Stop) {
     );
     stop.stop("interrupted by a signal");
     signal().await;
-    std::process::exit(exit::INCONCLUSIVE);
+    // The second signal quits at once, before the run can report: inconclusive.
+    std::process::exit(lowpriv::verdict::exit::INCONCLUSIVE);
 }
 
 async fn signal() {
@@ -379,47 +389,62 @@ fn init_logging(verbose: u8) {
         .try_init();
 }
 
-fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Scenario, i32> {
-    scenario::load(path, env).map_err(|err| {
-        match &err {
-            ScenarioError::Invalid(diagnostics) => eprintln!("{diagnostics}"),
-            other => print_error(other),
-        }
-        exit::USAGE
-    })
+/// The scenario, or `None` once its problems are printed.
+fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Option<Scenario> {
+    scenario::load(path, env)
+        .map_err(|err| print_scenario_error(&err))
+        .ok()
 }
 
-fn check(paths: &[PathBuf]) -> i32 {
-    let mut code = exit::PASS;
+fn print_scenario_error(err: &ScenarioError) {
+    match err {
+        ScenarioError::Invalid(diagnostics) => eprintln!("{diagnostics}"),
+        other => print_error(other),
+    }
+}
+
+fn check(paths: &[PathBuf]) -> Outcome {
+    let mut outcome = Outcome::Done;
     for path in paths {
         match load(path, &scenario::process_env) {
-            Ok(s) => println!(
+            Some(s) => println!(
                 "{}: ok ({} identities, {} data classes, {} expectations)",
                 path.display(),
                 s.identities.len(),
                 s.data.len(),
                 s.expects.len()
             ),
-            Err(c) => code = c,
+            None => outcome = Outcome::Invalid,
         }
     }
-    code
+    outcome
 }
 
+/// Prints and writes every report of a run that happened; a run stopped before judging
+/// prints its error instead.
 fn finish(
-    result: &mut RunResult,
+    outcome: Result<RunResult, lowpriv::Error>,
     args: &ReportArgs,
     quiet: bool,
     style: terminal::Style,
     footer: Option<String>,
-) -> i32 {
-    lowpriv::compare_snapshot(result, &Store::new(&args.snapshots), snapshots::in_ci());
-    let result = &*result;
+) -> Outcome {
+    let result = match outcome {
+        Ok(result) => result,
+        Err(lowpriv::Error::Scenario(err)) => {
+            print_scenario_error(&err);
+            return Outcome::Run(Box::new(Err(lowpriv::Error::Scenario(err))));
+        }
+        Err(err) => {
+            print_error(&err);
+            return Outcome::Run(Box::new(Err(err)));
+        }
+    };
     let mut stdout = std::io::stdout().lock();
     let text = if quiet {
-        terminal::render_verdict(result, style)
+        terminal::render_verdict(&result, style)
     } else {
-        terminal::render(result, style)
+        terminal::render(&result, style)
     };
     // A closed pipe (`| head`) is a normal way to stop reading.
     let _ = stdout.write_all(text.as_bytes());
@@ -428,13 +453,13 @@ fn finish(
     }
     let _ = stdout.flush();
     if let Some(path) = &args.json
-        && let Err(err) = report::json::write(result, path)
+        && let Err(err) = report::json::write(&result, path)
     {
         eprintln!(
             "error: cannot write the JSON report to {}: {err}",
             path.display()
         );
-        return exit::INCONCLUSIVE;
+        return Outcome::Failed;
     }
     let outputs = report::Outputs {
         junit: args.junit.clone(),
@@ -442,11 +467,11 @@ fn finish(
         markdown: args.markdown.clone(),
         html: args.html.clone(),
     };
-    if let Err(err) = report::write_outputs(result, &outputs) {
+    if let Err(err) = report::write_outputs(&result, &outputs) {
         print_error(&err);
-        return exit::INCONCLUSIVE;
+        return Outcome::Failed;
     }
-    report::exit_code(result)
+    Outcome::Run(Box::new(Ok(result)))
 }
 
 fn print_error(err: &dyn std::error::Error) {
@@ -459,14 +484,14 @@ fn print_error(err: &dyn std::error::Error) {
     eprintln!("{text}");
 }
 
-async fn demo_site(port: u16, config: lowpriv_demo::DemoConfig) -> i32 {
+async fn demo_site(port: u16, config: lowpriv_demo::DemoConfig) -> Outcome {
     let fixed = config.fixed;
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let site = match lowpriv_demo::DemoSite::start(config, addr).await {
         Ok(site) => site,
         Err(err) => {
             eprintln!("error: cannot serve the demo Site on {addr}: {err}");
-            return exit::INCONCLUSIVE;
+            return Outcome::Failed;
         }
     };
     println!("{}", site.base_url);
@@ -479,10 +504,10 @@ async fn demo_site(port: u16, config: lowpriv_demo::DemoConfig) -> i32 {
     let _ = std::io::stdout().flush();
     let _ = tokio::signal::ctrl_c().await;
     site.shutdown().await;
-    exit::PASS
+    Outcome::Done
 }
 
-fn snapshot_command(action: SnapshotAction, style: terminal::Style) -> i32 {
+fn snapshot_command(action: SnapshotAction, style: terminal::Style) -> Outcome {
     let ci = snapshots::in_ci();
     match action {
         SnapshotAction::Accept {
@@ -498,19 +523,19 @@ fn snapshot_command(action: SnapshotAction, style: terminal::Style) -> i32 {
             };
             if names.is_empty() {
                 println!("no pending snapshots in {}", dir.display());
-                return exit::PASS;
+                return Outcome::Done;
             }
-            let mut code = exit::PASS;
+            let mut outcome = Outcome::Done;
             for name in names {
                 match snapshots::accept(&store, &name, ci) {
                     Ok(path) => println!("accepted {}", path.display()),
                     Err(err) => {
                         print_error(&err);
-                        code = exit::USAGE;
+                        outcome = Outcome::Invalid;
                     }
                 }
             }
-            code
+            outcome
         }
         SnapshotAction::Review {
             name,
@@ -521,7 +546,7 @@ fn snapshot_command(action: SnapshotAction, style: terminal::Style) -> i32 {
                     "lowpriv snapshot review asks before each change, so it needs an interactive \
                      terminal (and not CI); use `lowpriv snapshot accept NAME` or `--all` instead"
                 );
-                return exit::USAGE;
+                return Outcome::Invalid;
             }
             let store = Store::new(&dir);
             let names: Vec<String> = store
@@ -531,7 +556,7 @@ fn snapshot_command(action: SnapshotAction, style: terminal::Style) -> i32 {
                 .collect();
             if names.is_empty() {
                 println!("no pending snapshots in {}", dir.display());
-                return exit::PASS;
+                return Outcome::Done;
             }
             let stdin = std::io::stdin();
             for name in names {
@@ -541,7 +566,7 @@ fn snapshot_command(action: SnapshotAction, style: terminal::Style) -> i32 {
                     }
                     Err(err) => {
                         print_error(&err);
-                        return exit::USAGE;
+                        return Outcome::Invalid;
                     }
                 }
                 loop {
@@ -549,7 +574,7 @@ fn snapshot_command(action: SnapshotAction, style: terminal::Style) -> i32 {
                     let _ = std::io::stdout().flush();
                     let mut answer = String::new();
                     if stdin.read_line(&mut answer).unwrap_or(0) == 0 {
-                        return exit::PASS;
+                        return Outcome::Done;
                     }
                     let outcome = match answer.trim() {
                         "a" | "accept" => snapshots::accept(&store, &name, ci)
@@ -566,7 +591,7 @@ fn snapshot_command(action: SnapshotAction, style: terminal::Style) -> i32 {
                     break;
                 }
             }
-            exit::PASS
+            Outcome::Done
         }
     }
 }

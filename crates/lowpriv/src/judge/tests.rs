@@ -5,8 +5,36 @@ use std::path::Path;
 
 use super::*;
 use crate::observe::{DataHit, Observation, Outcome};
-use crate::scenario;
+use crate::scenario::{self, ExpectRule};
 use crate::session::LoginStatus;
+use crate::verdict::{self, Verdict};
+
+/// The judge and the verdict together, as a run uses them: these tests speak of both.
+struct Judgement {
+    findings: Vec<Finding>,
+    verdict: Verdict,
+    reasons: Vec<String>,
+}
+
+fn evaluate(
+    scenario: &scenario::Scenario,
+    health: &[IdentityHealth],
+    observations: &[Observation],
+    fail_on: Severity,
+    today: jiff::civil::Date,
+) -> Judgement {
+    let health = RunHealth {
+        identities: health.to_vec(),
+        stopped: None,
+    };
+    let judged = super::evaluate(scenario, &health, observations, today);
+    let decision = verdict::decide(&judged, observations, fail_on);
+    Judgement {
+        findings: judged.findings,
+        verdict: decision.verdict,
+        reasons: decision.reasons,
+    }
+}
 
 const SCENARIO: &str = r#"
 [site]

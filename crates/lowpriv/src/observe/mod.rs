@@ -7,6 +7,7 @@
 //! `hidden` is only decided once every identity's answer for a request is known ([`finalize`]).
 
 pub mod classify;
+mod collect;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use scraper::{Html, Node};
 use serde::Serialize;
 
 pub use classify::{Classifier, DataHit};
+pub use collect::{ActionSeen, Observations, collect};
 
 use crate::crawl::{Observe, Request};
 use crate::scenario::{Identity, Scenario};

@@ -1,6 +1,6 @@
 //! Replay: every request any identity was shown, sent as every identity that was not.
 //!
-//! Input: the [`CrawlMap`] and the sessions. Output: per identity (session order), the
+//! Input: the [`CrawlMap`] and the sessions. Output: a [`ReplayLog`]: per identity (session order), the
 //! observations of the requests it was never shown. This is how a page that is hidden from
 //! an identity but not protected from it is found. Only requests some identity really sent
 //! are replayed (skipped ones stay skipped), so replay is as safe as the crawl.
@@ -23,13 +23,27 @@ pub fn union<O>(crawl: &CrawlMap<O>) -> BTreeSet<Request> {
         .collect()
 }
 
+/// What the replay sent, per identity in session order.
+#[derive(Debug)]
+pub struct ReplayLog<O> {
+    pub identities: Vec<IdentityReplay<O>>,
+}
+
+/// One identity's replayed requests (the ones it was never shown), in the order they
+/// completed.
+#[derive(Debug)]
+pub struct IdentityReplay<O> {
+    pub identity: String,
+    pub replayed: Vec<(Request, O)>,
+}
+
 pub async fn run<O: Observe>(
     sessions: &[Arc<Session>],
     crawl: &CrawlMap<O::Output>,
     observer: Arc<O>,
     concurrency: usize,
     progress: &ProgressHandle,
-) -> Vec<Vec<(Request, O::Output)>> {
+) -> ReplayLog<O::Output> {
     let all = union(crawl);
     let per_identity = sessions
         .iter()
@@ -45,11 +59,15 @@ pub async fn run<O: Observe>(
                 .cloned()
                 .collect();
             async move {
+                let identity = session.identity.name.clone();
                 if !session.status.is_usable() {
-                    return Vec::new();
+                    return IdentityReplay {
+                        identity,
+                        replayed: Vec::new(),
+                    };
                 }
                 let stop = session.site.stop.clone();
-                futures::stream::iter(todo)
+                let replayed = futures::stream::iter(todo)
                     // Nothing new is sent once the run is stopped.
                     .take_until(Box::pin(async move { stop.stopped().await }))
                     .map(|request| {
@@ -67,8 +85,11 @@ pub async fn run<O: Observe>(
                     })
                     .buffer_unordered(concurrency.max(1))
                     .collect::<Vec<_>>()
-                    .await
+                    .await;
+                IdentityReplay { identity, replayed }
             }
         });
-    futures::future::join_all(per_identity).await
+    ReplayLog {
+        identities: futures::future::join_all(per_identity).await,
+    }
 }

@@ -201,7 +201,7 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
     let page = Page {
         r: result,
         verdict: result.summary.verdict.as_str(),
-        exit_code: super::exit_code(result),
+        exit_code: result.summary.verdict.exit_code(),
         identities: matrix.identities.clone(),
         rows,
         findings,

@@ -49,8 +49,9 @@ use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, Te
 
 use super::ReportError;
 use crate::RunResult;
-use crate::judge::{Finding, FindingKind, Verdict};
+use crate::judge::{Finding, FindingKind};
 use crate::snapshot::Status;
+use crate::verdict::Verdict;
 
 pub fn render(result: &RunResult) -> Result<String, ReportError> {
     report(result).to_string().map_err(|e| ReportError::Render {

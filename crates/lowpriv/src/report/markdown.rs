@@ -34,8 +34,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use crate::RunResult;
-use crate::judge::Verdict;
 use crate::observe::Outcome;
+use crate::verdict::Verdict;
 
 /// The access matrix, shared with the HTML report: rows by (template, method), a cell per
 /// logged-in identity.
@@ -283,7 +283,6 @@ fn render_snapshot(result: &RunResult, out: &mut String) {
         Status::Drift => "DRIFT",
         Status::New => "new",
         Status::Skipped => "not compared",
-        Status::Invalid => "INVALID",
     };
     let _ = writeln!(
         out,

@@ -1,4 +1,4 @@
-//! Reports: renderings of a [`RunResult`], and the exit code it maps to.
+//! Reports: renderings of a [`RunResult`].
 //!
 //! Every format reads the same `RunResult`; none re-judges. The terminal report is for a
 //! person (matrix, findings by severity, verdict); the JSON report is the machine contract
@@ -16,35 +16,7 @@ pub mod terminal;
 use std::path::PathBuf;
 
 use crate::RunResult;
-use crate::judge::{Finding, Verdict};
-
-/// Process exit codes, one place.
-pub mod exit {
-    pub const PASS: i32 = 0;
-    /// Findings at or above `--fail-on`.
-    pub const FAIL: i32 = 1;
-    /// Bad usage or an invalid scenario.
-    pub const USAGE: i32 = 2;
-    /// The run could not see the whole matrix: a login failed, the Site was unreachable,
-    /// errors or limits hid part of it.
-    pub const INCONCLUSIVE: i32 = 3;
-}
-
-pub fn exit_code(result: &RunResult) -> i32 {
-    let invalid_snapshot = result
-        .snapshot
-        .as_ref()
-        .is_some_and(|s| s.status == crate::snapshot::Status::Invalid);
-    if invalid_snapshot && result.summary.verdict != Verdict::Inconclusive {
-        // The approved file is bad input, like an invalid scenario.
-        return exit::USAGE;
-    }
-    match result.summary.verdict {
-        Verdict::Pass => exit::PASS,
-        Verdict::Fail => exit::FAIL,
-        Verdict::Inconclusive => exit::INCONCLUSIVE,
-    }
-}
+use crate::judge::Finding;
 
 /// The file reports a run writes besides the terminal and JSON ones (`--junit`, `--sarif`,
 /// `--markdown`, `--html`); `None` skips a format.

@@ -37,7 +37,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::RunResult;
-use crate::judge::{Finding, FindingKind, Severity, Verdict};
+use crate::judge::{Finding, FindingKind, Severity};
+use crate::verdict::Verdict;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 

@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use crate::RunResult;
-use crate::judge::{Severity, Verdict};
+use crate::judge::Severity;
 use crate::observe::Outcome;
+use crate::verdict::Verdict;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Style {
@@ -318,7 +319,6 @@ pub fn render_snapshot(result: &RunResult, style: Style, out: &mut String) {
         Status::Drift => ("DRIFT", "31;1"),
         Status::New => ("new", "33"),
         Status::Skipped => ("not compared", "33"),
-        Status::Invalid => ("INVALID", "31;1"),
     };
     let _ = writeln!(
         out,
@@ -387,7 +387,7 @@ pub fn render_verdict(result: &RunResult, style: Style) -> String {
         Verdict::Fail => ("FAIL", "31;1"),
         Verdict::Inconclusive => ("INCONCLUSIVE", "33;1"),
     };
-    let exit = super::exit_code(result);
+    let exit = result.summary.verdict.exit_code();
     let mut out = format!(
         "verdict: {} (exit {exit}) · {} requests · {} templates · {} findings\n",
         style.paint(code, word),

@@ -33,8 +33,20 @@ pub enum SnapshotError {
         #[source]
         source: std::io::Error,
     },
-    #[error(transparent)]
+    #[error("the approved snapshot is not valid: {0}")]
     Parse(#[from] ParseError),
+    #[error("{} is the snapshot of site `{found}`, not `{expected}`; not overwritten", path.display())]
+    ForeignSite {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
+    #[error(
+        "{} names identities the scenario does not declare: {}; not overwritten",
+        path.display(),
+        names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+    )]
+    UnknownIdentities { path: PathBuf, names: Vec<String> },
     #[error("no pending snapshot {}", path.display())]
     NoPending { path: PathBuf },
     #[error(
@@ -92,8 +104,6 @@ pub enum Status {
     New,
     /// Not compared (the run was inconclusive).
     Skipped,
-    /// The approved snapshot could not be read or is for something else.
-    Invalid,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -165,7 +175,7 @@ impl SnapshotReport {
     /// Whether this fails the run.
     pub fn fails(&self, ci: bool) -> bool {
         match self.status {
-            Status::Drift | Status::Invalid => true,
+            Status::Drift => true,
             Status::New => ci,
             Status::Match | Status::Skipped => false,
         }
@@ -177,11 +187,62 @@ pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
-/// Compares a run's exposure with the approved snapshot and writes `.snap.new` when they
-/// differ (or when none is approved yet). `complete`: the run saw its whole matrix.
-pub fn check(store: &Store, current: &Matrix, complete: bool, ci: bool) -> SnapshotReport {
+/// The approved snapshot of a Site, read and validated before the run sends anything: a
+/// broken or foreign file is bad input (like a scenario with a typo), not a finding.
+#[derive(Clone, Debug)]
+pub struct Approved {
+    path: PathBuf,
+    text: String,
+    matrix: Matrix,
+}
+
+impl Approved {
+    /// `Ok(None)`: no snapshot approved yet. `identities`: every identity the scenario
+    /// declares; the file may name no other.
+    pub fn load(
+        store: &Store,
+        site: &str,
+        identities: &[String],
+    ) -> Result<Option<Approved>, SnapshotError> {
+        let path = store.approved(site);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(SnapshotError::Read { path, source }),
+        };
+        let matrix = Matrix::parse(&text, &path)?;
+        if matrix.site != site {
+            return Err(SnapshotError::ForeignSite {
+                path,
+                found: matrix.site,
+                expected: site.to_string(),
+            });
+        }
+        let names: Vec<String> = matrix
+            .identities
+            .iter()
+            .filter(|i| !identities.contains(i))
+            .cloned()
+            .collect();
+        if !names.is_empty() {
+            return Err(SnapshotError::UnknownIdentities { path, names });
+        }
+        Ok(Some(Approved { path, text, matrix }))
+    }
+}
+
+/// Compares a run's exposure with the approved snapshot (read before the run, `None` when
+/// there is none yet) and writes `.snap.new` when they differ (or when none is approved
+/// yet). `complete`: the run saw its whole matrix.
+pub fn check(
+    store: &Store,
+    approved: Option<&Approved>,
+    current: &Matrix,
+    complete: bool,
+    ci: bool,
+) -> SnapshotReport {
     let name = current.site.clone();
-    let approved_path = store.approved(&name);
+    let approved_path = approved.map_or_else(|| store.approved(&name), |a| a.path.clone());
     let pending_path = store.pending(&name);
     let mut report = SnapshotReport {
         status: Status::Match,
@@ -201,20 +262,7 @@ pub fn check(store: &Store, current: &Matrix, complete: bool, ci: bool) -> Snaps
         return report;
     }
     let current_text = current.render();
-    let approved_text = match std::fs::read_to_string(&approved_path) {
-        Ok(text) => Some(text),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
-        Err(source) => {
-            report.status = Status::Invalid;
-            report.message = SnapshotError::Read {
-                path: approved_path.clone(),
-                source,
-            }
-            .to_string();
-            return report;
-        }
-    };
-    let Some(approved_text) = approved_text else {
+    let Some(approved) = approved else {
         report.status = Status::New;
         report.message = match write_pending(store, &name, &current_text) {
             Ok(path) => {
@@ -238,7 +286,7 @@ pub fn check(store: &Store, current: &Matrix, complete: bool, ci: bool) -> Snaps
         report.added = facts(&current_text);
         return report;
     };
-    if approved_text == current_text {
+    if approved.text == current_text {
         // A pending file from an earlier drift is stale now.
         if !ci && pending_path.exists() {
             let _ = std::fs::remove_file(&pending_path);
@@ -246,75 +294,34 @@ pub fn check(store: &Store, current: &Matrix, complete: bool, ci: bool) -> Snaps
         report.message = format!("exposure matches {}", approved_path.display());
         return report;
     }
-    let approved = match Matrix::parse(&approved_text, &approved_path) {
-        Ok(m) => m,
-        Err(err) => {
-            report.status = Status::Invalid;
-            report.message = format!("the approved snapshot is not valid: {err}");
-            if let Ok(path) = write_pending(store, &name, &current_text) {
-                report.pending = Some(path.display().to_string());
-            }
-            return report;
-        }
-    };
-    let strangers: Vec<&String> = approved
-        .identities
-        .iter()
-        .filter(|i| !current.identities.contains(i))
-        .collect();
-    let problem = if approved.site != current.site {
-        Some(format!(
-            "{} is the snapshot of site `{}`, not `{}`",
-            approved_path.display(),
-            approved.site,
-            current.site
-        ))
-    } else if !strangers.is_empty() {
-        Some(format!(
-            "{} names identities the scenario does not declare (or did not log in): {}",
-            approved_path.display(),
-            strangers
-                .iter()
-                .map(|s| format!("`{s}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-    } else {
-        None
-    };
-    report.diff = unified_diff(&approved_text, &current_text, &approved_path, &name);
-    let (added, removed) = line_changes(&approved_text, &current_text);
+    report.diff = unified_diff(&approved.text, &current_text, &approved_path, &name);
+    let (added, removed) = line_changes(&approved.text, &current_text);
     report.added = added;
     report.removed = removed;
-    report.changes = changes(&approved, current);
+    report.changes = changes(&approved.matrix, current);
     match write_pending(store, &name, &current_text) {
         Ok(path) => report.pending = Some(path.display().to_string()),
         Err(err) => report.message = err.to_string(),
     }
-    if let Some(problem) = problem {
-        report.status = Status::Invalid;
-        report.message = format!("{problem}; not overwritten");
-    } else {
-        report.status = Status::Drift;
-        if report.message.is_empty() {
-            report.message = format!(
-                "exposure drifted from {} ({} widening, {} narrowing, {} other); wrote {}; \
-                 accept with `lowpriv snapshot accept {name}` if intended",
-                approved_path.display(),
-                report.widening(),
-                report
-                    .changes
-                    .iter()
-                    .filter(|c| c.direction == Direction::Narrowing)
-                    .count(),
-                report
-                    .changes
-                    .iter()
-                    .filter(|c| c.direction == Direction::Neutral)
-                    .count(),
-                report.pending.as_deref().unwrap_or("?")
-            );
-        }
+    report.status = Status::Drift;
+    if report.message.is_empty() {
+        report.message = format!(
+            "exposure drifted from {} ({} widening, {} narrowing, {} other); wrote {}; \
+             accept with `lowpriv snapshot accept {name}` if intended",
+            approved_path.display(),
+            report.widening(),
+            report
+                .changes
+                .iter()
+                .filter(|c| c.direction == Direction::Narrowing)
+                .count(),
+            report
+                .changes
+                .iter()
+                .filter(|c| c.direction == Direction::Neutral)
+                .count(),
+            report.pending.as_deref().unwrap_or("?")
+        );
     }
     report
 }

@@ -1,0 +1,230 @@
+//! The result of one run: what the JSON report serializes and every report renders.
+//!
+//! Built once, at the end of [`crate::run`], from each stage's output; reports read it and
+//! never re-judge. Field order is the JSON report's (`report/json.rs` documents the schema).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::judge::{AudiencePreview, Finding, Severity};
+pub use crate::observe::ActionSeen as ActionReport;
+use crate::observe::{Observation, Outcome};
+use crate::scenario::{self, Audience, Tier};
+use crate::snapshot::SnapshotReport;
+use crate::verdict::Verdict;
+
+/// The JSON report's schema version. Bump it when a field changes meaning or disappears.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything one run found: what the JSON report serializes and every renderer reads.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunResult {
+    pub schema: u32,
+    pub lowpriv_version: &'static str,
+    pub scenario: String,
+    pub site: SiteReport,
+    pub identities: Vec<IdentityReport>,
+    /// Sorted by template, URL, then identity in scenario order.
+    pub observations: Vec<Observation>,
+    /// Write-capable endpoints each identity was shown (recorded, never sent).
+    pub actions: Vec<ActionReport>,
+    /// Paths with parameters no value filled; not sent.
+    pub unfilled_templates: Vec<String>,
+    /// The scenario's `[[expect]]` entries, so every format can list the ones that held too.
+    pub expectations: Vec<ExpectationReport>,
+    pub findings: Vec<Finding>,
+    /// Comparison with the approved exposure snapshot, when one was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<SnapshotReport>,
+    /// "If the audience widens to TIER", when `--audience` was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audience_preview: Option<AudiencePreview>,
+    pub summary: Summary,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SiteReport {
+    pub name: String,
+    pub base_url: String,
+    /// Who the Site is shared with now (the scenario's `audience`).
+    pub audience: Audience,
+    /// The audience the findings were judged against (`--audience`, else the same).
+    pub evaluated_audience: Audience,
+    pub owner: Option<String>,
+    pub data_sources: Vec<String>,
+    pub last_review: Option<String>,
+    pub review_every_days: Option<u32>,
+    pub expires: Option<String>,
+    pub public: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct IdentityReport {
+    pub name: String,
+    pub tier: Tier,
+    pub rank: i64,
+    /// none | form | bearer | basic | cookie | headers
+    pub login: &'static str,
+    /// The identity's session is what the scenario declares: logged in and proven, or
+    /// anonymous by design.
+    pub logged_in: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_error: Option<String>,
+    /// Requests sent while crawling as this identity.
+    pub crawled: usize,
+    /// Requests replayed from other identities' discoveries.
+    pub replayed: usize,
+    /// Times the session was found logged out mid-run and logged in again.
+    pub relogins: u32,
+    /// Why the session was given up mid-run, if it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_lost: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ExpectationReport {
+    /// `file:line:col` of the entry; findings name it in their `rule`.
+    pub location: String,
+    /// access | data
+    pub kind: &'static str,
+    pub paths: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_rank: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub visible_to: Vec<String>,
+}
+
+impl ExpectationReport {
+    pub(crate) fn new(expect: &scenario::Expectation) -> ExpectationReport {
+        let names = |principals: &[scenario::Principal]| {
+            principals
+                .iter()
+                .map(|p| match p {
+                    scenario::Principal::Identity(name) => name.clone(),
+                    scenario::Principal::Tier(tier) => tier.as_str().to_string(),
+                })
+                .collect()
+        };
+        let mut report = ExpectationReport {
+            location: expect.location.to_string(),
+            kind: "access",
+            paths: expect.paths.clone(),
+            allow: Vec::new(),
+            min_rank: None,
+            data: None,
+            visible_to: Vec::new(),
+        };
+        match &expect.rule {
+            scenario::ExpectRule::Access { allow, min_rank } => {
+                report.allow = names(allow);
+                report.min_rank = *min_rank;
+            }
+            scenario::ExpectRule::Data { data, visible_to } => {
+                report.kind = "data";
+                report.data = Some(data.clone());
+                report.visible_to = names(visible_to);
+            }
+        }
+        report
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+    pub fail_on: Severity,
+    pub findings_at_or_above_fail_on: usize,
+    pub requests: usize,
+    pub templates: usize,
+    pub outcomes: BTreeMap<Outcome, usize>,
+    pub findings: BTreeMap<Severity, usize>,
+    /// Wall time of the run; volatile, redact it in snapshots.
+    pub duration_ms: u128,
+}
+
+/// Each stage's output, handed to [`RunResult::assemble`].
+pub(crate) struct Parts {
+    pub identities: Vec<IdentityReport>,
+    pub observations: crate::observe::Observations,
+    pub judgement: crate::judge::Judgement,
+    pub decision: crate::verdict::Decision,
+    pub snapshot: Option<SnapshotReport>,
+    pub audience_preview: Option<AudiencePreview>,
+    pub duration_ms: u128,
+}
+
+impl RunResult {
+    /// `evaluated`: the audience the findings were judged against (`--audience`, else the
+    /// scenario's).
+    pub(crate) fn assemble(
+        scenario: &scenario::Scenario,
+        evaluated: Audience,
+        parts: Parts,
+    ) -> RunResult {
+        let Parts {
+            identities,
+            observations,
+            judgement,
+            decision,
+            snapshot,
+            audience_preview,
+            duration_ms,
+        } = parts;
+        let site = &scenario.site;
+        let observations_all = observations.all;
+        let templates = observations_all
+            .iter()
+            .map(|o| (&o.method, &o.template))
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        let summary = Summary {
+            verdict: decision.verdict,
+            reasons: decision.reasons,
+            fail_on: decision.fail_on,
+            findings_at_or_above_fail_on: decision.at_or_above_fail_on,
+            requests: identities.iter().map(|i| i.crawled + i.replayed).sum(),
+            templates,
+            outcomes: crate::judge::count_by(&observations_all, |o| o.outcome),
+            findings: crate::judge::count_by(&judgement.findings, |f| f.severity),
+            duration_ms,
+        };
+        RunResult {
+            schema: SCHEMA_VERSION,
+            lowpriv_version: env!("CARGO_PKG_VERSION"),
+            scenario: scenario.file.display().to_string(),
+            site: SiteReport {
+                name: site.name.clone(),
+                base_url: site.base_url.to_string(),
+                audience: site.audience,
+                evaluated_audience: evaluated,
+                owner: site.owner.clone(),
+                data_sources: site.data_sources.clone(),
+                last_review: site.last_review.map(|d| d.to_string()),
+                review_every_days: site.review_every_days,
+                expires: site.expires.map(|d| d.to_string()),
+                public: site.public.clone(),
+            },
+            identities,
+            observations: observations_all,
+            actions: observations.actions,
+            unfilled_templates: observations.unfilled_templates,
+            expectations: scenario
+                .expects
+                .iter()
+                .map(ExpectationReport::new)
+                .collect(),
+            findings: judgement.findings,
+            snapshot,
+            audience_preview,
+            summary,
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! The pipeline, one call per stage: read as the crate's plot.
+//!
+//! scenario (given) → approved snapshot (read and validated before any request) → sessions →
+//! crawl map → replay log → observations → judgement → verdict → snapshot comparison →
+//! [`RunResult`]. Each stage returns its own type; none reaches into a later one.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::judge::{self, IdentityHealth, RunHealth, Severity};
+use crate::observe::{self, Observer};
+use crate::result::{IdentityReport, Parts, RunResult};
+use crate::scenario::{self, Audience, Scenario};
+use crate::session::{self, LoginStatus, SiteContext};
+use crate::snapshot::{self, Approved, Store};
+use crate::{crawl, progress, replay, stop, verdict};
+
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub fail_on: Severity,
+    /// The day review and expiry dates are judged against; today when unset.
+    pub today: Option<jiff::civil::Date>,
+    /// Judge as if the Site were shared this widely (`--audience`), and preview who joins.
+    pub audience: Option<Audience>,
+    /// Stops the run early (Ctrl-C, SIGTERM); what was gathered is reported, inconclusive.
+    pub stop: stop::Stop,
+    /// The whole run's time limit (`--deadline`): past it, the run stops as above.
+    pub deadline: Option<std::time::Duration>,
+    /// Told about the run as it goes (bars on a terminal, plain lines elsewhere).
+    pub progress: progress::ProgressHandle,
+    /// Where approved exposure snapshots live; `None`: the run is not compared with one.
+    pub snapshots: Option<Store>,
+    /// Running in CI: a missing approved snapshot fails the run, and none is ever written
+    /// there (see [`snapshot::in_ci`]).
+    pub ci: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            fail_on: Severity::High,
+            today: None,
+            audience: None,
+            stop: stop::Stop::new(),
+            deadline: None,
+            progress: progress::ProgressHandle::default(),
+            snapshots: None,
+            ci: false,
+        }
+    }
+}
+
+/// Errors that stop a run before it can judge anything.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Scenario(#[from] scenario::ScenarioError),
+    /// The approved snapshot is broken or belongs to something else: bad input, found before
+    /// any request is sent.
+    #[error(transparent)]
+    Snapshot(#[from] snapshot::SnapshotError),
+    #[error("could not open sessions")]
+    Session(#[from] session::LoginError),
+}
+
+/// Runs the whole pipeline against the Site the scenario names.
+pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult, Error> {
+    let started = Instant::now();
+    let names: Vec<String> = scenario.identities.iter().map(|i| i.name.clone()).collect();
+    let approved = match &options.snapshots {
+        Some(store) => Approved::load(store, &scenario.site.name, &names)?,
+        None => None,
+    };
+    let stop = options.stop.clone();
+    let deadline = options.deadline.map(|limit| {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            if stop.sleep(limit).await {
+                stop.stop(format!("the deadline of {} s passed", limit.as_secs()));
+            }
+        })
+    });
+    let site = SiteContext::new(scenario, stop.clone());
+    let progress = options.progress.clone();
+
+    progress.stage("logging in");
+    let sessions: Vec<Arc<session::Session>> = session::open_all(scenario, &site)
+        .await?
+        .into_iter()
+        .map(Arc::new)
+        .collect();
+    let observer = Arc::new(Observer::new(scenario, site.clone()));
+    progress.stage("crawling");
+    let crawled = crawl::run(&sessions, scenario, observer.clone(), &progress).await;
+    progress.stage("replaying");
+    let replayed = replay::run(
+        &sessions,
+        &crawled,
+        observer.clone(),
+        scenario.crawl.concurrency,
+        &progress,
+    )
+    .await;
+    progress.stage("judging");
+    let identities = identity_reports(&sessions, &crawled, &replayed);
+    let observations = observe::collect(scenario, &sessions, &crawled, replayed);
+
+    let health = RunHealth {
+        identities: sessions
+            .iter()
+            .zip(&crawled.identities)
+            .map(|(session, own)| IdentityHealth {
+                login: session.status.clone(),
+                truncated: own.truncated.clone(),
+                lost: session.lost(),
+            })
+            .collect(),
+        stopped: stop.reason(),
+    };
+    let today = options
+        .today
+        .unwrap_or_else(|| jiff::ZonedDateTime::now().date());
+    let evaluated = options.audience.unwrap_or(scenario.site.audience);
+    let widened;
+    let judged = if evaluated == scenario.site.audience {
+        scenario
+    } else {
+        let mut copy = scenario.clone();
+        copy.site.audience = evaluated;
+        widened = copy;
+        &widened
+    };
+    let judgement = judge::evaluate(judged, &health, &observations.all, today);
+    if let Some(task) = deadline {
+        task.abort();
+    }
+    let mut decision = verdict::decide(&judgement, &observations.all, options.fail_on);
+    let snapshot = options.snapshots.as_ref().map(|store| {
+        let logged_in: Vec<String> = identities
+            .iter()
+            .filter(|i| i.logged_in)
+            .map(|i| i.name.clone())
+            .collect();
+        let matrix =
+            snapshot::Matrix::from_observations(&scenario.site.name, &logged_in, &observations.all);
+        let report = snapshot::check(
+            store,
+            approved.as_ref(),
+            &matrix,
+            verdict::is_complete(&decision),
+            options.ci,
+        );
+        verdict::with_snapshot(&mut decision, &report, options.ci);
+        report
+    });
+    let audience_preview = options
+        .audience
+        .map(|to| judge::audience_preview(scenario, &observations.all, to));
+    let result = RunResult::assemble(
+        scenario,
+        evaluated,
+        Parts {
+            identities,
+            observations,
+            judgement,
+            decision,
+            snapshot,
+            audience_preview,
+            duration_ms: started.elapsed().as_millis(),
+        },
+    );
+    progress.finish();
+    Ok(result)
+}
+
+fn identity_reports(
+    sessions: &[Arc<session::Session>],
+    crawled: &crawl::CrawlMap<observe::Observation>,
+    replayed: &replay::ReplayLog<observe::Observation>,
+) -> Vec<IdentityReport> {
+    sessions
+        .iter()
+        .zip(&crawled.identities)
+        .zip(&replayed.identities)
+        .map(|((session, own), replays)| {
+            let identity = &session.identity;
+            IdentityReport {
+                name: identity.name.clone(),
+                tier: identity.tier,
+                rank: identity.rank,
+                login: identity.login.as_ref().map_or("none", |l| l.method.kind()),
+                logged_in: session.status.is_usable(),
+                login_error: match &session.status {
+                    LoginStatus::Failed(why) => Some(why.clone()),
+                    _ => None,
+                },
+                crawled: own.fetched.len(),
+                replayed: replays.replayed.len(),
+                relogins: session.relogins(),
+                session_lost: session.lost(),
+                truncated: own.truncated.clone(),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,123 @@
+//! The verdict: pass, fail or inconclusive, and why. Nothing else in the crate decides one.
+//!
+//! Input: the judge's findings and the reasons it found the matrix incomplete, then the
+//! snapshot comparison. Output: a [`Decision`]. Invariants, in this order: anything that hid
+//! part of the matrix (a failed login, a cut crawl, error cells, a stopped run, a rule that
+//! matched nothing) makes the run inconclusive, whatever else holds; otherwise a finding at
+//! or above `fail_on` fails it; otherwise snapshot drift (or a missing snapshot in CI) fails
+//! it; only then is it a pass, and a pass always says what it was observed over.
+
+use serde::Serialize;
+
+use crate::judge::{Judgement, Severity};
+use crate::observe::{Observation, Outcome};
+use crate::snapshot::SnapshotReport;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    Inconclusive,
+}
+
+/// Process exit codes, one constant per meaning (nextest's `NextestExitCode` is the model).
+/// The `lowpriv` command's `main` picks one in a single `match`; reports show the one their
+/// verdict maps to.
+pub mod exit {
+    pub const PASS: i32 = 0;
+    /// Findings at or above `--fail-on`, or snapshot drift.
+    pub const FAIL: i32 = 1;
+    /// Bad usage, an invalid scenario or an invalid approved snapshot.
+    pub const USAGE: i32 = 2;
+    /// The run could not see the whole matrix: a login failed, the Site was unreachable,
+    /// errors or limits hid part of it, or it was stopped.
+    pub const INCONCLUSIVE: i32 = 3;
+}
+
+impl Verdict {
+    /// The exit code a run with this verdict ends with.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Verdict::Pass => exit::PASS,
+            Verdict::Fail => exit::FAIL,
+            Verdict::Inconclusive => exit::INCONCLUSIVE,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+/// A verdict with its reasons, most important first.
+#[derive(Clone, Debug, Serialize)]
+pub struct Decision {
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+    pub fail_on: Severity,
+    /// Findings at or above `fail_on`.
+    pub at_or_above_fail_on: usize,
+}
+
+/// Decides from the judgement alone (the snapshot is folded in by [`with_snapshot`]).
+pub fn decide(judgement: &Judgement, observations: &[Observation], fail_on: Severity) -> Decision {
+    let at_or_above = judgement
+        .findings
+        .iter()
+        .filter(|f| f.severity >= fail_on)
+        .count();
+    let mut decision = Decision {
+        verdict: Verdict::Pass,
+        reasons: Vec::new(),
+        fail_on,
+        at_or_above_fail_on: at_or_above,
+    };
+    if !judgement.incomplete.is_empty() {
+        decision.verdict = Verdict::Inconclusive;
+        decision.reasons = judgement.incomplete.clone();
+    } else if at_or_above > 0 {
+        decision.verdict = Verdict::Fail;
+        decision.reasons.push(format!(
+            "{at_or_above} finding(s) at or above {}",
+            fail_on.as_str()
+        ));
+    } else {
+        // A pass names what it stands on, so "nothing observed" can never read as green.
+        let allowed = observations
+            .iter()
+            .filter(|o| o.outcome == Outcome::Allowed)
+            .count();
+        let refused = observations
+            .iter()
+            .filter(|o| o.outcome.is_refused())
+            .count();
+        decision.reasons.push(format!(
+            "no finding at or above {}; {allowed} allowed and {refused} refused answers observed",
+            fail_on.as_str()
+        ));
+    }
+    decision
+}
+
+/// Folds the snapshot comparison in: drift (or a missing snapshot in CI) fails a run that
+/// would otherwise pass, and its message joins the reasons of any verdict.
+pub fn with_snapshot(decision: &mut Decision, report: &SnapshotReport, ci: bool) {
+    if !report.fails(ci) {
+        return;
+    }
+    if decision.verdict == Verdict::Pass {
+        decision.verdict = Verdict::Fail;
+        decision.reasons.clear();
+    }
+    decision.reasons.push(report.message.clone());
+}
+
+/// Whether the judged run saw its whole matrix (only then is the snapshot compared).
+pub fn is_complete(decision: &Decision) -> bool {
+    decision.verdict != Verdict::Inconclusive
+}

@@ -28,7 +28,7 @@ fn demo_reports_every_planted_flaw_and_nothing_on_correct_endpoints() {
     }
     assert_eq!(report["identities"].as_array().unwrap().len(), 5);
 
-    // One line per row of DESIGN.md's flaw table.
+    // One line per row of the flaw table in docs/demo-site.md.
     let expected = [
         ("rule-violation", "carol", "/admin/users"),
         ("rule-violation", "bob", "/admin/users"),

@@ -65,7 +65,7 @@ pub struct Faults {
 
 pub use chaos::Chaos;
 
-/// The planted flaws, one per row of DESIGN.md's table (the JS-only and 404 endpoints are
+/// The planted flaws, one per row of docs/demo-site.md's table (the JS-only and 404 endpoints are
 /// correct, so they are not here).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flaw {

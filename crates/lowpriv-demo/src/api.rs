@@ -8,11 +8,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::Counters;
-use super::Flaw;
-use super::auth::{Denied, api_denied, api_not_found, identify, login_api, role_api, team_api};
-use super::data::{Role, Visible};
-use super::site::{SiteState, lock};
+use crate::config::Flaw;
+use crate::data::{Role, Visible};
+use crate::gate::{identify, login_api, role_api, team_api};
+use crate::layout::{Denied, api_denied, api_not_found};
+use crate::state::{Counters, DemoStats, SiteState, lock};
 
 type ApiResult = Result<Response, Denied>;
 
@@ -254,16 +254,11 @@ pub(crate) async fn admin_audit(State(site): State<SiteState>, headers: HeaderMa
     }
 }
 
-pub(crate) async fn demo_stats(State(site): State<SiteState>) -> Json<super::DemoStats> {
+pub(crate) async fn demo_stats(State(site): State<SiteState>) -> Json<DemoStats> {
     Json(site.stats.snapshot())
 }
 
 pub(crate) async fn demo_issued(State(site): State<SiteState>) -> Json<Value> {
     let ids = lock(&site.issued).clone();
     Json(json!({ "session_ids": ids }))
-}
-
-/// Used by the fallback so unknown `/api/*` paths answer in JSON like the rest of the API.
-pub(crate) fn is_api_path(path: &str) -> bool {
-    path == "/api" || path.starts_with("/api/")
 }

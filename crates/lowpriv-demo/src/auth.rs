@@ -1,5 +1,5 @@
-//! Who is asking: credential parsing (session cookie, API token, Basic auth),
-//! form login with CSRF, logout, and the login/team/role gates every route uses.
+//! Form login with CSRF, and logout: the handlers that create and end the sessions that
+//! `gate.rs` recognises, and the random ids they are made of.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
@@ -8,15 +8,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use serde_json::json;
 
-use super::Counters;
-use super::data::{ACCOUNTS, Account, Role};
-use super::pages::{escape, html_response, render};
-use super::site::{SiteState, lock};
+use crate::data::ACCOUNTS;
+use crate::gate::cookie;
+use crate::layout::{escape, html_response, redirect_found, render};
+use crate::state::{Counters, SiteState, lock};
 
 /// 32 hex characters that are unpredictable enough for a loopback demo: no
 /// rand crate is available, so std's randomly keyed SipHash is fed a counter and the clock.
@@ -34,173 +32,6 @@ pub(crate) fn random_hex() -> String {
         *half = hasher.finish();
     }
     format!("{:016x}{:016x}", halves[0], halves[1])
-}
-
-/// The value of cookie `name`, across every `Cookie` header.
-pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_string())
-}
-
-fn by_token(token: &str) -> Option<&'static Account> {
-    ACCOUNTS.iter().find(|account| account.user.token == token)
-}
-
-fn by_password(name: &str, password: &str) -> Option<&'static Account> {
-    ACCOUNTS
-        .iter()
-        .find(|account| account.user.name == name && account.user.password == password)
-}
-
-fn from_authorization(value: &str) -> Option<&'static Account> {
-    let (scheme, rest) = value.trim().split_once(' ')?;
-    let rest = rest.trim();
-    if scheme.eq_ignore_ascii_case("bearer") {
-        by_token(rest)
-    } else if scheme.eq_ignore_ascii_case("basic") {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(rest)
-            .ok()?;
-        let decoded = String::from_utf8(decoded).ok()?;
-        let (name, password) = decoded.split_once(':')?;
-        by_password(name, password)
-    } else {
-        None
-    }
-}
-
-/// The account behind the request's credentials, if any is valid. Every
-/// accepted kind of credential is tried, so a stale cookie does not shadow a
-/// good token.
-pub(crate) fn identify(site: &SiteState, headers: &HeaderMap) -> Option<&'static Account> {
-    let from_header = headers
-        .get_all(header::AUTHORIZATION)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find_map(from_authorization);
-    let from_api_token = || {
-        headers
-            .get_all("x-api-token")
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .find_map(|token| by_token(token.trim()))
-    };
-    let from_cookie = || {
-        let sid = cookie(headers, "sid")?;
-        if let Some(&index) = lock(&site.sessions).get(&sid) {
-            return ACCOUNTS.get(index);
-        }
-        // API tokens double as static session ids.
-        by_token(&sid)
-    };
-    from_header.or_else(from_api_token).or_else(from_cookie)
-}
-
-/// A gate's refusal, boxed because a bare `Response` is too large to pass
-/// around in every `Result`.
-pub(crate) struct Denied(Box<Response>);
-
-impl From<Response> for Denied {
-    fn from(response: Response) -> Self {
-        Denied(Box::new(response))
-    }
-}
-
-impl IntoResponse for Denied {
-    fn into_response(self) -> Response {
-        *self.0
-    }
-}
-
-fn json_error(status: StatusCode, message: &str) -> Response {
-    (status, axum::Json(json!({ "error": message }))).into_response()
-}
-
-pub(crate) fn api_denied() -> Response {
-    json_error(StatusCode::FORBIDDEN, "Access denied")
-}
-
-pub(crate) fn api_not_found() -> Response {
-    json_error(StatusCode::NOT_FOUND, "not found")
-}
-
-/// Login for an HTML route: anonymous visitors go to the login form and come back.
-pub(crate) fn login_html(
-    site: &SiteState,
-    headers: &HeaderMap,
-    uri: &Uri,
-) -> Result<&'static Account, Denied> {
-    identify(site, headers).ok_or_else(|| {
-        let back = uri.path_and_query().map_or("/", |pq| pq.as_str());
-        let next: String = url::form_urlencoded::byte_serialize(back.as_bytes()).collect();
-        redirect_found(&format!("/login?next={next}")).into()
-    })
-}
-
-pub(crate) fn login_api(site: &SiteState, headers: &HeaderMap) -> Result<&'static Account, Denied> {
-    identify(site, headers)
-        .ok_or_else(|| json_error(StatusCode::UNAUTHORIZED, "login required").into())
-}
-
-/// The team gate answers 200 with a denial page on purpose: the scanner must
-/// recognise denials by their text, not only by status.
-pub(crate) fn team_html(site: &SiteState, account: &Account) -> Result<(), Denied> {
-    if account.team_member {
-        return Ok(());
-    }
-    let main =
-        "<h1>Access denied</h1>\n<p>Access denied: you are not a member of the payroll team.</p>";
-    Err(html_response(
-        StatusCode::OK,
-        render(site, Some(account), "Access denied", main),
-    )
-    .into())
-}
-
-pub(crate) fn team_api(account: &Account) -> Result<(), Denied> {
-    if account.team_member {
-        Ok(())
-    } else {
-        Err(api_denied().into())
-    }
-}
-
-pub(crate) fn role_html(
-    site: &SiteState,
-    account: &Account,
-    allowed: &[Role],
-) -> Result<(), Denied> {
-    if allowed.contains(&account.role) {
-        return Ok(());
-    }
-    let main = "<h1>Access denied</h1>\n<p>Access denied: your role may not open this page.</p>";
-    Err(html_response(
-        StatusCode::FORBIDDEN,
-        render(site, Some(account), "Access denied", main),
-    )
-    .into())
-}
-
-pub(crate) fn role_api(account: &Account, allowed: &[Role]) -> Result<(), Denied> {
-    if allowed.contains(&account.role) {
-        Ok(())
-    } else {
-        Err(api_denied().into())
-    }
-}
-
-pub(crate) fn redirect_found(location: &str) -> Response {
-    (
-        StatusCode::FOUND,
-        [(header::LOCATION, location.to_string())],
-    )
-        .into_response()
 }
 
 /// Only same-site absolute paths, so `next` cannot become an open redirect

@@ -9,129 +9,29 @@
 //!   calendar, ever-new query strings) change nothing a correct client reports, except the
 //!   trap pages themselves.
 //!
-//! The login form and `/_demo/*` are never touched.
+//! `faults` is the middleware in front of every Site route: it applies `Faults` (latency,
+//! the every-Nth knobs, session expiry) and the seeded kinds, each chosen from the seed, the
+//! URL and the credentials alone. `calendar` is the one page it adds. The login form and
+//! `/_demo/*` are never touched.
 
 use std::hash::{Hash, Hasher};
 use std::io::Write;
-use std::str::FromStr;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures::stream;
 
-use super::auth::{login_html, team_html};
-use super::pages::{PageResult, page};
-use super::site::{SiteState, lock};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Chaos {
-    ServerError,
-    Reset,
-    SlowHeaders,
-    SlowBody,
-    Throttle,
-    Truncated,
-    Oversized,
-    GzipBomb,
-    RedirectLoop,
-    InvalidUtf8,
-    DeepHtml,
-    Calendar,
-    QueryTrap,
-    /// Form-login sessions expire every few requests, mid-crawl.
-    SessionExpiry,
-}
-
-impl Chaos {
-    pub const ALL: [Chaos; 14] = [
-        Chaos::ServerError,
-        Chaos::Reset,
-        Chaos::SlowHeaders,
-        Chaos::SlowBody,
-        Chaos::Throttle,
-        Chaos::Truncated,
-        Chaos::Oversized,
-        Chaos::GzipBomb,
-        Chaos::RedirectLoop,
-        Chaos::InvalidUtf8,
-        Chaos::DeepHtml,
-        Chaos::Calendar,
-        Chaos::QueryTrap,
-        Chaos::SessionExpiry,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Chaos::ServerError => "5xx",
-            Chaos::Reset => "reset",
-            Chaos::SlowHeaders => "slow-headers",
-            Chaos::SlowBody => "slow-body",
-            Chaos::Throttle => "throttle",
-            Chaos::Truncated => "truncated",
-            Chaos::Oversized => "oversized",
-            Chaos::GzipBomb => "gzip-bomb",
-            Chaos::RedirectLoop => "redirect-loop",
-            Chaos::InvalidUtf8 => "invalid-utf8",
-            Chaos::DeepHtml => "deep-html",
-            Chaos::Calendar => "calendar",
-            Chaos::QueryTrap => "query-trap",
-            Chaos::SessionExpiry => "session-expiry",
-        }
-    }
-
-    /// Hits a request once; a retry gets the real answer.
-    pub fn is_transient(self) -> bool {
-        matches!(
-            self,
-            Chaos::ServerError
-                | Chaos::Reset
-                | Chaos::SlowHeaders
-                | Chaos::SlowBody
-                | Chaos::Throttle
-                | Chaos::Truncated
-        )
-    }
-
-    /// Always hits the same URLs: no client can recover them.
-    pub fn is_persistent(self) -> bool {
-        matches!(
-            self,
-            Chaos::Oversized | Chaos::GzipBomb | Chaos::RedirectLoop
-        )
-    }
-
-    /// `all`, or a comma-separated list of kinds.
-    pub fn parse_list(text: &str) -> Result<Vec<Chaos>, String> {
-        if text.trim() == "all" {
-            return Ok(Chaos::ALL.to_vec());
-        }
-        text.split(',')
-            .map(|k| k.trim().parse())
-            .collect::<Result<Vec<_>, _>>()
-    }
-}
-
-impl FromStr for Chaos {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Chaos, String> {
-        Chaos::ALL
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Chaos::ALL.iter().map(|c| c.as_str()).collect();
-                format!(
-                    "unknown chaos kind `{s}` (expected all or {})",
-                    names.join(", ")
-                )
-            })
-    }
-}
+use crate::config::Chaos;
+use crate::gate::{cookie, login_html, team_html};
+use crate::layout::{PageResult, page};
+use crate::state::{SiteState, lock};
 
 /// Requests a form-login session lasts under `session-expiry` (unless `--session-ttl` says).
-pub(crate) const SESSION_EXPIRY_TTL: u32 = 12;
+const SESSION_EXPIRY_TTL: u32 = 12;
 
 /// How long the slow faults stall: longer than the timeouts the tests use.
 const STALL: Duration = Duration::from_secs(3);
@@ -155,8 +55,90 @@ fn credentials(headers: &HeaderMap) -> String {
         .join(";")
 }
 
+/// The middleware in front of every Site route: applies `Faults` (latency, the every-Nth
+/// knobs, session expiry) and then the seeded chaos kinds, before and after the handler.
+pub(crate) async fn faults(
+    State(site): State<SiteState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let faults = &site.faults;
+    if faults.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
+    }
+    let path = request.uri().path();
+    if path != "/login" && !path.starts_with("/_demo/") {
+        let n = site
+            .requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        // In a block of its own: the closures borrow the request, which must not be held
+        // across the awaits below.
+        let knob_fault = {
+            let due = |every: Option<u64>| every.is_some_and(|k| k > 0 && n % k == 0);
+            let first_failure = || {
+                let headers = request.headers();
+                let credentials = [
+                    header_text(headers, "cookie"),
+                    header_text(headers, "authorization"),
+                ];
+                let key = format!("{} {}", request.uri(), credentials.join(";"));
+                lock(&site.failed_once).insert(key)
+            };
+            if due(faults.unavailable_every) && first_failure() {
+                Some((StatusCode::SERVICE_UNAVAILABLE, "try again").into_response())
+            } else if due(faults.throttle_every) && first_failure() {
+                Some(
+                    (
+                        StatusCode::TOO_MANY_REQUESTS,
+                        [(header::RETRY_AFTER, "1")],
+                        "slow down",
+                    )
+                        .into_response(),
+                )
+            } else {
+                None
+            }
+        };
+        if let Some(fault) = knob_fault {
+            return fault;
+        }
+        let ttl = faults.session_ttl.or_else(|| {
+            faults
+                .chaos
+                .contains(&Chaos::SessionExpiry)
+                .then_some(SESSION_EXPIRY_TTL)
+        });
+        if let (Some(ttl), Some(sid)) = (ttl, cookie(request.headers(), "sid")) {
+            let mut uses = lock(&site.session_uses);
+            let used = uses.entry(sid.clone()).or_insert(0);
+            *used += 1;
+            if *used > ttl {
+                lock(&site.sessions).remove(&sid);
+            }
+        }
+        if !faults.chaos.is_empty() {
+            let uri = request.uri().clone();
+            if let Some(fault) = before(&site, &uri, request.headers()) {
+                return fault;
+            }
+            let response = next.run(request).await;
+            return after(&site, &uri, response).await;
+        }
+    }
+    next.run(request).await
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// The fault (if any) to inject into this request, before the handler runs.
-pub(crate) fn before(site: &SiteState, uri: &Uri, headers: &HeaderMap) -> Option<Response> {
+fn before(site: &SiteState, uri: &Uri, headers: &HeaderMap) -> Option<Response> {
     let faults = &site.faults;
     let target = uri.to_string();
     let path = uri.path();
@@ -289,7 +271,7 @@ fn compress_bomb() -> Vec<u8> {
 }
 
 /// Rewrites an HTML answer for the harmless oddities and the traps.
-pub(crate) async fn after(site: &SiteState, uri: &Uri, response: Response) -> Response {
+async fn after(site: &SiteState, uri: &Uri, response: Response) -> Response {
     let faults = &site.faults;
     let rewriting = faults.chaos.iter().any(|k| {
         matches!(

@@ -1,9 +1,54 @@
-//! The Site's fixed data: accounts with their roles, and the employee records
-//! (plus optional generated ones for load tests).
+//! The Site's fixed data: the public demo credentials (`USERS`), the accounts with their
+//! roles, and the employee records (plus optional generated ones for load tests).
+//!
+//! The bottom layer with `config`: constants and plain records, no imports from the crate.
 
 use serde_json::{Map, Value, json};
 
-use super::{DemoUser, USERS};
+/// A demo account.
+pub struct DemoUser {
+    pub name: &'static str,
+    pub password: &'static str,
+    pub token: &'static str,
+    /// The scenario variable that carries this user's password.
+    pub env_var: &'static str,
+}
+
+/// The demo accounts, with fixed, documented credentials (they only ever
+/// guard a loopback demo):
+///
+/// | user  | role                      | password             | API token              |
+/// |-------|---------------------------|----------------------|------------------------|
+/// | alice | owner                     | `alice-demo-pw-7Hq2` | `tok-alice-4f1d9a7c2b` |
+/// | bob   | hr                        | `bob-demo-pw-9Lm4`   | `tok-bob-8e2c5b1a9d`   |
+/// | carol | employee                  | `carol-demo-pw-3Xv8` | `tok-carol-3a7f0e6d1c` |
+/// | dave  | staff, not on the team    | `dave-demo-pw-5Tn1`  | `tok-dave-6b9d2c8e4f`  |
+pub const USERS: [DemoUser; 4] = [
+    DemoUser {
+        name: "alice",
+        password: "alice-demo-pw-7Hq2",
+        token: "tok-alice-4f1d9a7c2b",
+        env_var: "DEMO_ALICE_PASSWORD",
+    },
+    DemoUser {
+        name: "bob",
+        password: "bob-demo-pw-9Lm4",
+        token: "tok-bob-8e2c5b1a9d",
+        env_var: "DEMO_BOB_PASSWORD",
+    },
+    DemoUser {
+        name: "carol",
+        password: "carol-demo-pw-3Xv8",
+        token: "tok-carol-3a7f0e6d1c",
+        env_var: "DEMO_CAROL_PASSWORD",
+    },
+    DemoUser {
+        name: "dave",
+        password: "dave-demo-pw-5Tn1",
+        token: "tok-dave-6b9d2c8e4f",
+        env_var: "DEMO_DAVE_PASSWORD",
+    },
+];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Role {

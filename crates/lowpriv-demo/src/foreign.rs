@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::Counters;
+use crate::state::Counters;
 
 pub(crate) fn router(stats: Arc<Counters>) -> Router {
     Router::new().fallback(partner).with_state(stats)

@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::stream;
 
-use super::auth::redirect_found;
+use crate::layout::redirect_found;
+use crate::state::SiteState;
 
 const HUGE_BYTES: usize = 50 * 1024 * 1024;
 const HUGE_CHUNK: usize = 64 * 1024;
@@ -118,7 +119,7 @@ async fn server_error() -> Response {
 /// A login form whose action is the foreign origin: a scanner must refuse to post credentials
 /// there.
 pub(crate) async fn foreign_login(
-    axum::extract::State(site): axum::extract::State<super::site::SiteState>,
+    axum::extract::State(site): axum::extract::State<SiteState>,
 ) -> Response {
     let action = site
         .foreign_url

@@ -4,189 +4,60 @@
 //!
 //! The flaws are documented next to the handlers that carry them (`pages.rs`,
 //! `api.rs`); `DemoConfig::fixed` switches every one of them off.
+//!
+//! # Layers
+//!
+//! Modules form layers, and a module imports only from layers below its own, never from its
+//! own layer or above, so the handlers cannot grow back into a loop:
+//!
+//! | layer | modules | holds |
+//! |-------|---------|-------|
+//! | 0 | `config`, `data` | the caller's configuration and the Chaos kinds; accounts, employees |
+//! | 1 | `state` | `Site` (the handlers' shared state), `lock`, `Counters`, `DemoStats` |
+//! | 2 | `layout` | the page layout and the shared responses (`render`, `page`, `Denied`, `json_error`) |
+//! | 3 | `gate` | who is asking (`identify`, `cookie`) and the login/team/role gates |
+//! | 4 | `auth`, `pages`, `api`, `chaos`, `hostile`, `foreign` | the handlers (and the fault middleware) |
+//! | 5 | `router` | the Site's axum `Router`: routes, fallback, middleware |
+//! | 6 | this file | the public API: `DemoSite`, re-exports of the public types |
+//! | 7 | `runner` | `run`/`run_with`: serve the Site and scan it |
+//!
+//! A module names what it uses by its home (`crate::state::SiteState`), not through the
+//! re-exports here: `crate::Item` means this file, layer 6. The `pub use` re-exports below
+//! are the facade, not dependencies of this file's code, so they may reach any layer.
+//! `layers.rs` reads the sources and fails on any import that does not go down a layer.
 
 mod api;
 mod auth;
 mod chaos;
+mod config;
 mod data;
 mod foreign;
+mod gate;
 mod hostile;
+#[cfg(test)]
+mod layers;
+mod layout;
 mod pages;
+mod router;
 mod runner;
-mod site;
+mod state;
 #[cfg(test)]
 mod tests;
 
+pub use config::{Chaos, DemoConfig, Faults, Flaw};
+pub use data::{DemoUser, USERS};
 pub use runner::{DemoError, run, run_with};
+pub use state::DemoStats;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// How the demo Site behaves.
-#[derive(Clone, Debug)]
-pub struct DemoConfig {
-    /// Serve the Site with every deliberate flaw fixed.
-    pub fixed: bool,
-    /// The "runtime database password" that the flawed `/static/app.js` leaks.
-    pub db_password: String,
-    /// Generated employees appended after the fixed ones (ids 7..), for load tests.
-    pub extra_employees: usize,
-    /// Flaws served even when `fixed` is set: one exposure change at a time, for tests of
-    /// drift.
-    pub reopened: Vec<Flaw>,
-    /// Faults for reliability tests (all off by default).
-    pub faults: Faults,
-}
-
-/// Deterministic faults: every Nth request (counted over the whole Site, the login form and
-/// `/_demo/*` excepted) misbehaves, but the same request (URL and credentials) never twice,
-/// so a client that retries recovers.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Faults {
-    /// Added to every response.
-    pub latency_ms: u64,
-    /// Every Nth request answers 503.
-    pub unavailable_every: Option<u64>,
-    /// Every Nth request answers 429 with `Retry-After: 1`.
-    pub throttle_every: Option<u64>,
-    /// A form-login session expires after this many requests.
-    pub session_ttl: Option<u32>,
-    /// Seeded fault kinds (`--chaos`); see [`Chaos`].
-    pub chaos: Vec<Chaos>,
-    /// Chooses which requests the chaos hits; the same seed hits the same ones.
-    pub seed: u64,
-}
-
-pub use chaos::Chaos;
-
-/// The planted flaws, one per row of docs/demo-site.md's table (the JS-only and 404 endpoints are
-/// correct, so they are not here).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Flaw {
-    /// `/admin/users` checks login, not role.
-    AdminUsers,
-    /// `/payroll/summary` checks login, not role.
-    PayrollSummary,
-    /// `/api/employees/{id}` returns any record to any signed-in user.
-    EmployeeIdor,
-    /// `/static/app.js` embeds the runtime database password.
-    SecretInBundle,
-    /// `/reports/quarterly` admits company-tier users.
-    QuarterlyAudience,
-    /// `/api/directory` returns salaries to everyone signed in.
-    DirectorySalaries,
-    /// `/api/admin/stats` checks nothing.
-    AdminStatsOpen,
-    /// `/hr/reviews` admits employees but not HR.
-    ReviewsInverted,
-}
-
-impl Default for DemoConfig {
-    fn default() -> Self {
-        DemoConfig {
-            fixed: false,
-            db_password: "demo-db-password-not-set".to_string(),
-            extra_employees: 0,
-            reopened: Vec::new(),
-            faults: Faults::default(),
-        }
-    }
-}
-
-/// Counters the tests and the CLI read to prove the scanner stayed clear of traps.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct DemoStats {
-    pub logout_hits: u64,
-    pub delete_hits: u64,
-    pub foreign_hits: u64,
-    pub foreign_credentials: u64,
-    pub login_posts: u64,
-    /// Faults the chaos injected (every kind counted).
-    pub faults_injected: u64,
-}
-
-/// Live counters shared by both origins; `DemoStats` is their snapshot.
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    logout_hits: AtomicU64,
-    delete_hits: AtomicU64,
-    foreign_hits: AtomicU64,
-    foreign_credentials: AtomicU64,
-    login_posts: AtomicU64,
-    faults_injected: AtomicU64,
-}
-
-impl Counters {
-    fn bump(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(crate) fn bump_fault(&self) {
-        Counters::bump(&self.faults_injected);
-    }
-
-    fn snapshot(&self) -> DemoStats {
-        DemoStats {
-            logout_hits: self.logout_hits.load(Ordering::Relaxed),
-            delete_hits: self.delete_hits.load(Ordering::Relaxed),
-            foreign_hits: self.foreign_hits.load(Ordering::Relaxed),
-            foreign_credentials: self.foreign_credentials.load(Ordering::Relaxed),
-            login_posts: self.login_posts.load(Ordering::Relaxed),
-            faults_injected: self.faults_injected.load(Ordering::Relaxed),
-        }
-    }
-}
-
-/// A demo account.
-pub struct DemoUser {
-    pub name: &'static str,
-    pub password: &'static str,
-    pub token: &'static str,
-    /// The scenario variable that carries this user's password.
-    pub env_var: &'static str,
-}
-
-/// The demo accounts, with fixed, documented credentials (they only ever
-/// guard a loopback demo):
-///
-/// | user  | role                      | password             | API token              |
-/// |-------|---------------------------|----------------------|------------------------|
-/// | alice | owner                     | `alice-demo-pw-7Hq2` | `tok-alice-4f1d9a7c2b` |
-/// | bob   | hr                        | `bob-demo-pw-9Lm4`   | `tok-bob-8e2c5b1a9d`   |
-/// | carol | employee                  | `carol-demo-pw-3Xv8` | `tok-carol-3a7f0e6d1c` |
-/// | dave  | staff, not on the team    | `dave-demo-pw-5Tn1`  | `tok-dave-6b9d2c8e4f`  |
-pub const USERS: [DemoUser; 4] = [
-    DemoUser {
-        name: "alice",
-        password: "alice-demo-pw-7Hq2",
-        token: "tok-alice-4f1d9a7c2b",
-        env_var: "DEMO_ALICE_PASSWORD",
-    },
-    DemoUser {
-        name: "bob",
-        password: "bob-demo-pw-9Lm4",
-        token: "tok-bob-8e2c5b1a9d",
-        env_var: "DEMO_BOB_PASSWORD",
-    },
-    DemoUser {
-        name: "carol",
-        password: "carol-demo-pw-3Xv8",
-        token: "tok-carol-3a7f0e6d1c",
-        env_var: "DEMO_CAROL_PASSWORD",
-    },
-    DemoUser {
-        name: "dave",
-        password: "dave-demo-pw-5Tn1",
-        token: "tok-dave-6b9d2c8e4f",
-        env_var: "DEMO_DAVE_PASSWORD",
-    },
-];
+use state::Counters;
 
 /// Values for the demo scenario's variables: DEMO_ALICE_PASSWORD, DEMO_BOB_PASSWORD,
 /// DEMO_CAROL_PASSWORD, DEMO_DAVE_PASSWORD -> the fixed passwords; anything else -> None.
@@ -226,7 +97,7 @@ impl DemoSite {
         let site_listener = TcpListener::bind(addr).await?;
         let base_url = origin_url(site_listener.local_addr()?)?;
 
-        let site_router = site::router(config, foreign_url.clone(), stats.clone());
+        let site_router = router::router(config, foreign_url.clone(), stats.clone());
         let foreign_router = foreign::router(stats.clone());
 
         let servers = vec![

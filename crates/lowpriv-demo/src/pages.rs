@@ -1,5 +1,5 @@
-//! The HTML pages: one shared layout (viewer-specific `<nav>`, viewer-neutral
-//! `<main>`) and the handlers, several of which carry deliberate flaws.
+//! The HTML pages, several of which carry deliberate flaws, and the fallback for unknown
+//! paths. Their layout is `layout.rs`; their gates are `gate.rs`.
 
 use std::collections::HashMap;
 
@@ -7,97 +7,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
-use super::Counters;
-use super::Flaw;
-use super::auth::{Denied, login_html, redirect_found, role_html, team_html};
-use super::data::{ACCOUNTS, Account, Role};
-use super::site::SiteState;
-
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-pub(crate) fn html_response(status: StatusCode, body: String) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        body,
-    )
-        .into_response()
-}
-
-/// Everything that differs between viewers lives here, so the scanner can
-/// compare `<main>` across identities.
-fn nav(site: &SiteState, viewer: Option<&Account>) -> String {
-    let Some(account) = viewer else {
-        return "<nav><span>Not signed in</span> <a href=\"/login\">Sign in</a></nav>".to_string();
-    };
-    let mut links = vec![format!(
-        "<span>Signed in as {}</span>",
-        escape(account.name())
-    )];
-    let mut link = |href: &str, text: &str| {
-        links.push(format!("<a href=\"{}\">{}</a>", escape(href), escape(text)));
-    };
-    if account.team_member {
-        link("/", "Home");
-        link("/dashboard", "Dashboard");
-        link("/reports/quarterly", "Quarterly report");
-        link("/api/directory", "Directory");
-        if let Some(id) = account.employee_id {
-            link(&format!("/api/employees/{id}"), "My record");
-        }
-        link("/go/partner", "Partner portal");
-        link(&format!("{}collect", site.foreign_url), "Partner site");
-        match account.role {
-            Role::Employee => link("/hr/reviews", "My reviews"),
-            Role::Hr => {
-                link("/hr/employees", "Employees");
-                link("/hr/reviews", "Reviews");
-                link("/payroll/summary", "Payroll summary");
-            }
-            Role::Owner => link("/admin/users", "Users"),
-            Role::Staff => {}
-        }
-    } else {
-        link("/", "Home");
-        link("/api/me", "My account");
-    }
-    link("/logout", "Log out");
-    format!("<nav>{}</nav>", links.join(" "))
-}
-
-pub(crate) fn render(
-    site: &SiteState,
-    viewer: Option<&Account>,
-    title: &str,
-    main: &str,
-) -> String {
-    format!(
-        "<!doctype html><html><head><title>{title} — Acme Payroll</title>\
-         <script src=\"/static/app.js\" defer></script></head>\
-         <body>{nav}<main>{main}</main></body></html>",
-        title = escape(title),
-        nav = nav(site, viewer),
-    )
-}
-
-pub(crate) fn page(site: &SiteState, viewer: &Account, title: &str, main: &str) -> Response {
-    html_response(StatusCode::OK, render(site, Some(viewer), title, main))
-}
-
-pub(crate) type PageResult = Result<Response, Denied>;
+use crate::config::Flaw;
+use crate::data::{ACCOUNTS, Role};
+use crate::gate::{identify, login_html, role_html, team_html};
+use crate::layout::{
+    PageResult, api_not_found, escape, html_response, is_api_path, page, redirect_found, render,
+};
+use crate::state::{Counters, SiteState};
 
 pub(crate) async fn home(
     State(site): State<SiteState>,
@@ -295,10 +211,10 @@ pub(crate) async fn not_found(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    if super::api::is_api_path(uri.path()) {
-        return super::auth::api_not_found();
+    if is_api_path(uri.path()) {
+        return api_not_found();
     }
-    let viewer = super::auth::identify(&site, &headers);
+    let viewer = identify(&site, &headers);
     html_response(
         StatusCode::NOT_FOUND,
         render(&site, viewer, "Not found", "<h1>Not found</h1>"),

@@ -1,0 +1,55 @@
+//! The Site's route table: every handler under its path, the `/_bad/*` routes merged in,
+//! the fallback, and the fault middleware (`chaos::faults`) in front of them all.
+//!
+//! The top of the Site: it alone names the handlers, so handlers never need each other.
+//! Only `lib.rs` (`DemoSite::start`) sits above it.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+
+use crate::config::DemoConfig;
+use crate::state::{Counters, Site};
+use crate::{api, auth, chaos, hostile, pages};
+
+pub(crate) fn router(config: DemoConfig, foreign_url: url::Url, stats: Arc<Counters>) -> Router {
+    let site = Site::new(config, foreign_url, stats);
+    Router::new()
+        .route("/login", get(auth::login_page).post(auth::login_submit))
+        .route("/logout", get(auth::logout))
+        .route("/", get(pages::home))
+        .route("/dashboard", get(pages::dashboard))
+        .route("/search", get(pages::search))
+        .route("/reports/quarterly", get(pages::quarterly))
+        .route("/admin/users", get(pages::admin_users))
+        .route("/admin/users/{id}/delete", get(pages::admin_delete))
+        .route("/payroll/summary", get(pages::payroll_summary))
+        .route("/hr/reviews", get(pages::hr_reviews))
+        .route("/hr/employees", get(pages::hr_employees))
+        .route("/go/partner", get(pages::go_partner))
+        .route("/healthz", get(api::healthz))
+        .route("/robots.txt", get(api::robots))
+        .route("/openapi.json", get(api::openapi))
+        .route("/static/app.js", get(api::app_js))
+        .route("/api/me", get(api::me))
+        .route("/api/directory", get(api::directory))
+        .route(
+            "/api/employees/{id}",
+            get(api::employee).delete(api::employee_delete),
+        )
+        .route("/api/team/metrics", get(api::team_metrics))
+        .route("/api/admin/stats", get(api::admin_stats))
+        .route("/api/admin/audit", get(api::admin_audit))
+        .route("/_demo/stats", get(api::demo_stats))
+        .route("/_demo/issued", get(api::demo_issued))
+        .route("/_bad/foreign-login", get(hostile::foreign_login))
+        .route("/calendar/{date}", get(chaos::calendar))
+        .merge(hostile::router())
+        .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            site.clone(),
+            chaos::faults,
+        ))
+        .with_state(site)
+}

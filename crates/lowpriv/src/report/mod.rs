@@ -1,6 +1,8 @@
 //! Reports: renderings of a [`RunResult`], and the exit code it maps to.
 //!
-//! Every format reads the same `RunResult`; none re-judges. The terminal report is for a
+//! Every format reads the same `RunResult`; none re-judges. The terminal, Markdown and HTML
+//! reports lay out the one exposure matrix of the run ([`exposure`], the model the `.snap`
+//! file records too), in the same words ([`cell_label`]). The terminal report is for a
 //! person (matrix, findings by severity, verdict); the JSON report is the machine contract
 //! (see `json.rs` for its schema); JUnit and SARIF are for CI systems and code scanning;
 //! Markdown is for a PR comment or `$GITHUB_STEP_SUMMARY`; HTML is the reviewer's page.
@@ -17,6 +19,8 @@ use std::path::PathBuf;
 
 use crate::RunResult;
 use crate::judge::{Finding, Verdict};
+use crate::observe::Outcome;
+use crate::snapshot::{Cell, Matrix};
 
 /// Process exit codes, one place.
 pub mod exit {
@@ -99,6 +103,49 @@ pub fn write_outputs(result: &RunResult, outputs: &Outputs) -> Result<(), Report
         }
     }
     first_error.map_or(Ok(()), Err)
+}
+
+/// The run's exposure matrix: its columns are the identities whose sessions were usable, in
+/// scenario order, as in the `.snap` file (`lowpriv::compare_snapshot` picks the same ones).
+/// Each report builds it once and lays it out; none builds cells of its own.
+pub fn exposure(result: &RunResult) -> Matrix {
+    let identities: Vec<String> = result
+        .identities
+        .iter()
+        .filter(|i| i.logged_in)
+        .map(|i| i.name.clone())
+        .collect();
+    Matrix::from_observations(&result.site.name, &identities, &result.observations)
+}
+
+/// A matrix cell in the words the terminal, Markdown and HTML reports share: its outcomes
+/// joined by `+` (`allow`, `deny+allow`), `*` when data was seen, `-` for no observation.
+pub fn cell_label(cell: Option<&Cell>) -> String {
+    let Some(cell) = cell else {
+        return "-".to_string();
+    };
+    let mut text = cell
+        .outcomes
+        .iter()
+        .map(|o| outcome_word(*o))
+        .collect::<Vec<_>>()
+        .join("+");
+    if !cell.data.is_empty() {
+        text.push('*');
+    }
+    text
+}
+
+/// Short words, so a column of several identities fits a terminal; `ERROR` shouts because it
+/// hides what the identity would have got.
+fn outcome_word(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Allowed => "allow",
+        Outcome::Denied => "deny",
+        Outcome::Hidden => "hidden",
+        Outcome::Error => "ERROR",
+        Outcome::Skipped => "skip",
+    }
 }
 
 /// Findings of one kind for one identity on one template, as the terminal groups them: an

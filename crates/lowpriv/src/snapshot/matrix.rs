@@ -1,5 +1,25 @@
-//! The exposure matrix and its text form: one fact per line, in a fixed order, with nothing
-//! that moves when a Site merely grows (no counts, no timestamps, no IDs).
+//! The exposure matrix: what each identity got on each request template. It is the one model
+//! of "who can see what": the `.snap` file, the terminal, Markdown and HTML reports all lay it
+//! out, and none of them rebuilds it from observations.
+//!
+//! Input: a run's observations and the identities whose sessions count, in scenario order
+//! ([`Matrix::from_observations`]); or a snapshot file's text ([`Matrix::parse`]).
+//! Output: a [`Matrix`]: per request template ([`RowKey`]: method and template), one [`Cell`]
+//! per identity that has an observation there, holding the outcomes it got and the data
+//! classes seen in its allowed answers.
+//!
+//! Invariants:
+//! - rows are ordered by template, then method (the order of [`RowKey`]); a row's cells are
+//!   read in the matrix's identity order, which is the scenario's, never alphabetical;
+//! - an observation of an identity outside the matrix is left out, so every cell belongs to a
+//!   column;
+//! - data counts only in allowed answers: a deny page that happens to print an address
+//!   exposes nothing the identity was given;
+//! - nothing depends on how many URLs or records a template had, so a Site that merely grows
+//!   keeps the same matrix (and the same file).
+//!
+//! The text form is one fact per line, in a fixed order, with nothing that moves when a Site
+//! merely grows (no counts, no timestamps, no IDs):
 //!
 //! ```text
 //! # lowpriv exposure snapshot (format 1)
@@ -32,47 +52,138 @@ pub struct Cell {
     pub data: BTreeSet<String>,
 }
 
-/// (method, template)
-pub type RowKey = (String, String);
+impl Cell {
+    /// The outcome a one-word view of the cell leads with: error, then allowed, hidden,
+    /// denied, skipped. An error comes first because it hides what the identity would have
+    /// got; allowed next because it is the exposure. `None` only for a cell without outcomes
+    /// (a hand-edited file with a `sees` line alone).
+    pub fn headline(&self) -> Option<Outcome> {
+        [
+            Outcome::Error,
+            Outcome::Allowed,
+            Outcome::Hidden,
+            Outcome::Denied,
+            Outcome::Skipped,
+        ]
+        .into_iter()
+        .find(|o| self.outcomes.contains(o))
+    }
+}
+
+/// A row of the matrix: one request template. The field order is the row order (template,
+/// then method), so every view sorts the same way without a comparator of its own.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RowKey {
+    pub template: String,
+    pub method: String,
+}
+
+impl RowKey {
+    pub fn new(method: &str, template: &str) -> RowKey {
+        RowKey {
+            template: template.to_string(),
+            method: method.to_string(),
+        }
+    }
+}
+
+/// `GET /api/employees/{id}`
+impl std::fmt::Display for RowKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.template)
+    }
+}
+
+/// One row laid out for a table: a cell slot per identity of the matrix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row<'a> {
+    pub key: &'a RowKey,
+    /// One per identity of [`Matrix::identities`], in that order; `None`: the identity has no
+    /// observation on this template.
+    pub cells: Vec<Option<&'a Cell>>,
+    /// Data classes anyone saw in an allowed answer on this template.
+    pub data: BTreeSet<&'a str>,
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Matrix {
     pub site: String,
-    /// In scenario order.
+    /// The columns, in scenario order.
     pub identities: Vec<String>,
-    pub rows: BTreeMap<RowKey, BTreeMap<String, Cell>>,
+    /// By row, then by identity name; only identities of `identities` have cells.
+    rows: BTreeMap<RowKey, BTreeMap<String, Cell>>,
 }
 
 impl Matrix {
+    /// The one place observations become cells. `identities`: the columns, in scenario order
+    /// (for a run, the identities whose sessions are usable: the others have no observations,
+    /// and a column of nothing would read as "denied everywhere").
     pub fn from_observations(
         site: &str,
         identities: &[String],
         observations: &[Observation],
     ) -> Matrix {
-        let mut rows: BTreeMap<RowKey, BTreeMap<String, Cell>> = BTreeMap::new();
+        let mut matrix = Matrix::empty(site, identities.to_vec());
         for obs in observations {
             if !identities.contains(&obs.identity) {
                 continue;
             }
-            let cell = rows
-                .entry((obs.method.clone(), obs.template.clone()))
-                .or_default()
-                .entry(obs.identity.clone())
-                .or_default();
+            let cell = matrix.cell_mut(&obs.method, &obs.template, &obs.identity);
             cell.outcomes.insert(obs.outcome);
             if obs.outcome == Outcome::Allowed {
                 cell.data.extend(obs.data.keys().cloned());
             }
         }
+        matrix
+    }
+
+    fn empty(site: &str, identities: Vec<String>) -> Matrix {
         Matrix {
             site: site.to_string(),
-            identities: identities.to_vec(),
-            rows,
+            identities,
+            rows: BTreeMap::new(),
         }
+    }
+
+    fn cell_mut(&mut self, method: &str, template: &str, identity: &str) -> &mut Cell {
+        self.rows
+            .entry(RowKey::new(method, template))
+            .or_default()
+            .entry(identity.to_string())
+            .or_default()
     }
 
     pub fn cell(&self, key: &RowKey, identity: &str) -> Option<&Cell> {
         self.rows.get(key).and_then(|r| r.get(identity))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The request templates, in row order.
+    pub fn keys(&self) -> impl Iterator<Item = &RowKey> {
+        self.rows.keys()
+    }
+
+    /// Every cell with its row and identity, in row order, then by identity name.
+    pub fn cells(&self) -> impl Iterator<Item = (&RowKey, &str, &Cell)> {
+        self.rows.iter().flat_map(|(key, row)| {
+            row.iter()
+                .map(move |(identity, cell)| (key, identity.as_str(), cell))
+        })
+    }
+
+    /// The rows as a table lays them out: in row order, cells in identity order.
+    pub fn rows(&self) -> impl Iterator<Item = Row<'_>> {
+        self.rows.iter().map(|(key, row)| Row {
+            key,
+            cells: self.identities.iter().map(|i| row.get(i)).collect(),
+            data: row
+                .values()
+                .flat_map(|c| c.data.iter().map(String::as_str))
+                .collect(),
+        })
     }
 
     /// The file's text. Rows sorted by template then method; identities in scenario order.
@@ -87,27 +198,23 @@ impl Matrix {
         for identity in &self.identities {
             let _ = writeln!(out, "identity {identity}");
         }
-        let mut keys: Vec<&RowKey> = self.rows.keys().collect();
-        keys.sort_by(|a, b| (&a.1, &a.0).cmp(&(&b.1, &b.0)));
-        for key in keys {
+        for row in self.rows() {
             out.push('\n');
-            let row = &self.rows[key];
-            for identity in &self.identities {
-                let Some(cell) = row.get(identity) else {
+            for (identity, cell) in self.identities.iter().zip(&row.cells) {
+                let Some(cell) = cell else {
                     continue;
                 };
                 let _ = writeln!(
                     out,
-                    "{} {}{SEPARATOR}{identity}{SEPARATOR}{}",
-                    key.0,
-                    key.1,
+                    "{}{SEPARATOR}{identity}{SEPARATOR}{}",
+                    row.key,
                     outcomes_text(&cell.outcomes)
                 );
                 for class in &cell.data {
                     let _ = writeln!(
                         out,
-                        "{} {}{SEPARATOR}{identity}{SEPARATOR}sees {class}",
-                        key.0, key.1
+                        "{}{SEPARATOR}{identity}{SEPARATOR}sees {class}",
+                        row.key
                     );
                 }
             }
@@ -123,8 +230,8 @@ impl Matrix {
             message,
         };
         let mut site = None;
-        let mut identities: Vec<String> = Vec::new();
-        let mut rows: BTreeMap<RowKey, BTreeMap<String, Cell>> = BTreeMap::new();
+        // The site is known only once its line is read; the rows fill in meanwhile.
+        let mut matrix = Matrix::empty("", Vec::new());
         for (index, raw) in text.lines().enumerate() {
             let number = index + 1;
             let line = raw.trim_end();
@@ -139,7 +246,7 @@ impl Matrix {
                 continue;
             }
             if let Some(name) = line.strip_prefix("identity ") {
-                identities.push(name.trim().to_string());
+                matrix.identities.push(name.trim().to_string());
                 continue;
             }
             let parts: Vec<&str> = line.splitn(3, SEPARATOR).collect();
@@ -164,17 +271,13 @@ impl Matrix {
                     format!("expected an HTTP method and a path template, found `{request}`"),
                 ));
             }
-            if !identities.iter().any(|i| i == identity) {
+            if !matrix.identities.iter().any(|i| i == identity) {
                 return Err(error(
                     number,
                     format!("identity `{identity}` is not declared by an `identity` line above"),
                 ));
             }
-            let cell = rows
-                .entry((method.to_string(), template.to_string()))
-                .or_default()
-                .entry(identity.to_string())
-                .or_default();
+            let cell = matrix.cell_mut(method, template, identity);
             if let Some(class) = fact.strip_prefix("sees ") {
                 cell.data.insert(class.trim().to_string());
             } else if fact.trim() == "absent" {
@@ -194,12 +297,8 @@ impl Matrix {
                 }
             }
         }
-        let site = site.ok_or_else(|| error(1, "no `site NAME` line".to_string()))?;
-        Ok(Matrix {
-            site,
-            identities,
-            rows,
-        })
+        matrix.site = site.ok_or_else(|| error(1, "no `site NAME` line".to_string()))?;
+        Ok(matrix)
     }
 }
 

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub use matrix::{Cell, Matrix, ParseError, RowKey};
+pub use matrix::{Cell, Matrix, ParseError, Row, RowKey};
 
 use crate::atomic_file;
 use crate::observe::Outcome;
@@ -370,14 +370,9 @@ pub fn unified_diff(old: &str, new: &str, approved: &Path, name: &str) -> String
 /// Every changed fact between two matrices, widening first.
 pub fn changes(approved: &Matrix, current: &Matrix) -> Vec<Change> {
     let mut keys: BTreeSet<(&RowKey, &str)> = BTreeSet::new();
-    for (matrix, other) in [(approved, current), (current, approved)] {
-        for (key, row) in &matrix.rows {
-            for identity in row.keys() {
-                if other.identities.contains(identity) || matrix.identities.contains(identity) {
-                    keys.insert((key, identity.as_str()));
-                }
-            }
-        }
+    for matrix in [approved, current] {
+        // Every cell's identity is a column of its own matrix (an invariant of `Matrix`).
+        keys.extend(matrix.cells().map(|(key, identity, _)| (key, identity)));
     }
     let empty = Cell::default();
     let mut out = Vec::new();
@@ -387,8 +382,8 @@ pub fn changes(approved: &Matrix, current: &Matrix) -> Vec<Change> {
         let change = |direction, kind, from: String, to: String| Change {
             direction,
             identity: identity.to_string(),
-            method: key.0.clone(),
-            template: key.1.clone(),
+            method: key.method.clone(),
+            template: key.template.clone(),
             kind,
             from,
             to,

@@ -187,3 +187,28 @@ pub fn finding_target(group: &[Finding], origin: &str) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::Outcome::{Allowed, Denied, Error, Hidden, Skipped};
+
+    #[test]
+    fn cells_read_the_same_in_every_report() {
+        let cell = |outcomes: &[Outcome], data: &[&str]| Cell {
+            outcomes: outcomes.iter().copied().collect(),
+            data: data.iter().map(|d| d.to_string()).collect(),
+        };
+        let cases = [
+            (None, "-"),
+            (Some(cell(&[Allowed], &[])), "allow"),
+            (Some(cell(&[Allowed], &["email"])), "allow*"),
+            (Some(cell(&[Allowed, Denied], &["email"])), "allow+deny*"),
+            (Some(cell(&[Denied, Hidden], &[])), "deny+hidden"),
+            (Some(cell(&[Error, Skipped], &[])), "ERROR+skip"),
+        ];
+        for (cell, label) in cases {
+            assert_eq!(cell_label(cell.as_ref()), label, "{cell:?}");
+        }
+    }
+}

@@ -347,3 +347,39 @@ pub fn render_verdict(result: &RunResult, style: Style) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::Observation;
+
+    #[test]
+    fn matrix_cells_are_painted_by_their_headline() {
+        let request = crate::crawl::Request::get(url::Url::parse("http://s.test/r").unwrap());
+        let observation = |identity: &str, outcome| {
+            let mut o = Observation::skipped(identity, &request, "", true);
+            o.outcome = outcome;
+            o
+        };
+        let observations = [
+            observation("a", Outcome::Allowed),
+            observation("a", Outcome::Error),
+            observation("b", Outcome::Denied),
+            observation("b", Outcome::Allowed),
+            observation("c", Outcome::Hidden),
+        ];
+        let identities: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
+        let matrix = Matrix::from_observations("s", &identities, &observations);
+        let mut out = String::new();
+        render_matrix(&matrix, Style { color: true }, &mut out);
+        let row = out.lines().last().unwrap_or_default();
+        for painted in [
+            "\x1b[31mallow+ERROR",
+            "\x1b[1mallow+deny ",
+            "\x1b[2mhidden ",
+            "\x1b[2m-  ",
+        ] {
+            assert!(row.contains(painted), "{painted:?} in {row:?}");
+        }
+    }
+}

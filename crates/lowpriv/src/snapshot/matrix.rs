@@ -332,3 +332,224 @@ pub struct ParseError {
     pub line: usize,
     pub message: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::crawl::Request;
+    use crate::observe::DataHit;
+    use Outcome::{Allowed, Denied, Error, Hidden, Skipped};
+
+    fn obs(
+        identity: &str,
+        method: &str,
+        template: &str,
+        outcome: Outcome,
+        data: &[&str],
+    ) -> Observation {
+        let url = url::Url::parse(&format!("http://s.test{template}")).unwrap();
+        let mut request = Request::get(url);
+        request.method = method.to_string();
+        let mut o = Observation::skipped(identity, &request, "", true);
+        o.template = template.to_string();
+        o.outcome = outcome;
+        o.data = data
+            .iter()
+            .map(|d| {
+                let hit = DataHit {
+                    kind: "json_keys",
+                    count: 1,
+                    examples: vec![],
+                };
+                (d.to_string(), hit)
+            })
+            .collect::<BTreeMap<_, _>>();
+        o
+    }
+
+    fn names(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    fn set<T: Ord + Clone>(items: &[T]) -> BTreeSet<T> {
+        items.iter().cloned().collect()
+    }
+
+    #[test]
+    fn what_each_identity_got_on_a_template() {
+        // (case, observations of carol on GET /r, her outcomes, her data, headline)
+        type Case<'a> = (
+            &'a str,
+            Vec<(Outcome, &'a [&'a str])>,
+            &'a [Outcome],
+            &'a [&'a str],
+            Option<Outcome>,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "one allowed answer",
+                vec![(Allowed, &["email"])],
+                &[Allowed],
+                &["email"],
+                Some(Allowed),
+            ),
+            (
+                "mixed outcomes on one template",
+                vec![(Denied, &[]), (Allowed, &["email"]), (Hidden, &[])],
+                &[Allowed, Denied, Hidden],
+                &["email"],
+                Some(Allowed),
+            ),
+            (
+                "an error leads, since it hid an answer",
+                vec![(Allowed, &[]), (Error, &[])],
+                &[Allowed, Error],
+                &[],
+                Some(Error),
+            ),
+            (
+                "data only from allowed answers",
+                vec![
+                    (Denied, &["email"]),
+                    (Hidden, &["salary"]),
+                    (Allowed, &["iban"]),
+                ],
+                &[Allowed, Denied, Hidden],
+                &["iban"],
+                Some(Allowed),
+            ),
+            (
+                "a deny page's data is not exposure",
+                vec![(Denied, &["email"])],
+                &[Denied],
+                &[],
+                Some(Denied),
+            ),
+            (
+                "hidden beats denied",
+                vec![(Denied, &[]), (Hidden, &[])],
+                &[Denied, Hidden],
+                &[],
+                Some(Hidden),
+            ),
+            (
+                "a skipped request is a cell",
+                vec![(Skipped, &[])],
+                &[Skipped],
+                &[],
+                Some(Skipped),
+            ),
+            (
+                "classes of several answers add up",
+                vec![(Allowed, &["email"]), (Allowed, &["email", "salary"])],
+                &[Allowed],
+                &["email", "salary"],
+                Some(Allowed),
+            ),
+        ];
+        for (case, seen, outcomes, data, headline) in cases {
+            let observations: Vec<Observation> = seen
+                .iter()
+                .map(|(outcome, data)| obs("carol", "GET", "/r", *outcome, data))
+                .collect();
+            let m = Matrix::from_observations("s", &names(&["carol"]), &observations);
+            let cell = m.cell(&RowKey::new("GET", "/r"), "carol").unwrap();
+            assert_eq!(cell.outcomes, set(outcomes), "{case}");
+            assert_eq!(
+                cell.data,
+                set(data).into_iter().map(String::from).collect(),
+                "{case}"
+            );
+            assert_eq!(cell.headline(), headline, "{case}");
+        }
+    }
+
+    #[test]
+    fn cells_follow_the_scenario_order_and_absent_cells_stay_slots() {
+        // Scenario order, deliberately not alphabetical.
+        let identities = names(&["zoe", "anon", "alice"]);
+        let observations = vec![
+            obs("alice", "GET", "/r", Allowed, &["salary"]),
+            obs("anon", "GET", "/r", Skipped, &[]),
+            obs("zoe", "GET", "/r", Allowed, &["email"]),
+            obs("alice", "GET", "/admin", Allowed, &[]),
+        ];
+        let m = Matrix::from_observations("s", &identities, &observations);
+        assert_eq!(m.identities, identities);
+        let rows: Vec<Row> = m.rows().collect();
+        assert_eq!(rows.len(), 2);
+        let outcomes = |row: &Row| -> Vec<Option<Vec<Outcome>>> {
+            row.cells
+                .iter()
+                .map(|c| c.map(|c| c.outcomes.iter().copied().collect()))
+                .collect()
+        };
+        assert_eq!(rows[0].key, &RowKey::new("GET", "/admin"));
+        assert_eq!(outcomes(&rows[0]), vec![None, None, Some(vec![Allowed])]);
+        assert!(rows[0].data.is_empty());
+        assert_eq!(rows[1].key, &RowKey::new("GET", "/r"));
+        assert_eq!(
+            outcomes(&rows[1]),
+            vec![
+                Some(vec![Allowed]),
+                Some(vec![Skipped]),
+                Some(vec![Allowed])
+            ]
+        );
+        // The row's data is anyone's, the cell's only its identity's.
+        assert_eq!(rows[1].data, set(&["email", "salary"]));
+        assert_eq!(rows[1].cells[0].map(|c| c.data.len()), Some(1));
+        // The file lists identities, and each row's cells, in the same order.
+        let text = m.render();
+        let zoe = text.find("GET /r · zoe").unwrap();
+        let anon = text.find("GET /r · anon").unwrap();
+        let alice = text.find("GET /r · alice").unwrap();
+        assert!(zoe < anon && anon < alice, "{text}");
+        assert!(
+            text.contains("identity zoe\nidentity anon\nidentity alice\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn rows_go_by_template_then_method() {
+        let observations = vec![
+            obs("a", "POST", "/b", Denied, &[]),
+            obs("a", "GET", "/b", Denied, &[]),
+            obs("a", "POST", "/a", Denied, &[]),
+            obs("a", "GET", "/c", Denied, &[]),
+        ];
+        let m = Matrix::from_observations("s", &names(&["a"]), &observations);
+        let keys: Vec<String> = m.keys().map(RowKey::to_string).collect();
+        assert_eq!(keys, vec!["POST /a", "GET /b", "POST /b", "GET /c"]);
+        let rows: Vec<String> = m.rows().map(|r| r.key.to_string()).collect();
+        assert_eq!(rows, keys);
+    }
+
+    #[test]
+    fn observations_outside_the_columns_are_left_out() {
+        // An identity whose login failed is not a column: none of its answers make a cell,
+        // a row, or a data class of a row.
+        let observations = vec![
+            obs("carol", "GET", "/r", Denied, &[]),
+            obs("mallory", "GET", "/r", Allowed, &["salary"]),
+            obs("mallory", "GET", "/only-mallory", Allowed, &[]),
+        ];
+        let m = Matrix::from_observations("s", &names(&["carol"]), &observations);
+        let rows: Vec<Row> = m.rows().collect();
+        assert_eq!(rows.len(), 1);
+        assert!(rows[0].data.is_empty());
+        assert_eq!(m.cells().count(), 1);
+        assert!(m.cell(&RowKey::new("GET", "/r"), "mallory").is_none());
+    }
+
+    #[test]
+    fn an_empty_run_is_an_empty_matrix() {
+        let m = Matrix::from_observations("s", &names(&["a", "b"]), &[]);
+        assert!(m.is_empty());
+        assert_eq!(m.rows().count(), 0);
+        assert!(m.render().ends_with("site s\nidentity a\nidentity b\n"));
+    }
+}

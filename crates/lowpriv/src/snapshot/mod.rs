@@ -1,9 +1,10 @@
 //! Exposure snapshots: the approved record of who can see what on a Site, compared on every
 //! run.
 //!
-//! Input: a run's observations. Output: a [`SnapshotReport`] (match, drift, new, skipped or
-//! invalid), with `snapshots/<site>.snap.new` written when the exposure differs from the
-//! approved `snapshots/<site>.snap`. Invariants: the approved file is only ever replaced by
+//! Input: a run's exposure [`Matrix`] (the model every report lays out too, in `matrix.rs`).
+//! Output: a [`SnapshotReport`] (match, drift, new, skipped or invalid), with
+//! `snapshots/<site>.snap.new` written when the exposure differs from the approved
+//! `snapshots/<site>.snap`. Invariants: the approved file is only ever replaced by
 //! [`accept`], never by a run, and never in CI; every write is atomic; an inconclusive run is
 //! not compared (its matrix is incomplete).
 

@@ -419,6 +419,13 @@ fn hostile_text_is_escaped_everywhere() {
     let hostile = "/x/<script>alert(1)</script>|`tick`&amp;";
     result.observations[0].template = hostile.to_string();
     result.observations[0].reason = "<img src=x onerror=alert(2)>".to_string();
+    // The matrix is built once per run; an edited result rebuilds it as the run would.
+    let columns: Vec<String> = result.identities.iter().map(|i| i.name.clone()).collect();
+    result.exposure = lowpriv::snapshot::Matrix::from_observations(
+        &result.site.name,
+        &columns,
+        &result.observations,
+    );
     result.findings.push(lowpriv::judge::Finding {
         kind: lowpriv::judge::FindingKind::ReviewOverdue,
         severity: lowpriv::judge::Severity::Low,

@@ -11,7 +11,7 @@ use crate::judge::{AudiencePreview, Finding, Severity};
 pub use crate::observe::ActionSeen as ActionReport;
 use crate::observe::{Observation, Outcome};
 use crate::scenario::{self, Audience, Tier};
-use crate::snapshot::SnapshotReport;
+use crate::snapshot::{Matrix, SnapshotReport};
 use crate::verdict::Verdict;
 
 /// The JSON report's schema version. Bump it when a field changes meaning or disappears.
@@ -34,6 +34,11 @@ pub struct RunResult {
     /// The scenario's `[[expect]]` entries, so every format can list the ones that held too.
     pub expectations: Vec<ExpectationReport>,
     pub findings: Vec<Finding>,
+    /// The exposure matrix (template × identity → outcomes and data seen), built once from
+    /// `observations`: the `.snap` file and the terminal, Markdown and HTML matrices all
+    /// render this one. Not in the JSON, which carries the observations themselves.
+    #[serde(skip)]
+    pub exposure: Matrix,
     /// Comparison with the approved exposure snapshot, when one was made.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<SnapshotReport>,
@@ -154,6 +159,7 @@ pub struct Summary {
 pub(crate) struct Parts {
     pub identities: Vec<IdentityReport>,
     pub observations: crate::observe::Observations,
+    pub exposure: Matrix,
     pub judgement: crate::judge::Judgement,
     pub decision: crate::verdict::Decision,
     pub snapshot: Option<SnapshotReport>,
@@ -172,6 +178,7 @@ impl RunResult {
         let Parts {
             identities,
             observations,
+            exposure,
             judgement,
             decision,
             snapshot,
@@ -222,6 +229,7 @@ impl RunResult {
                 .map(ExpectationReport::new)
                 .collect(),
             findings: judgement.findings,
+            exposure,
             snapshot,
             audience_preview,
             summary,

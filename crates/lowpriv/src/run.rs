@@ -135,18 +135,19 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
         task.abort();
     }
     let mut decision = verdict::decide(&judgement, &observations.all, options.fail_on);
+    // The columns are the identities whose sessions were real: a failed login has no cells.
+    let logged_in: Vec<String> = identities
+        .iter()
+        .filter(|i| i.logged_in)
+        .map(|i| i.name.clone())
+        .collect();
+    let exposure =
+        snapshot::Matrix::from_observations(&scenario.site.name, &logged_in, &observations.all);
     let snapshot = options.snapshots.as_ref().map(|store| {
-        let logged_in: Vec<String> = identities
-            .iter()
-            .filter(|i| i.logged_in)
-            .map(|i| i.name.clone())
-            .collect();
-        let matrix =
-            snapshot::Matrix::from_observations(&scenario.site.name, &logged_in, &observations.all);
         let report = snapshot::check(
             store,
             approved.as_ref(),
-            &matrix,
+            &exposure,
             verdict::is_complete(&decision),
             options.ci,
         );
@@ -162,6 +163,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
         Parts {
             identities,
             observations,
+            exposure,
             judgement,
             decision,
             snapshot,

@@ -33,10 +33,9 @@ use serde::Serialize;
 
 use super::ReportError;
 use super::finding_groups;
-use super::markdown::{MatrixCell, access_matrix};
 use crate::RunResult;
 use crate::judge::{Finding, Severity};
-use crate::observe::Observation;
+use crate::observe::{Observation, Outcome};
 
 const TEMPLATE: &str = include_str!("templates/report.html");
 
@@ -46,7 +45,7 @@ struct Page<'a> {
     r: &'a RunResult,
     verdict: &'static str,
     exit_code: i32,
-    identities: Vec<&'a str>,
+    identities: Vec<String>,
     rows: Vec<Row>,
     findings: Vec<FindingView<'a>>,
     severities: Vec<&'static str>,
@@ -59,7 +58,8 @@ struct Page<'a> {
 #[derive(Serialize)]
 struct Cell {
     label: String,
-    /// CSS class of the most telling outcome: error > allowed > hidden > denied > skipped.
+    /// CSS class of the cell's headline outcome (error > allowed > hidden > denied > skipped),
+    /// `none` without an observation.
     class: &'static str,
     data: Vec<String>,
 }
@@ -117,14 +117,13 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
     let origin = result.site.base_url.trim_end_matches('/');
     let path_of = |url: &str| url.strip_prefix(origin).unwrap_or(url).to_string();
 
-    let matrix = access_matrix(result);
+    let matrix = super::exposure(result);
     let rows: Vec<Row> = matrix
-        .rows
-        .iter()
+        .rows()
         .map(|row| Row {
-            request: format!("{} {}", row.method, row.template),
-            cells: row.cells.iter().map(cell).collect(),
-            data: row.data.iter().cloned().collect(),
+            request: row.key.to_string(),
+            cells: row.cells.iter().map(|c| cell(*c)).collect(),
+            data: row.data.iter().map(|d| d.to_string()).collect(),
         })
         .collect();
 
@@ -164,7 +163,11 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
             request: format!("{method} {path}"),
             source,
             fields: fields.into_iter().collect::<Vec<_>>().join(", "),
-            shown: matrix.identities.iter().map(|i| who.contains(i)).collect(),
+            shown: matrix
+                .identities
+                .iter()
+                .map(|i| who.contains(i.as_str()))
+                .collect(),
         })
         .collect();
     let write_capable: Vec<usize> = matrix
@@ -243,29 +246,19 @@ fn formatter(
     }
 }
 
-fn cell(cell: &Option<MatrixCell>) -> Cell {
-    use crate::observe::Outcome;
-    let Some(cell) = cell else {
-        return Cell {
-            label: "-".to_string(),
-            class: "none",
-            data: Vec::new(),
-        };
+fn cell(cell: Option<&crate::snapshot::Cell>) -> Cell {
+    let class = match cell.and_then(crate::snapshot::Cell::headline) {
+        Some(Outcome::Error) => "error",
+        Some(Outcome::Allowed) => "allowed",
+        Some(Outcome::Hidden) => "hidden",
+        Some(Outcome::Denied) => "denied",
+        Some(Outcome::Skipped) => "skipped",
+        None => "none",
     };
-    let class = [
-        (Outcome::Error, "error"),
-        (Outcome::Allowed, "allowed"),
-        (Outcome::Hidden, "hidden"),
-        (Outcome::Denied, "denied"),
-        (Outcome::Skipped, "skipped"),
-    ]
-    .into_iter()
-    .find(|(o, _)| cell.outcomes.contains(o))
-    .map_or("none", |(_, c)| c);
     Cell {
-        label: cell.label(),
+        label: super::cell_label(cell),
         class,
-        data: cell.data.iter().cloned().collect(),
+        data: cell.map_or_else(Vec::new, |c| c.data.iter().cloned().collect()),
     }
 }
 

@@ -30,98 +30,12 @@
 //! `<`, `>`, `&` become entities, so text from the Site (paths, reasons) cannot break a table
 //! or inject markup into a PR page.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use crate::RunResult;
 use crate::observe::Outcome;
+use crate::snapshot::{Cell, Matrix};
 use crate::verdict::Verdict;
-
-/// The access matrix, shared with the HTML report: rows by (template, method), a cell per
-/// logged-in identity.
-pub(crate) struct AccessMatrix<'a> {
-    pub identities: Vec<&'a str>,
-    pub rows: Vec<MatrixRow<'a>>,
-}
-
-pub(crate) struct MatrixRow<'a> {
-    pub method: &'a str,
-    pub template: &'a str,
-    /// One per identity of [`AccessMatrix::identities`], in order; `None`: no observation.
-    pub cells: Vec<Option<MatrixCell>>,
-    /// Data classes seen in allowed answers on this row, by anyone.
-    pub data: BTreeSet<String>,
-}
-
-#[derive(Default)]
-pub(crate) struct MatrixCell {
-    pub outcomes: BTreeSet<Outcome>,
-    /// Data classes seen in this identity's allowed answers.
-    pub data: BTreeSet<String>,
-}
-
-impl MatrixCell {
-    /// `allow`, `deny+allow*`, ...: the terminal report's words.
-    pub fn label(&self) -> String {
-        let mut text = self
-            .outcomes
-            .iter()
-            .map(|o| short(*o))
-            .collect::<Vec<_>>()
-            .join("+");
-        if !self.data.is_empty() {
-            text.push('*');
-        }
-        text
-    }
-}
-
-pub(crate) fn short(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Allowed => "allow",
-        Outcome::Denied => "deny",
-        Outcome::Hidden => "hidden",
-        Outcome::Error => "ERROR",
-        Outcome::Skipped => "skip",
-    }
-}
-
-pub(crate) fn access_matrix(result: &RunResult) -> AccessMatrix<'_> {
-    let identities: Vec<&str> = result
-        .identities
-        .iter()
-        .filter(|i| i.logged_in)
-        .map(|i| i.name.as_str())
-        .collect();
-    let mut rows: BTreeMap<(&str, &str), BTreeMap<&str, MatrixCell>> = BTreeMap::new();
-    for obs in &result.observations {
-        let cell = rows
-            .entry((obs.template.as_str(), obs.method.as_str()))
-            .or_default()
-            .entry(obs.identity.as_str())
-            .or_default();
-        cell.outcomes.insert(obs.outcome);
-        if obs.outcome == Outcome::Allowed {
-            cell.data.extend(obs.data.keys().cloned());
-        }
-    }
-    let rows = rows
-        .into_iter()
-        .map(|((template, method), mut cells)| {
-            let data = cells
-                .values()
-                .flat_map(|c| c.data.iter().cloned())
-                .collect();
-            MatrixRow {
-                method,
-                template,
-                cells: identities.iter().map(|name| cells.remove(name)).collect(),
-                data,
-            }
-        })
-        .collect();
-    AccessMatrix { identities, rows }
-}
 
 /// Escapes text for a table cell (and for inline text generally).
 pub fn escape(text: &str) -> String {
@@ -184,17 +98,16 @@ pub fn render(result: &RunResult) -> String {
         }
     }
 
-    render_matrix(result, &mut out);
+    render_matrix(super::exposure(result), &mut out);
     render_findings(result, &mut out);
     render_snapshot(result, &mut out);
     render_preview(result, &mut out);
     out
 }
 
-fn render_matrix(result: &RunResult, out: &mut String) {
-    let matrix = access_matrix(result);
+fn render_matrix(matrix: &Matrix, out: &mut String) {
     out.push_str("\n### Access matrix\n\n");
-    if matrix.rows.is_empty() {
+    if matrix.is_empty() {
         out.push_str("Nothing was observed.\n");
         return;
     }
@@ -210,22 +123,21 @@ fn render_matrix(result: &RunResult, out: &mut String) {
         out.push_str("---|");
     }
     out.push_str("---|\n");
-    for row in &matrix.rows {
-        let _ = write!(
-            out,
-            "| {} |",
-            escape(&format!("{} {}", row.method, row.template))
-        );
+    for row in matrix.rows() {
+        let _ = write!(out, "| {} |", escape(&row.key.to_string()));
         for cell in &row.cells {
-            let label = cell.as_ref().map_or("-".to_string(), MatrixCell::label);
-            let label = escape(&label);
-            if label.contains("ERROR") || label.starts_with("allow") {
+            let label = escape(&super::cell_label(*cell));
+            // Bold what a reviewer must read: exposure, and errors that hid an answer.
+            if matches!(
+                cell.and_then(Cell::headline),
+                Some(Outcome::Error | Outcome::Allowed)
+            ) {
                 let _ = write!(out, " **{label}** |");
             } else {
                 let _ = write!(out, " {label} |");
             }
         }
-        let data: Vec<&str> = row.data.iter().map(String::as_str).collect();
+        let data: Vec<&str> = row.data.into_iter().collect();
         let _ = writeln!(out, " {} |", escape(&data.join(", ")));
     }
 }

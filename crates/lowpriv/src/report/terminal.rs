@@ -1,13 +1,13 @@
-//! The terminal report: who the run was, the access matrix (templates × identities), the
-//! findings grouped by severity with a one-line why, and the verdict with its reasons.
-//! Colour only when asked (a TTY without `NO_COLOR`).
+//! The terminal report: who the run was, the access matrix (the run's exposure matrix as
+//! templates × identities), the findings grouped by severity with a one-line why, and the
+//! verdict with its reasons. Colour only when asked (a TTY without `NO_COLOR`).
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use crate::RunResult;
 use crate::judge::Severity;
 use crate::observe::Outcome;
+use crate::snapshot::{Cell, Matrix};
 use crate::verdict::Verdict;
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -40,7 +40,7 @@ pub fn render(result: &RunResult, style: Style) -> String {
     out.push('\n');
     render_identities(result, style, &mut out);
     out.push('\n');
-    render_matrix(result, style, &mut out);
+    render_matrix(super::exposure(result), style, &mut out);
     out.push('\n');
     render_findings(result, style, &mut out);
     if result.audience_preview.is_some() {
@@ -91,97 +91,44 @@ fn render_identities(result: &RunResult, style: Style, out: &mut String) {
     }
 }
 
-fn short(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Allowed => "allow",
-        Outcome::Denied => "deny",
-        Outcome::Hidden => "hidden",
-        Outcome::Error => "ERROR",
-        Outcome::Skipped => "skip",
-    }
-}
-
 /// The access matrix: one row per request template, one column per identity.
-pub fn render_matrix(result: &RunResult, style: Style, out: &mut String) {
-    let names: Vec<&str> = result
-        .identities
-        .iter()
-        .filter(|i| i.logged_in)
-        .map(|i| i.name.as_str())
-        .collect();
-    type Cell = (BTreeSet<Outcome>, bool);
-    let mut rows: BTreeMap<(String, String), BTreeMap<&str, Cell>> = BTreeMap::new();
-    let mut data: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-    for obs in &result.observations {
-        let key = (obs.template.clone(), obs.method.clone());
-        let cell = rows
-            .entry(key.clone())
-            .or_default()
-            .entry(obs.identity.as_str())
-            .or_default();
-        cell.0.insert(obs.outcome);
-        if obs.outcome == Outcome::Allowed && !obs.data.is_empty() {
-            cell.1 = true;
-            data.entry(key)
-                .or_default()
-                .extend(obs.data.keys().cloned());
-        }
-    }
+pub fn render_matrix(matrix: &Matrix, style: Style, out: &mut String) {
     let _ = writeln!(
         out,
         "{}  (allow · deny · hidden: 404 while others got it · ERROR · skip: not sent; * data seen)",
         style.paint("1", "Access matrix")
     );
-    let label_width = rows
+    let label_width = matrix
         .keys()
-        .map(|(t, m)| t.len() + m.len() + 1)
+        .map(|k| k.template.len() + k.method.len() + 1)
         .max()
         .unwrap_or(10)
         .clamp(10, 60);
-    let col_widths: Vec<usize> = names.iter().map(|n| n.len().max(11)).collect();
+    let col_widths: Vec<usize> = matrix.identities.iter().map(|n| n.len().max(11)).collect();
     let mut header = format!("  {:label_width$}", "request");
-    for (name, w) in names.iter().zip(&col_widths) {
+    for (name, w) in matrix.identities.iter().zip(&col_widths) {
         let _ = write!(header, "  {name:w$}");
     }
     header.push_str("  data");
     let _ = writeln!(out, "{}", style.paint("2", header.trim_end()));
-    for ((template, method), cells) in &rows {
-        let mut label = format!("{method} {template}");
+    for row in matrix.rows() {
+        let mut label = row.key.to_string();
         if label.chars().count() > label_width {
             label = label.chars().take(label_width - 1).collect::<String>() + "…";
         }
         let mut line = format!("  {label:label_width$}");
-        for (name, w) in names.iter().zip(&col_widths) {
-            let text = match cells.get(name) {
-                Some((outcomes, has_data)) => {
-                    let mut t = outcomes
-                        .iter()
-                        .map(|o| short(*o))
-                        .collect::<Vec<_>>()
-                        .join("+");
-                    if *has_data {
-                        t.push('*');
-                    }
-                    t
-                }
-                None => "-".to_string(),
-            };
-            let padded = format!("{text:w$}");
-            let code = if text.contains("ERROR") {
-                "31"
-            } else if text.starts_with("allow") {
-                "1"
-            } else {
-                "2"
+        for (cell, w) in row.cells.iter().zip(&col_widths) {
+            let padded = format!("{:w$}", super::cell_label(*cell));
+            let code = match cell.and_then(Cell::headline) {
+                Some(Outcome::Error) => "31",
+                Some(Outcome::Allowed) => "1",
+                _ => "2",
             };
             let _ = write!(line, "  {}", style.paint(code, &padded));
         }
-        if let Some(classes) = data.get(&(template.clone(), method.clone())) {
-            let _ = write!(
-                line,
-                "  {}",
-                classes.iter().cloned().collect::<Vec<_>>().join(", ")
-            );
+        if !row.data.is_empty() {
+            let data: Vec<&str> = row.data.into_iter().collect();
+            let _ = write!(line, "  {}", data.join(", "));
         }
         let _ = writeln!(out, "{}", line.trim_end());
     }
@@ -399,4 +346,40 @@ pub fn render_verdict(result: &RunResult, style: Style) -> String {
         let _ = writeln!(out, "  - {reason}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::Observation;
+
+    #[test]
+    fn matrix_cells_are_painted_by_their_headline() {
+        let request = crate::crawl::Request::get(url::Url::parse("http://s.test/r").unwrap());
+        let observation = |identity: &str, outcome| {
+            let mut o = Observation::skipped(identity, &request, "", true);
+            o.outcome = outcome;
+            o
+        };
+        let observations = [
+            observation("a", Outcome::Allowed),
+            observation("a", Outcome::Error),
+            observation("b", Outcome::Denied),
+            observation("b", Outcome::Allowed),
+            observation("c", Outcome::Hidden),
+        ];
+        let identities: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
+        let matrix = Matrix::from_observations("s", &identities, &observations);
+        let mut out = String::new();
+        render_matrix(&matrix, Style { color: true }, &mut out);
+        let row = out.lines().last().unwrap_or_default();
+        for painted in [
+            "\x1b[31mallow+ERROR",
+            "\x1b[1mallow+deny ",
+            "\x1b[2mhidden ",
+            "\x1b[2m-  ",
+        ] {
+            assert!(row.contains(painted), "{painted:?} in {row:?}");
+        }
+    }
 }

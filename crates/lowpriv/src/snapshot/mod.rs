@@ -1,9 +1,10 @@
 //! Exposure snapshots: the approved record of who can see what on a Site, compared on every
 //! run.
 //!
-//! Input: a run's observations. Output: a [`SnapshotReport`] (match, drift, new, skipped or
-//! invalid), with `snapshots/<site>.snap.new` written when the exposure differs from the
-//! approved `snapshots/<site>.snap`. Invariants: the approved file is only ever replaced by
+//! Input: a run's exposure [`Matrix`] (the model every report lays out too, in `matrix.rs`).
+//! Output: a [`SnapshotReport`] (match, drift, new, skipped or invalid), with
+//! `snapshots/<site>.snap.new` written when the exposure differs from the approved
+//! `snapshots/<site>.snap`. Invariants: the approved file is only ever replaced by
 //! [`accept`], never by a run, and never in CI; every write is atomic; an inconclusive run is
 //! not compared (its matrix is incomplete).
 
@@ -14,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub use matrix::{Cell, Matrix, ParseError, RowKey};
+pub use matrix::{Cell, Matrix, ParseError, Row, RowKey};
 
 use crate::atomic_file;
 use crate::observe::Outcome;
@@ -377,14 +378,9 @@ pub fn unified_diff(old: &str, new: &str, approved: &Path, name: &str) -> String
 /// Every changed fact between two matrices, widening first.
 pub fn changes(approved: &Matrix, current: &Matrix) -> Vec<Change> {
     let mut keys: BTreeSet<(&RowKey, &str)> = BTreeSet::new();
-    for (matrix, other) in [(approved, current), (current, approved)] {
-        for (key, row) in &matrix.rows {
-            for identity in row.keys() {
-                if other.identities.contains(identity) || matrix.identities.contains(identity) {
-                    keys.insert((key, identity.as_str()));
-                }
-            }
-        }
+    for matrix in [approved, current] {
+        // Every cell's identity is a column of its own matrix (an invariant of `Matrix`).
+        keys.extend(matrix.cells().map(|(key, identity, _)| (key, identity)));
     }
     let empty = Cell::default();
     let mut out = Vec::new();
@@ -394,8 +390,8 @@ pub fn changes(approved: &Matrix, current: &Matrix) -> Vec<Change> {
         let change = |direction, kind, from: String, to: String| Change {
             direction,
             identity: identity.to_string(),
-            method: key.0.clone(),
-            template: key.1.clone(),
+            method: key.method.clone(),
+            template: key.template.clone(),
             kind,
             from,
             to,

@@ -171,7 +171,8 @@ impl Django {
             if let Ok(mut stream) = TcpStream::connect(&addr) {
                 use std::io::Write;
                 let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                let request = format!("GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+                let request =
+                    format!("GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
                 let mut answer = String::new();
                 if stream.write_all(request.as_bytes()).is_ok()
                     && stream.read_to_string(&mut answer).is_ok()
@@ -228,9 +229,8 @@ fn run(variant: &str) -> Option<Run> {
     );
     let stdout = text(&out.stdout);
     let stderr = text(&out.stderr);
-    let json_text = std::fs::read_to_string(&json).unwrap_or_else(|e| {
-        panic!("no JSON report ({e}); stdout:\n{stdout}\nstderr:\n{stderr}")
-    });
+    let json_text = std::fs::read_to_string(&json)
+        .unwrap_or_else(|e| panic!("no JSON report ({e}); stdout:\n{stdout}\nstderr:\n{stderr}"));
     let report: serde_json::Value = serde_json::from_str(&json_text).expect("report is JSON");
     let run = Run {
         code: out.status.code(),
@@ -240,6 +240,8 @@ fn run(variant: &str) -> Option<Run> {
         report,
         server_log: server.log(),
     };
+    // One line for `--nocapture`: what this run cost and found.
+    eprintln!("django {variant}: {}", run.report["summary"]);
     for (var, value) in &passwords {
         for (name, output) in [
             ("stdout", &run.stdout),
@@ -279,7 +281,12 @@ impl Run {
             self.context()
         );
         for identity in identities {
-            assert_eq!(identity["logged_in"], true, "{identity}\n{}", self.context());
+            assert_eq!(
+                identity["logged_in"],
+                true,
+                "{identity}\n{}",
+                self.context()
+            );
             if identity["name"] != "anonymous" {
                 assert_eq!(identity["login"], "form", "{identity}");
             }
@@ -340,7 +347,11 @@ fn django_admin_fixed_variant_passes_with_no_finding() {
     for (identity, path, class) in [
         ("hr", "/admin/hr/employee/", "salary"),
         ("superuser", "/admin/hr/employee/", "salary"),
-        ("superuser", "/admin/vault/document/1/change/", "board-minutes"),
+        (
+            "superuser",
+            "/admin/vault/document/1/change/",
+            "board-minutes",
+        ),
     ] {
         assert!(
             sees(&run.report, identity, path, class),
@@ -356,33 +367,51 @@ fn django_admin_flawed_variant_reports_exactly_the_planted_permission() {
     run.assert_conclusive_and_logged_in();
     assert_eq!(run.code, Some(1), "{}", run.context());
     assert_eq!(run.report["summary"]["verdict"], "fail");
-    let findings = run.findings();
-    // The planted mistake: finance reaches the HR admin and sees salaries there.
-    for expected in [
-        ("rule-violation", "finance", "/admin/hr/"),
-        ("rule-violation", "finance", "/admin/hr/employee/"),
-        ("data-exposure", "finance", "/admin/hr/employee/"),
+    // The planted mistake, once per template: finance reaches the HR admin (the app index,
+    // the changelist in every sort order, each employee's change and history pages, also
+    // as linked from a sorted list) and sees salaries on the changelist and change pages.
+    let employee = "/admin/hr/employee";
+    let change = format!("{employee}/{{id}}/change/");
+    let history = format!("{employee}/{{id}}/history/");
+    let from_list = "?_changelist_filters={_changelist_filters}";
+    let mut expected: Vec<(String, String, String)> = Vec::new();
+    for template in [
+        "/admin/hr/".to_string(),
+        format!("{employee}/"),
+        format!("{employee}/?o={{o}}"),
+        change.clone(),
+        format!("{change}{from_list}"),
+        history.clone(),
+        format!("{history}{from_list}"),
     ] {
-        assert!(
-            findings
-                .iter()
-                .any(|(k, i, t)| (k.as_str(), i.as_str(), t.as_str()) == expected),
-            "missing {expected:?}; findings: {findings:#?}\n{}",
-            run.context()
-        );
+        expected.push(("rule-violation".into(), "finance".into(), template));
     }
-    // ... and nothing else: every finding is finance's, under /admin/hr/, of those two kinds.
-    for (kind, identity, template) in &findings {
-        assert!(
-            identity == "finance"
-                && template.starts_with("/admin/hr/")
-                && (kind == "rule-violation" || kind == "data-exposure"),
-            "a finding beyond the planted mistake: {kind} {identity} {template}\n\
-             all findings: {findings:#?}\n{}",
-            run.context()
-        );
+    for template in [
+        format!("{employee}/"),
+        format!("{employee}/?o={{o}}"),
+        change.clone(),
+        format!("{change}{from_list}"),
+    ] {
+        expected.push(("data-exposure".into(), "finance".into(), template));
     }
-    assert!(sees(&run.report, "finance", "/admin/hr/employee/", "salary"));
+    expected.sort();
+    // ... and nothing else.
+    let mut found = run.findings();
+    found.sort();
+    found.dedup();
+    assert_eq!(found, expected, "{}", run.context());
+    for finding in run.report["findings"].as_array().unwrap() {
+        assert_eq!(finding["severity"], "high", "{finding}");
+        if finding["kind"] == "data-exposure" {
+            assert_eq!(finding["data"], serde_json::json!(["salary"]), "{finding}");
+        }
+    }
+    assert!(sees(
+        &run.report,
+        "finance",
+        "/admin/hr/employee/",
+        "salary"
+    ));
 }
 
 /// Whether `identity` was allowed on `path` and saw data class `class` there.
@@ -396,4 +425,32 @@ fn sees(report: &serde_json::Value, identity: &str, path: &str, class: &str) -> 
                 .is_some_and(|u| u.path() == path && u.query().is_none())
             && o["data"].get(class).is_some()
     })
+}
+
+/// Django's own forms with a password field, opened by users who may open them, are pages
+/// they are allowed on: lowpriv today takes any 200 page with a password field for a login
+/// page and records "denied" ("answered with a login page"), even though the session was
+/// proven alive. Not a finding in either variant (the access rules only say who must be
+/// denied), but a false cell in the matrix, and a place where a real exposure would be
+/// recorded as a refusal.
+#[test]
+#[ignore = "lowpriv bug: a 200 page with a password field on a live session is classified \
+            `denied` (answered with a login page): /admin/password_change/ for every staff \
+            identity, /admin/auth/user/add/ and /admin/auth/user/{id}/password/ for superuser"]
+fn django_admin_password_forms_are_allowed_for_who_may_open_them() {
+    let Some(run) = run("fixed") else { return };
+    run.assert_conclusive_and_logged_in();
+    for (identity, path) in [
+        ("finance", "/admin/password_change/"),
+        ("hr", "/admin/password_change/"),
+        ("superuser", "/admin/password_change/"),
+        ("superuser", "/admin/auth/user/add/"),
+        ("superuser", "/admin/auth/user/1/password/"),
+    ] {
+        assert_eq!(
+            outcome_at(&run.report, identity, path).as_deref(),
+            Some("allowed"),
+            "{identity} GET {path}"
+        );
+    }
 }

@@ -4,10 +4,10 @@
 //! the compiled globs the `[[expect]]` reachability checks need. Invariants: `seeds` and `scope`
 //! are not empty; every glob compiles; every bound is in its range.
 
-use super::super::glob::{self, Compiled};
+use super::super::glob::{self, Compiled, PathGlobs};
 use super::super::model::*;
 use super::Cx;
-use super::table::{Table, globs, path, texts};
+use super::table::{Table, globs, path, path_globs};
 
 pub(super) const KEYS: &[&str] = &[
     "seeds",
@@ -34,8 +34,9 @@ pub(super) struct Crawl {
 impl Default for Crawl {
     fn default() -> Self {
         let config = CrawlConfig::default();
-        let compile = |globs: &[String]| {
+        let compile = |globs: &PathGlobs| {
             globs
+                .patterns()
                 .iter()
                 .filter_map(|g| {
                     glob::compile(g).ok().map(|matcher| Compiled {
@@ -75,13 +76,15 @@ pub(super) fn crawl(cx: &mut Cx<'_>, t: &Table<'_, '_>) -> Crawl {
                 "`scope` must not be empty: nothing would be crawled",
             );
         }
+        let span = t.get("scope").map_or(t.anchor(), |v| v.span());
         // Unknown scope means no reachability check, not a wrong one.
         out.scope = globs(cx, "scope", scope).unwrap_or_default();
-        c.scope = texts(&out.scope);
+        c.scope = path_globs(cx, "scope", span, &out.scope).unwrap_or_else(PathGlobs::empty);
     }
     if let Some(exclude) = t.str_list(cx, "exclude") {
+        let span = t.get("exclude").map_or(t.anchor(), |v| v.span());
         out.exclude = globs(cx, "exclude", exclude).unwrap_or_default();
-        c.exclude = texts(&out.exclude);
+        c.exclude = path_globs(cx, "exclude", span, &out.exclude).unwrap_or_else(PathGlobs::empty);
     }
     c.openapi = t.str(cx, "openapi").and_then(|v| path(cx, "openapi", v));
     if let Some(n) = t.int_in(cx, "max_depth", 0, u32::MAX.into()) {

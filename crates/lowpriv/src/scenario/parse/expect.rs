@@ -7,11 +7,11 @@
 
 use std::ops::Range;
 
-use super::super::glob::{self, Compiled};
+use super::super::glob::{self, Compiled, PathGlobs};
 use super::super::model::*;
 use super::crawl::Crawl;
 use super::identity::TIERS;
-use super::table::{Table, array_of_tables, globs, texts};
+use super::table::{Table, array_of_tables, globs, path_globs};
 use super::{Cx, Value, suggest};
 
 const EXPECT: &[&str] = &["paths", "allow", "min_rank", "data", "visible_to"];
@@ -71,11 +71,16 @@ pub(super) fn expectations(
                         for (g, span) in compiled.iter().zip(spans) {
                             reachable(cx, g, span, crawl);
                         }
-                        texts(&compiled)
+                        path_globs(cx, "paths", paths_span.clone(), &compiled).unwrap_or_else(
+                            || {
+                                ok = false;
+                                PathGlobs::empty()
+                            },
+                        )
                     }
                     None => {
                         ok = false;
-                        Vec::new()
+                        PathGlobs::empty()
                     }
                 }
             }
@@ -83,7 +88,7 @@ pub(super) fn expectations(
                 if t.has("paths") {
                     ok = false;
                 }
-                Vec::new()
+                PathGlobs::empty()
             }
         };
 
@@ -132,7 +137,8 @@ pub(super) fn expectations(
             out.push(Expectation {
                 index,
                 location,
-                paths,
+                paths: paths.patterns().to_vec(),
+                path_globs: paths,
                 rule,
             });
         }
@@ -146,7 +152,7 @@ fn reachable(cx: &mut Cx<'_>, g: &Compiled, span: Range<usize>, crawl: &Crawl) {
         cx.error_help(
             span,
             "this [[expect]] path can never match: it is outside [crawl] scope",
-            format!("scope is {}", crawl.config.scope.join(", ")),
+            format!("scope is {}", crawl.config.scope.patterns().join(", ")),
         );
     } else if let Some(e) = glob::excluded_by(g, &crawl.exclude) {
         cx.error_help(

@@ -6,8 +6,9 @@
 
 use url::Url;
 
+use super::super::glob::PathGlobs;
 use super::super::model::*;
-use super::table::{Table, globs, texts};
+use super::table::{Table, globs, path_globs};
 use super::{Cx, bad_choice};
 
 pub(super) const KEYS: &[&str] = &[
@@ -93,10 +94,12 @@ pub(super) fn site(cx: &mut Cx<'_>, t: &Table<'_, '_>) -> Option<Site> {
         .int_in(cx, "review_every_days", 1, u32::MAX.into())
         .map(|n| n as u32);
     let expires = t.date(cx, "expires");
+    let public_span = t.get("public").map_or(t.anchor(), |v| v.span());
     let public = t
         .str_list(cx, "public")
         .and_then(|v| globs(cx, "public", v))
-        .map(|g| texts(&g));
+        .and_then(|g| path_globs(cx, "public", public_span, &g))
+        .unwrap_or_else(PathGlobs::empty);
 
     Some(Site {
         name: name?,
@@ -108,6 +111,7 @@ pub(super) fn site(cx: &mut Cx<'_>, t: &Table<'_, '_>) -> Option<Site> {
         last_review,
         review_every_days,
         expires,
-        public: public.unwrap_or_default(),
+        public: public.patterns().to_vec(),
+        public_globs: public,
     })
 }

@@ -10,7 +10,7 @@ use std::ops::Range;
 
 use toml::de::{DeTable, DeValue};
 
-use super::super::glob::{self, Compiled};
+use super::super::glob::{self, Compiled, PathGlobs};
 use super::{Cx, Key, Value, did_you_mean};
 
 /// A table being validated: its entries in file order and a name for messages.
@@ -284,8 +284,22 @@ pub(super) fn globs(
     ok.then_some(out)
 }
 
-pub(super) fn texts(globs: &[Compiled]) -> Vec<String> {
-    globs.iter().map(|g| g.text.clone()).collect()
+/// The set of globs one key holds, compiled once for every later stage. Each glob has been
+/// checked already; this reports, at the key's value, the rare set that does not build whole.
+pub(super) fn path_globs(
+    cx: &mut Cx<'_>,
+    key: &str,
+    span: Range<usize>,
+    globs: &[Compiled],
+) -> Option<PathGlobs> {
+    let patterns = globs.iter().map(|g| g.text.clone()).collect();
+    match PathGlobs::new(patterns) {
+        Ok(set) => Some(set),
+        Err(why) => {
+            cx.error_help(span, format!("invalid glob in `{key}`"), why.to_string());
+            None
+        }
+    }
 }
 
 /// Each element of an array of tables, or an error if `value` is something else.

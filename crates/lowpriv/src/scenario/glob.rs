@@ -15,7 +15,7 @@ use globset::{Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 
 /// The globs of one scenario key (`site.public`, `crawl.scope`, `crawl.exclude`, an
 /// `[[expect]]`'s `paths`), as written and compiled. Built only from globs that are valid path
-/// globs, so a set in the model never silently drops one.
+/// globs, so the model never silently drops one.
 #[derive(Clone, Debug)]
 pub struct PathGlobs {
     patterns: Vec<String>,
@@ -98,7 +98,7 @@ impl PathGlobs {
     }
 }
 
-/// Two sets are the same when they hold the same globs in the same order: the compiled form
+/// Two are the same when they hold the same globs in the same order: the compiled form
 /// follows from the text.
 impl PartialEq for PathGlobs {
     fn eq(&self, other: &PathGlobs) -> bool {
@@ -393,7 +393,7 @@ mod tests {
     }
 
     #[test]
-    fn compile_globs_matches_like_a_path_globs() {
+    fn compile_globs_matches_as_path_globs_do() {
         let globs = vec!["/admin/**".to_string(), "/x/*".to_string()];
         let set = PathGlobs::new(globs.clone()).unwrap();
         let compiled = compile_globs(&globs);

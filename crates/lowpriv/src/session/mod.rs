@@ -6,9 +6,9 @@
 //! loopback Site's cookies to any other loopback port); redirects are followed by hand for that
 //! reason; bodies are read up to `max_body_bytes` and no further.
 //!
-//! The parts: [`transport`] sends (the client, retries, redirects, body limits); [`login`] logs
-//! in, proves it and logs in again when a refusal turns out to be a lost session; [`refusal`]
-//! is the one rule for what counts as a refusal, which the observer reads too.
+//! The parts: `transport` sends (the client, retries, redirects, body limits); `login` logs in,
+//! proves it and logs in again when a refusal turns out to be a lost session; `refusal` is the
+//! one rule for what counts as a refusal ([`interpret`]), which the observer reads too.
 
 mod error;
 mod login;

@@ -9,7 +9,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::{Cx, Value};
 
-/// Whether a key may hold a credential, for masking only. Broader than [`is_secret_name`] so
+/// Whether a key may hold a credential, for masking only. Broader than `login::is_secret_name` so
 /// that misspelt keys (`pasword`, `tokn`) are hidden too: over-masking costs nothing.
 fn looks_secret(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();

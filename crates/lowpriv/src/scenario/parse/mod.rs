@@ -9,9 +9,9 @@
 //! is reported, never silently ignored. A syntax error stops semantic checks: a recovered
 //! document would produce follow-on errors that only confuse.
 //!
-//! This file holds the walk of the top level and the shared plumbing (the [`Cx`] that collects
-//! problems and masks, name suggestions); [`table`] the typed getters; one file per TOML table
-//! the checks of that table; [`mask`] the hiding of literal secrets.
+//! This file holds the walk of the top level and the shared plumbing (the `Cx` that collects
+//! problems and masks, name suggestions); `table` the typed getters; one file per TOML table
+//! the checks of that table; `mask` the hiding of literal secrets.
 
 mod crawl;
 mod data;

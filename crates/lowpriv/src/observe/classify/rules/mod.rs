@@ -2,11 +2,11 @@
 //!
 //! Input: the embedded file. Output: every [`Rule`] in file order ([`RULES`]) and the rule behind
 //! a builtin ([`rule`]). Invariants (held by the unit tests below, so they hold in every tested
-//! build): the file parses; every rule compiles under [`RULE_SIZE_LIMIT`] and matches no empty
+//! build): the file parses; every rule compiles under `RULE_SIZE_LIMIT` and matches no empty
 //! string; the rule ids are exactly the [`Builtin`]s, with the same `secret` flags.
 //!
-//! The rules are searched by the [`Engine`] ([`engine`]); a regex match counts only once its
-//! rule's [`Validator`] accepts it ([`validate`]).
+//! The rules are searched by the [`Engine`] (in `engine`); a regex match counts only once its
+//! rule's [`Validator`] accepts it (in `validate`).
 
 mod engine;
 mod validate;

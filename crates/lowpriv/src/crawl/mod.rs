@@ -18,7 +18,7 @@ use tokio::task::JoinSet;
 use url::Url;
 
 pub use discover::Action;
-use scope::{Scope, Verdict};
+use scope::{Admission, Scope};
 
 use crate::progress::ProgressHandle;
 use crate::scenario::{Identity, Scenario};
@@ -272,11 +272,11 @@ impl Frontier<'_> {
     fn offer<O>(&mut self, request: Request, depth: u32, result: &mut IdentityCrawl<O>) {
         let limits = self.limits;
         match self.scope.check(&request.url) {
-            Verdict::Offsite => result.offsite_links += 1,
-            Verdict::Skip(reason) => {
+            Admission::Offsite => result.offsite_links += 1,
+            Admission::Skip(reason) => {
                 result.skipped.entry(request).or_insert(reason);
             }
-            Verdict::Crawl => {
+            Admission::Crawl => {
                 if self.seen.contains_key(&request.url) {
                     return;
                 }

@@ -1,10 +1,17 @@
 //! What the crawler may send: the Site's origin, the scenario's scope and exclude globs, and
 //! a built-in refusal of anything that looks destructive. Also URL normalization and templates.
+//!
+//! Input: the scenario (its origin, login path and the [`PathGlobs`]s it compiled at parse time)
+//! and a URL. Output: an [`Admission`]: crawl it, skip it with a reason, or leave it as off
+//! the Site. Invariants: nothing off the origin and nothing that looks destructive is ever
+//! admitted; the globs are the scenario's own sets, never compiled again here.
 
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use url::{Origin, Url};
 
-use crate::scenario::Scenario;
+/// The scenario's lenient glob compiler, where the judge still calls it; new code reads the
+/// model's [`PathGlobs`]s.
+pub use crate::scenario::compile_globs;
+use crate::scenario::{PathGlobs, Scenario};
 
 /// Words that make a link unsafe to follow with GET: Sites written in a hurry put logout and
 /// delete behind plain links. Matched against whole path or query tokens, case-insensitively.
@@ -38,8 +45,9 @@ pub const DESTRUCTIVE_WORDS: &[&str] = &[
     "reject",
 ];
 
+/// Whether a URL found while crawling is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub enum Admission {
     /// Send it.
     Crawl,
     /// Not the Site's origin (or not http): never sent, never listed.
@@ -52,20 +60,8 @@ pub enum Verdict {
 pub struct Scope {
     origin: Origin,
     login_path: String,
-    scope: GlobSet,
-    exclude: GlobSet,
-    exclude_globs: Vec<String>,
-}
-
-pub fn compile_globs(globs: &[String]) -> GlobSet {
-    let mut builder = GlobSetBuilder::new();
-    for glob in globs {
-        // The scenario stage has already rejected globs that do not compile.
-        if let Ok(glob) = GlobBuilder::new(glob).literal_separator(true).build() {
-            builder.add(glob);
-        }
-    }
-    builder.build().unwrap_or_else(|_| GlobSet::empty())
+    scope: PathGlobs,
+    exclude: PathGlobs,
 }
 
 impl Scope {
@@ -73,37 +69,29 @@ impl Scope {
         Scope {
             origin: scenario.site.base_url.origin(),
             login_path: scenario.session.login_path.clone(),
-            scope: compile_globs(&scenario.crawl.scope),
-            exclude: compile_globs(&scenario.crawl.exclude),
-            exclude_globs: scenario.crawl.exclude.clone(),
+            scope: scenario.crawl.scope.clone(),
+            exclude: scenario.crawl.exclude.clone(),
         }
     }
 
-    pub fn check(&self, url: &Url) -> Verdict {
+    pub fn check(&self, url: &Url) -> Admission {
         if !matches!(url.scheme(), "http" | "https") || url.origin() != self.origin {
-            return Verdict::Offsite;
+            return Admission::Offsite;
         }
         let path = url.path();
         if path == self.login_path {
-            return Verdict::Skip("the login page".to_string());
+            return Admission::Skip("the login page".to_string());
         }
         if let Some(word) = destructive_word(url) {
-            return Verdict::Skip(format!("unsafe: looks destructive (`{word}`)"));
+            return Admission::Skip(format!("unsafe: looks destructive (`{word}`)"));
         }
-        if self.exclude.is_match(path) {
-            let which = self
-                .exclude
-                .matches(path)
-                .first()
-                .and_then(|&i| self.exclude_globs.get(i))
-                .cloned()
-                .unwrap_or_default();
-            return Verdict::Skip(format!("excluded by [crawl] exclude `{which}`"));
+        if let Some(which) = self.exclude.first_match(path) {
+            return Admission::Skip(format!("excluded by [crawl] exclude `{which}`"));
         }
         if !self.scope.is_match(path) {
-            return Verdict::Skip("outside [crawl] scope".to_string());
+            return Admission::Skip("outside [crawl] scope".to_string());
         }
-        Verdict::Crawl
+        Admission::Crawl
     }
 }
 

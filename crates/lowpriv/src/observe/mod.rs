@@ -20,7 +20,7 @@ pub use collect::{ActionSeen, Observations, collect};
 
 use crate::crawl::{Observe, Request};
 use crate::scenario::{Identity, Scenario};
-use crate::session::{self, FetchError, Response, SiteContext};
+use crate::session::{self, Answer, Failure, FetchError, Refusal, Response, SiteContext};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -128,40 +128,39 @@ impl Observer {
         }
     }
 
+    /// The outcome by the session's refusal rule ([`session::interpret`]), with its reason.
     fn outcome(&self, response: &Response, text: &str) -> (Outcome, String) {
-        let status = response.status;
-        if response.login_redirect {
-            return (Outcome::Denied, "redirect to the login page".to_string());
-        }
-        if let Some(target) = &response.offsite_redirect {
-            return (
+        match session::interpret(response, text, &self.site.deny_markers) {
+            Answer::Content => (Outcome::Allowed, format!("{}", response.status)),
+            Answer::Offsite(target) => (
                 Outcome::Skipped,
                 format!(
                     "redirects to another origin ({}); not followed",
                     target.origin().ascii_serialization()
                 ),
-            );
-        }
-        match status {
-            200..=299 => {
-                if session::is_login_page(text) {
-                    (Outcome::Denied, "answered with a login page".to_string())
-                } else if let Some(marker) = self.site.deny_marker(text) {
-                    (Outcome::Denied, format!("deny marker `{marker}`"))
-                } else {
-                    (Outcome::Allowed, format!("{status}"))
-                }
+            ),
+            Answer::Refused(Refusal::LoginRedirect) => {
+                (Outcome::Denied, "redirect to the login page".to_string())
             }
-            401 | 403 | 407 => (Outcome::Denied, format!("{status}")),
-            // Provisional: becomes `hidden` if another identity got the content (see finalize).
-            404 => (Outcome::Denied, "404".to_string()),
-            408 | 429 => (
+            Answer::Refused(Refusal::LoginPage) => {
+                (Outcome::Denied, "answered with a login page".to_string())
+            }
+            Answer::Refused(Refusal::DenyMarker(marker)) => {
+                (Outcome::Denied, format!("deny marker `{marker}`"))
+            }
+            // A 404 is provisional: it becomes `hidden` if another identity got the content
+            // (see finalize).
+            Answer::Refused(Refusal::Status(status)) => (Outcome::Denied, format!("{status}")),
+            Answer::Failed(Failure::Throttled(status)) => (
                 Outcome::Error,
                 format!("{status}: the Site is throttling or slow"),
             ),
-            400..=499 => (Outcome::Denied, format!("{status}")),
-            500..=599 => (Outcome::Error, format!("{status}: server error")),
-            _ => (Outcome::Error, format!("unexpected status {status}")),
+            Answer::Failed(Failure::ServerError(status)) => {
+                (Outcome::Error, format!("{status}: server error"))
+            }
+            Answer::Failed(Failure::Unexpected(status)) => {
+                (Outcome::Error, format!("unexpected status {status}"))
+            }
         }
     }
 }

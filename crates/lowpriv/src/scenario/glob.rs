@@ -1,26 +1,141 @@
 //! Path globs: compiling them the one way every stage will, and telling whether an
 //! `[[expect]]` glob can ever meet a crawled path.
 //!
-//! Input: glob text from the scenario. Output: a [`GlobMatcher`] or a reason it is invalid, and
-//! sample paths a glob matches. Invariant: `*` and `?` stay within a segment, `**` crosses
-//! segments (`literal_separator(true)`), so `/admin/*` does not cover `/admin/a/b`.
+//! Input: glob text from the scenario. Output: a [`PathGlobs`] (the globs of one key, compiled
+//! once, at parse time, and carried by the model so no later stage compiles or re-validates
+//! them), a [`GlobMatcher`] or a reason a glob is invalid, and sample paths a glob matches.
+//! Invariant: `*` and `?` stay within a segment, `**` crosses segments
+//! (`literal_separator(true)`), so `/admin/*` does not cover `/admin/a/b`.
 //!
 //! Whether two globs overlap is undecidable cheaply in general; [`samples`] gives two concrete
 //! paths per glob and the checks below only report "can never match" when every sample agrees,
 //! so they err towards staying quiet rather than rejecting a valid rule.
 
-use globset::{GlobBuilder, GlobMatcher};
+use globset::{Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 
-/// Compiles a path glob, or says why it is not one.
-pub(crate) fn compile(glob: &str) -> Result<GlobMatcher, String> {
+/// The globs of one scenario key (`site.public`, `crawl.scope`, `crawl.exclude`, an
+/// `[[expect]]`'s `paths`), as written and compiled. Built only from globs that are valid path
+/// globs, so the model never silently drops one.
+#[derive(Clone, Debug)]
+pub struct PathGlobs {
+    patterns: Vec<String>,
+    set: GlobSet,
+}
+
+/// Why globs do not make a [`PathGlobs`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum GlobError {
+    #[error("`{glob}` is not a path glob: {reason}")]
+    Glob {
+        /// Its position among the patterns.
+        index: usize,
+        glob: String,
+        reason: String,
+    },
+    /// Each glob compiles, but not all of them together (too large, say).
+    #[error("the globs do not compile together: {reason}")]
+    Set { reason: String },
+}
+
+impl PathGlobs {
+    /// Compiles `patterns`, or says which one is not a path glob.
+    pub fn new(patterns: Vec<String>) -> Result<PathGlobs, GlobError> {
+        let mut builder = GlobSetBuilder::new();
+        for (index, pattern) in patterns.iter().enumerate() {
+            let glob = path_glob(pattern).map_err(|reason| GlobError::Glob {
+                index,
+                glob: pattern.clone(),
+                reason,
+            })?;
+            builder.add(glob);
+        }
+        let set = builder.build().map_err(|e| GlobError::Set {
+            reason: e.kind().to_string(),
+        })?;
+        Ok(PathGlobs { patterns, set })
+    }
+
+    /// No globs: matches no path.
+    pub fn empty() -> PathGlobs {
+        PathGlobs {
+            patterns: Vec::new(),
+            set: GlobSet::empty(),
+        }
+    }
+
+    /// `/**`: every path (the default `[crawl] scope`).
+    pub fn every_path() -> PathGlobs {
+        // A constant glob; `every_path_matches_every_path` builds it in every tested build.
+        #[allow(clippy::expect_used)]
+        PathGlobs::new(vec!["/**".to_string()]).expect("`/**` is a path glob")
+    }
+
+    /// The globs as written, in file order: what reports print.
+    pub fn patterns(&self) -> &[String] {
+        &self.patterns
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    pub fn is_match(&self, path: &str) -> bool {
+        self.set.is_match(path)
+    }
+
+    /// The first glob (in file order) that matches `path`, to name it in a reason.
+    pub fn first_match(&self, path: &str) -> Option<&str> {
+        self.set
+            .matches(path)
+            .first()
+            .and_then(|&i| self.patterns.get(i))
+            .map(String::as_str)
+    }
+
+    /// The compiled set, for callers that hold a [`GlobSet`] today.
+    pub fn glob_set(&self) -> &GlobSet {
+        &self.set
+    }
+}
+
+/// Two are the same when they hold the same globs in the same order: the compiled form
+/// follows from the text.
+impl PartialEq for PathGlobs {
+    fn eq(&self, other: &PathGlobs) -> bool {
+        self.patterns == other.patterns
+    }
+}
+
+impl Eq for PathGlobs {}
+
+/// Compiles globs that the parser has already validated, skipping any that do not compile.
+/// Kept for callers that still hold the pattern text (the judge, until it reads the model's
+/// [`PathGlobs`]s); new code should take the [`PathGlobs`] instead.
+pub fn compile_globs(globs: &[String]) -> GlobSet {
+    let mut builder = GlobSetBuilder::new();
+    for glob in globs {
+        // The scenario stage has already rejected globs that do not compile.
+        if let Ok(glob) = GlobBuilder::new(glob).literal_separator(true).build() {
+            builder.add(glob);
+        }
+    }
+    builder.build().unwrap_or_else(|_| GlobSet::empty())
+}
+
+/// A path glob, the one way every stage compiles it, or why it is not one.
+fn path_glob(glob: &str) -> Result<Glob, String> {
     if !glob.starts_with('/') {
         return Err("a path glob must start with `/`".to_string());
     }
     GlobBuilder::new(glob)
         .literal_separator(true)
         .build()
-        .map(|g| g.compile_matcher())
         .map_err(|e| e.kind().to_string())
+}
+
+/// Compiles a path glob, or says why it is not one.
+pub(crate) fn compile(glob: &str) -> Result<GlobMatcher, String> {
+    path_glob(glob).map(|g| g.compile_matcher())
 }
 
 /// Two paths the glob matches, built differently (first vs last alternative, short vs deep
@@ -234,6 +349,57 @@ mod tests {
         assert!(compile("admin/**").unwrap_err().contains("start with `/`"));
         assert!(compile("/a/[").is_err());
         assert!(compile("/a/{b").is_err());
+    }
+
+    #[test]
+    fn path_globs_match_as_their_globs_do() {
+        let set = PathGlobs::new(vec!["/admin/*".to_string(), "/a/**".to_string()]).unwrap();
+        assert_eq!(set.patterns(), ["/admin/*", "/a/**"]);
+        assert!(set.is_match("/admin/x"));
+        assert!(!set.is_match("/admin/x/y"), "`*` stays within a segment");
+        assert!(set.is_match("/a/b/c"));
+        assert_eq!(set.first_match("/a/x"), Some("/a/**"));
+        assert_eq!(set.first_match("/nope"), None);
+        let both = PathGlobs::new(vec!["/a/**".to_string(), "/a/*".to_string()]).unwrap();
+        assert_eq!(
+            both.first_match("/a/x"),
+            Some("/a/**"),
+            "file order names the glob"
+        );
+        assert!(!PathGlobs::empty().is_match("/"));
+        assert!(PathGlobs::empty().is_empty());
+    }
+
+    #[test]
+    fn path_globs_reject_what_compile_rejects() {
+        let cases = ["admin/**", "/a/[", "/a/{b"];
+        for glob in cases {
+            let got = PathGlobs::new(vec!["/ok".to_string(), glob.to_string()]);
+            let Err(GlobError::Glob { index, reason, .. }) = got else {
+                panic!("{glob} should be rejected, got {got:?}");
+            };
+            assert_eq!(index, 1, "{glob}");
+            assert_eq!(Some(reason), compile(glob).err(), "{glob}");
+        }
+    }
+
+    #[test]
+    fn every_path_matches_every_path() {
+        let every = PathGlobs::every_path();
+        assert_eq!(every.patterns(), ["/**"]);
+        for path in ["/", "/a", "/a/b/c.json"] {
+            assert!(every.is_match(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn compile_globs_matches_as_path_globs_do() {
+        let globs = vec!["/admin/**".to_string(), "/x/*".to_string()];
+        let set = PathGlobs::new(globs.clone()).unwrap();
+        let compiled = compile_globs(&globs);
+        for path in ["/admin", "/admin/a/b", "/x/y", "/x/y/z", "/"] {
+            assert_eq!(compiled.is_match(path), set.is_match(path), "{path}");
+        }
     }
 
     #[test]

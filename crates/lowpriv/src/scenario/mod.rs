@@ -19,6 +19,7 @@ use std::path::Path;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use error::ScenarioError;
+pub use glob::{GlobError, PathGlobs, compile_globs};
 pub use model::*;
 
 /// Reads and validates a scenario file. `env` resolves `${VAR}` references and `env = "VAR"`
@@ -37,14 +38,14 @@ pub fn parse(
     file: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Scenario, ScenarioError> {
-    let outcome = parse::parse(source, file, env);
-    match outcome.scenario {
-        Some(scenario) if outcome.problems.is_empty() => Ok(scenario),
+    let parsed = parse::parse(source, file, env);
+    match parsed.scenario {
+        Some(scenario) if parsed.problems.is_empty() => Ok(scenario),
         _ => Err(ScenarioError::Invalid(Diagnostics::new(
             source,
             file,
-            outcome.problems,
-            outcome.masks,
+            parsed.problems,
+            parsed.masks,
         ))),
     }
 }

@@ -2,12 +2,15 @@
 //!
 //! Invariants (checked by the parser, relied on downstream): identity names are unique;
 //! every name in an `[[expect]]` or `belongs_to` is a declared identity or a tier; every glob
-//! compiles; every `${VAR}` is resolved; secrets live only in [`Secret`].
+//! compiles, and is compiled once, into the [`PathGlobs`] that carries it; every `${VAR}` is
+//! resolved; secrets live only in [`Secret`].
 
 use std::fmt;
 use std::path::PathBuf;
 
 use url::Url;
+
+use super::glob::PathGlobs;
 
 /// A credential or secret value. `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
@@ -177,8 +180,11 @@ pub struct Site {
     pub last_review: Option<jiff::civil::Date>,
     pub review_every_days: Option<u32>,
     pub expires: Option<jiff::civil::Date>,
-    /// Path globs anyone may reach.
+    /// Path globs anyone may reach, as written (what reports print); always
+    /// `public_globs.patterns()`.
     pub public: Vec<String>,
+    /// The same globs, compiled.
+    pub public_globs: PathGlobs,
 }
 
 #[derive(Clone, Debug)]
@@ -194,9 +200,9 @@ pub struct CrawlConfig {
     /// Paths (or same-origin absolute URLs) to start from. Default ["/"].
     pub seeds: Vec<String>,
     /// Path globs. Default ["/**"].
-    pub scope: Vec<String>,
+    pub scope: PathGlobs,
     /// Path globs, added to the built-in destructive defaults. Default empty.
-    pub exclude: Vec<String>,
+    pub exclude: PathGlobs,
     pub openapi: Option<String>,
     /// Default 8.
     pub max_depth: u32,
@@ -222,8 +228,8 @@ impl Default for CrawlConfig {
     fn default() -> Self {
         CrawlConfig {
             seeds: vec!["/".to_string()],
-            scope: vec!["/**".to_string()],
-            exclude: Vec::new(),
+            scope: PathGlobs::every_path(),
+            exclude: PathGlobs::empty(),
             openapi: None,
             max_depth: 8,
             max_requests: 5000,
@@ -455,8 +461,11 @@ pub struct Expectation {
     pub index: usize,
     /// Where the entry starts (its first key), for pointing findings back at it.
     pub location: Location,
-    /// Path globs. Empty for a pure data rule (then it applies to every path).
+    /// Path globs, as written (what reports print); always `path_globs.patterns()`. Empty for
+    /// a pure data rule (then it applies to every path).
     pub paths: Vec<String>,
+    /// The same globs, compiled. Empty for a pure data rule: test `is_empty` before matching.
+    pub path_globs: PathGlobs,
     pub rule: ExpectRule,
 }
 

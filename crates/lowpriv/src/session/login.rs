@@ -1,12 +1,188 @@
-//! Logging in with a form, and proving a login held.
+//! Logging in: the five methods (form, bearer, basic, cookie, headers), the proof that a login
+//! held, and logging in again when a refusal turns out to be a session that quietly expired.
+//!
+//! Input: a [`Session`] and its identity's [`Login`](crate::scenario::Login). Output: the
+//! session's [`LoginStatus`](super::LoginStatus), its credential headers and cookies, and
+//! answers that are never a lost session mistaken for a refusal. Invariants: credentials go
+//! only to the Site's origin (a form whose action is elsewhere is refused, and so is a form
+//! that would put them in a URL); a refusal counts only once a proof that started after it
+//! arrived holds; a session that keeps dying is given up, never recorded as denied.
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use reqwest::Method;
+use reqwest::header::{HeaderName, HeaderValue};
 use scraper::{ElementRef, Html};
 use url::Url;
 
-use super::{LoginError, Response, Session};
+use super::{FetchError, LoginError, LoginStatus, Response, Session, refusal};
 use crate::markup;
-use crate::scenario::{Secret, Verify};
+use crate::scenario::{LoginMethod, Secret, Verify};
+
+/// Re-logins in a row that bought no confirmed answer before the session counts as lost.
+pub const MAX_FUTILE_RELOGINS: u32 = 3;
+
+impl Session {
+    /// Logs in (if the identity has a login) and proves it; sets [`Session::status`].
+    pub async fn login(&mut self, first_seed: &str) -> Result<(), LoginError> {
+        self.first_seed = first_seed.to_string();
+        let Some(login) = self.identity.login.clone() else {
+            self.status = LoginStatus::NotRequired;
+            return Ok(());
+        };
+        let result = async {
+            match &login.method {
+                LoginMethod::Form { form, fields } => {
+                    submit_form(self, form, fields).await?;
+                }
+                LoginMethod::Bearer(token) => {
+                    self.add_header("authorization", &format!("Bearer {}", token.expose()))?;
+                }
+                LoginMethod::Basic { user, password } => {
+                    use base64::Engine;
+                    let pair = format!("{user}:{}", password.expose());
+                    let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+                    self.add_header("authorization", &format!("Basic {encoded}"))?;
+                }
+                LoginMethod::Cookie(cookie) => {
+                    let mut jar = self.jar.lock().map_err(|_| LoginError::Verify {
+                        reason: "cookie jar poisoned".into(),
+                    })?;
+                    for pair in cookie.expose().split(';') {
+                        let pair = pair.trim();
+                        if pair.is_empty() {
+                            continue;
+                        }
+                        // Path=/ so the cookie covers the whole Site, as a browser's would.
+                        let _ = jar.parse(&format!("{pair}; Path=/"), &self.site.base);
+                    }
+                }
+                LoginMethod::Headers(headers) => {
+                    for (name, value) in headers {
+                        self.add_header(name, value.expose())?;
+                    }
+                }
+            }
+            verify(self, login.verify.as_ref(), first_seed).await
+        }
+        .await;
+        match result {
+            Ok(()) => {
+                self.status = LoginStatus::LoggedIn;
+                Ok(())
+            }
+            Err(err) => {
+                self.status = LoginStatus::Failed(err.to_string());
+                Err(err)
+            }
+        }
+    }
+
+    fn add_header(&mut self, name: &str, value: &str) -> Result<(), LoginError> {
+        let bad = || LoginError::BadHeader {
+            name: name.to_string(),
+        };
+        let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?;
+        let mut header_value = HeaderValue::from_str(value).map_err(|_| bad())?;
+        header_value.set_sensitive(true);
+        self.headers.insert(header_name, header_value);
+        Ok(())
+    }
+
+    /// GET `url` as this identity, making sure a refusal is not a session that quietly
+    /// expired. Any refusal (a login page or redirect, 401, 403, 404, a deny marker) counts
+    /// only once the session is proven alive *after* it arrived, with no re-login in between
+    /// (one proof covers every refusal that arrived before it started). A dead session is
+    /// logged in again and the request asked again. A session that keeps dying is given up
+    /// ([`FetchError::SessionLost`]): a lost session is never recorded as "denied".
+    pub async fn fetch(&self, url: &Url) -> Result<Response, FetchError> {
+        let Some(login) = self.identity.login.as_ref() else {
+            return self.get(url).await;
+        };
+        loop {
+            if let Some(reason) = self.lost() {
+                return Err(FetchError::SessionLost { reason });
+            }
+            let epoch = self.relogins.load(Ordering::Acquire);
+            let response = self.get(url).await;
+            let received = Instant::now();
+            if !self.is_refusal(&response) {
+                self.confirmed_since_relogin.fetch_add(1, Ordering::Relaxed);
+                return response;
+            }
+            let mut proof = self.proof.lock().await;
+            if self.relogins.load(Ordering::Acquire) != epoch {
+                // Logged in again meanwhile: this answer came from the old session; ask again.
+                continue;
+            }
+            if proof
+                .is_some_and(|(started, proven_epoch)| started > received && proven_epoch == epoch)
+            {
+                self.confirmed_since_relogin.fetch_add(1, Ordering::Relaxed);
+                return response;
+            }
+            let started = Instant::now();
+            if verify(self, login.verify.as_ref(), &self.first_seed)
+                .await
+                .is_ok()
+            {
+                *proof = Some((started, epoch));
+                self.confirmed_since_relogin.fetch_add(1, Ordering::Relaxed);
+                return response;
+            }
+            let count = self.relogins.load(Ordering::Acquire);
+            if self.confirmed_since_relogin.swap(0, Ordering::Relaxed) == 0 && count > 0 {
+                let futile = self.futile_relogins.fetch_add(1, Ordering::Relaxed) + 1;
+                if futile >= MAX_FUTILE_RELOGINS {
+                    let reason = format!(
+                        "the session kept expiring: {futile} re-logins in a row bought no answer; \
+                         giving up on `{}`",
+                        self.identity.name
+                    );
+                    return Err(self.give_up(reason));
+                }
+            } else {
+                self.futile_relogins.store(0, Ordering::Relaxed);
+            }
+            tracing::info!(identity = %self.identity.name, count = count + 1, "session lost; logging in again");
+            let result = self.relogin(login).await;
+            self.relogins.fetch_add(1, Ordering::AcqRel);
+            match result {
+                Ok(()) => *proof = Some((Instant::now(), count + 1)),
+                Err(err) => return Err(self.give_up(format!("logging in again failed: {err}"))),
+            }
+        }
+    }
+
+    fn give_up(&self, reason: String) -> FetchError {
+        if let Ok(mut lost) = self.lost.lock() {
+            lost.get_or_insert(reason.clone());
+        }
+        FetchError::SessionLost { reason }
+    }
+
+    /// An answer that refuses: what a lost session also looks like. A failed request is not
+    /// one (the Site did not speak), and neither is throttling: logging in again would not
+    /// make a 429 or a 408 go away, only add load.
+    fn is_refusal(&self, response: &Result<Response, FetchError>) -> bool {
+        response
+            .as_ref()
+            .is_ok_and(|r| refusal::interpret(r, &r.text(), &self.site.deny_markers).is_refusal())
+    }
+
+    /// Logs in again after the session was lost: a fresh jar and the form again, or, for
+    /// static credentials, just the proof (they cannot be renewed).
+    async fn relogin(&self, login: &crate::scenario::Login) -> Result<(), LoginError> {
+        if let LoginMethod::Form { form, fields } = &login.method {
+            if let Ok(mut jar) = self.jar.lock() {
+                jar.clear();
+            }
+            submit_form(self, form, fields).await?;
+        }
+        verify(self, login.verify.as_ref(), &self.first_seed).await
+    }
+}
 
 /// GET the form page, pick the form with a password field, carry its hidden fields (CSRF
 /// tokens), fill the scenario's fields, and submit it to the Site's own origin only.
@@ -173,7 +349,7 @@ pub(super) async fn verify(
         return fail(format!("answered {}", response.status));
     }
     let text = response.text();
-    if super::is_login_page(&text) {
+    if refusal::is_login_page(&text) {
         return fail("answered with a login page".to_string());
     }
     if let Some(marker) = session.site.deny_marker(&text) {

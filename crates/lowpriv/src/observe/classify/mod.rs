@@ -23,7 +23,7 @@ use serde::Serialize;
 use crate::scenario::{DataClass, DataKind};
 
 /// A builtin's rule (severity, description, secret flag), for reports and the judge.
-pub use rules::{Rule, Severity, rule};
+pub use rules::{Rule, RuleSeverity, rule};
 
 /// At most this many redacted examples per class per response.
 const MAX_EXAMPLES: usize = 3;

@@ -1,0 +1,115 @@
+//! `[crawl]`: where the crawl starts, what it may send, and its bounds.
+//!
+//! Input: the `[crawl]` table. Output: a [`Crawl`]: the [`CrawlConfig`], defaults filled in, plus
+//! the compiled globs the `[[expect]]` reachability checks need. Invariants: `seeds` and `scope`
+//! are not empty; every glob compiles; every bound is in its range.
+
+use super::super::glob::{self, Compiled, PathGlobs};
+use super::super::model::*;
+use super::Cx;
+use super::table::{Table, globs, path, path_globs};
+
+pub(super) const KEYS: &[&str] = &[
+    "seeds",
+    "scope",
+    "exclude",
+    "openapi",
+    "max_depth",
+    "max_requests",
+    "concurrency",
+    "rate_limit",
+    "timeout_secs",
+    "max_body_bytes",
+    "error_budget_percent",
+    "max_per_template",
+];
+
+/// The crawl settings plus the compiled globs the `[[expect]]` checks need.
+pub(super) struct Crawl {
+    pub(super) config: CrawlConfig,
+    pub(super) scope: Vec<Compiled>,
+    pub(super) exclude: Vec<Compiled>,
+}
+
+impl Default for Crawl {
+    fn default() -> Self {
+        let config = CrawlConfig::default();
+        let compile = |globs: &PathGlobs| {
+            globs
+                .patterns()
+                .iter()
+                .filter_map(|g| {
+                    glob::compile(g).ok().map(|matcher| Compiled {
+                        text: g.clone(),
+                        matcher,
+                    })
+                })
+                .collect()
+        };
+        Crawl {
+            scope: compile(&config.scope),
+            exclude: compile(&config.exclude),
+            config,
+        }
+    }
+}
+
+pub(super) fn crawl(cx: &mut Cx<'_>, t: &Table<'_, '_>) -> Crawl {
+    let mut out = Crawl::default();
+    let c = &mut out.config;
+    if let Some(seeds) = t.str_list(cx, "seeds") {
+        if seeds.is_empty() {
+            cx.error(
+                t.get("seeds").map_or(t.anchor(), |v| v.span()),
+                "`seeds` must not be empty",
+            );
+        }
+        c.seeds = seeds
+            .into_iter()
+            .filter_map(|s| path(cx, "seeds", s))
+            .collect();
+    }
+    if let Some(scope) = t.str_list(cx, "scope") {
+        if scope.is_empty() {
+            cx.error(
+                t.get("scope").map_or(t.anchor(), |v| v.span()),
+                "`scope` must not be empty: nothing would be crawled",
+            );
+        }
+        let span = t.get("scope").map_or(t.anchor(), |v| v.span());
+        // Unknown scope means no reachability check, not a wrong one.
+        out.scope = globs(cx, "scope", scope).unwrap_or_default();
+        c.scope = path_globs(cx, "scope", span, &out.scope).unwrap_or_else(PathGlobs::empty);
+    }
+    if let Some(exclude) = t.str_list(cx, "exclude") {
+        let span = t.get("exclude").map_or(t.anchor(), |v| v.span());
+        out.exclude = globs(cx, "exclude", exclude).unwrap_or_default();
+        c.exclude = path_globs(cx, "exclude", span, &out.exclude).unwrap_or_else(PathGlobs::empty);
+    }
+    c.openapi = t.str(cx, "openapi").and_then(|v| path(cx, "openapi", v));
+    if let Some(n) = t.int_in(cx, "max_depth", 0, u32::MAX.into()) {
+        c.max_depth = n as u32;
+    }
+    if let Some(n) = t.int_in(cx, "max_requests", 1, u32::MAX.into()) {
+        c.max_requests = n as u32;
+    }
+    if let Some(n) = t.int_in(cx, "concurrency", 1, 4096) {
+        c.concurrency = n as usize;
+    }
+    if let Some(n) = t.int_in(cx, "rate_limit", 1, u32::MAX.into()) {
+        c.rate_limit = n as u32;
+    }
+    if let Some(n) = t.int_in(cx, "timeout_secs", 1, 86_400) {
+        c.timeout_secs = n as u64;
+    }
+    if let Some(n) = t.int_in(cx, "max_body_bytes", 1024, i64::MAX) {
+        c.max_body_bytes = n as u64;
+    }
+    if let Some(n) = t.int_in(cx, "error_budget_percent", 0, 100) {
+        c.error_budget_percent = n as u32;
+    }
+    if let Some(n) = t.int_in(cx, "max_per_template", 1, u32::MAX.into()) {
+        c.max_per_template = n as u32;
+    }
+    out
+}

@@ -1,0 +1,263 @@
+//! `[identity.login]`: one login method and its proof, with credentials read from the
+//! environment.
+//!
+//! Input: an identity's `login` table and the environment lookup. Output: a [`Login`], or `None`
+//! with every problem recorded. Invariants: exactly one method; a secret is never a literal
+//! (it must be a `${VAR}` reference) and never empty once resolved; no message ever quotes a
+//! value, and literal secrets are masked.
+
+use std::ops::Range;
+
+use toml::de::DeValue;
+
+use super::super::env;
+use super::super::model::*;
+use super::table::{Table, path, type_error};
+use super::{Cx, Value};
+
+const LOGIN_METHODS: &[&str] = &["form", "bearer", "basic", "cookie", "headers"];
+pub(super) const KEYS: &[&str] = &[
+    "form", "fields", "bearer", "basic", "cookie", "headers", "verify",
+];
+const BASIC: &[&str] = &["user", "password"];
+const VERIFY: &[&str] = &["path", "contains"];
+
+/// Whether a form field or key name holds a credential, by its name.
+fn is_secret_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    ["pass", "pwd", "token", "secret", "key", "otp", "pin"]
+        .iter()
+        .any(|p| lower.contains(p))
+}
+
+pub(super) fn login(cx: &mut Cx<'_>, t: &Table<'_, '_>, identity: &str) -> Option<Login> {
+    let methods: Vec<&str> = t
+        .entries
+        .iter()
+        .map(|(k, _)| k.get_ref().as_ref())
+        .filter(|k| LOGIN_METHODS.contains(k))
+        .collect();
+    let Some(&method) = methods.first() else {
+        cx.error_help(
+            t.anchor(),
+            "[identity.login] has no login method",
+            "set exactly one of: form, bearer, basic, cookie, headers",
+        );
+        return None;
+    };
+    let mut ok = true;
+    for extra in &methods[1..] {
+        let span = t.key_span(extra).unwrap_or(t.anchor());
+        cx.error_help(
+            span,
+            format!("`{extra}` conflicts with `{method}` in [identity.login]"),
+            "a login has exactly one method",
+        );
+        ok = false;
+    }
+    if method != "form"
+        && let Some(span) = t.key_span("fields")
+    {
+        cx.error(span, "`fields` only goes with `form`");
+        ok = false;
+    }
+
+    let method =
+        match method {
+            "form" => form_login(cx, t, identity),
+            "bearer" => credential(cx, t, "bearer", identity, true)
+                .map(|v| LoginMethod::Bearer(Secret::new(v))),
+            "cookie" => credential(cx, t, "cookie", identity, true)
+                .map(|v| LoginMethod::Cookie(Secret::new(v))),
+            "basic" => t
+                .get("basic")
+                .and_then(|v| Table::of(cx, v, "`basic`", "[identity.login] basic", Some(BASIC)))
+                .and_then(|b| {
+                    let user = credential(cx, &b, "user", identity, false);
+                    let user = b.require(cx, "user", user);
+                    let password = credential(cx, &b, "password", identity, true);
+                    let password = b.require(cx, "password", password);
+                    Some(LoginMethod::Basic {
+                        user: user?,
+                        password: Secret::new(password?),
+                    })
+                }),
+            _ => t
+                .get("headers")
+                .and_then(|v| Table::of(cx, v, "`headers`", "[identity.login] headers", None))
+                .and_then(|h| headers(cx, &h, identity)),
+        };
+
+    let verify = t.get("verify").and_then(|v| {
+        let vt = Table::of(cx, v, "`verify`", "[identity.login] verify", Some(VERIFY))?;
+        let path_value = vt.str(cx, "path");
+        let path = vt
+            .require(cx, "path", path_value)
+            .and_then(|p| path(cx, "verify.path", p));
+        let contains = vt.str(cx, "contains").map(|(s, _)| s);
+        Some(Verify {
+            path: path?,
+            contains,
+        })
+    });
+    if t.has("verify") && verify.is_none() {
+        ok = false;
+    }
+    ok.then_some(Login {
+        method: method?,
+        verify,
+    })
+}
+
+fn form_login(cx: &mut Cx<'_>, t: &Table<'_, '_>, identity: &str) -> Option<LoginMethod> {
+    let form = t.str(cx, "form").and_then(|v| path(cx, "form", v));
+    let Some(fields_value) = t.get("fields") else {
+        cx.error_help(
+            t.key_span("form").unwrap_or(t.anchor()),
+            "`form` needs a `fields` table",
+            "e.g. fields = { username = \"carol\", password = \"${CAROL_PASSWORD}\" }",
+        );
+        return None;
+    };
+    let DeValue::Table(table) = fields_value.get_ref() else {
+        type_error(
+            cx,
+            "fields",
+            "a table",
+            fields_value.get_ref(),
+            fields_value.span(),
+        );
+        return None;
+    };
+    let mut entries: Vec<_> = table.iter().collect();
+    entries.sort_by_key(|(k, _)| k.span().start);
+    if entries.is_empty() {
+        cx.error(fields_value.span(), "`fields` must not be empty");
+        return None;
+    }
+    let mut fields = Vec::with_capacity(entries.len());
+    let mut ok = true;
+    for (key, value) in entries {
+        let name: &str = key.get_ref();
+        match resolve(cx, name, value, identity, is_secret_name(name)) {
+            Some(v) => fields.push((name.to_string(), Secret::new(v))),
+            None => ok = false,
+        }
+    }
+    let form = form?;
+    ok.then_some(LoginMethod::Form { form, fields })
+}
+
+fn headers(cx: &mut Cx<'_>, t: &Table<'_, '_>, identity: &str) -> Option<LoginMethod> {
+    let mut out = Vec::with_capacity(t.entries.len());
+    let mut ok = true;
+    if t.entries.is_empty() {
+        cx.error(t.anchor(), "`headers` must not be empty");
+        return None;
+    }
+    for (key, value) in &t.entries {
+        let name: &str = key.get_ref();
+        let valid = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        if !valid {
+            cx.error(key.span(), format!("`{name}` is not a valid header name"));
+            ok = false;
+        }
+        match resolve(cx, name, value, identity, true) {
+            Some(v) => out.push((name.to_string(), Secret::new(v))),
+            None => ok = false,
+        }
+    }
+    ok.then_some(LoginMethod::Headers(out))
+}
+
+fn credential(
+    cx: &mut Cx<'_>,
+    t: &Table<'_, '_>,
+    key: &str,
+    identity: &str,
+    secret: bool,
+) -> Option<String> {
+    let value = t.get(key)?;
+    resolve(cx, key, value, identity, secret)
+}
+
+/// A credential value with its `${VAR}` references substituted. Never puts a value in a message.
+fn resolve(
+    cx: &mut Cx<'_>,
+    key: &str,
+    value: &Value<'_>,
+    identity: &str,
+    secret: bool,
+) -> Option<String> {
+    let DeValue::String(s) = value.get_ref() else {
+        type_error(cx, key, "a string", value.get_ref(), value.span());
+        return None;
+    };
+    let inner = cx.inner(value.span());
+    // Point at the reference itself when the source text is the value verbatim (no escapes).
+    let exact = cx.source.get(inner.clone()) == Some(s.as_ref());
+    let at = |r: &Range<usize>| {
+        if exact {
+            inner.start + r.start..inner.start + r.end
+        } else {
+            inner.clone()
+        }
+    };
+    let refs = match env::references(s) {
+        Ok(refs) => refs,
+        Err(m) => {
+            if secret {
+                cx.masks.push(value.span());
+            }
+            cx.error_help(
+                if secret { value.span() } else { at(&m.range) },
+                format!("malformed variable reference in `{key}`"),
+                "write ${NAME} with NAME made of letters, digits and `_`",
+            );
+            return None;
+        }
+    };
+    if refs.is_empty() && secret {
+        cx.masks.push(value.span());
+        let var: String = format!("{identity}_{key}")
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        cx.error_help(
+            value.span(),
+            format!("`{key}` of identity `{identity}` is a literal secret"),
+            format!("read it from the environment: {key} = \"${{{var}}}\""),
+        );
+        return None;
+    }
+    match env::substitute(s, &refs, cx.env) {
+        Ok(v) => {
+            if secret && v.is_empty() {
+                cx.error(
+                    inner,
+                    format!("`{key}` of identity `{identity}` resolves to an empty value"),
+                );
+                return None;
+            }
+            Some(v)
+        }
+        Err(unset) => {
+            for r in unset {
+                cx.error(
+                    at(&r.range),
+                    format!("environment variable `{}` is not set", r.name),
+                );
+            }
+            None
+        }
+    }
+}

@@ -1,0 +1,351 @@
+//! Sending: the HTTP client, one GET or form POST with its retries, redirects followed by hand
+//! and bodies read up to a limit.
+//!
+//! Input: a [`Session`] (its client, credentials and [`SiteContext`](super::SiteContext)) and
+//! a URL. Output: a [`Response`] after same-origin redirects, or a [`FetchError`]. Invariants:
+//! nothing is sent off the Site's origin, on any hop; a redirect to the login page or off the
+//! origin is reported, not followed; a body never grows past `max_body_bytes`; only GET and
+//! HEAD are retried; every wait ends when the run's stop signal trips.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use reqwest_cookie_store::CookieStoreMutex;
+use url::Url;
+
+use super::{FetchError, Response, Session, SiteContext};
+
+/// Redirect hops followed before calling it a loop.
+const MAX_REDIRECTS: usize = 10;
+/// Retries of a GET after a timeout, a broken connection, 429, 502, 503 or 504.
+pub const MAX_RETRIES: u32 = 2;
+/// A `Retry-After` longer than this is not waited for: the answer stays an error.
+const MAX_RETRY_AFTER_SECS: u64 = 30;
+
+/// The one client a session sends with: its cookie jar, no automatic redirects (they are
+/// followed by hand, so that every hop's origin is checked), and the Site's timeout.
+pub(super) fn client(
+    site: &SiteContext,
+    jar: Arc<CookieStoreMutex>,
+) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .cookie_provider(jar)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(site.timeout)
+        .connect_timeout(site.timeout)
+        .user_agent(concat!("lowpriv/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+impl Session {
+    /// GET `url`, following same-origin redirects by hand.
+    pub async fn get(&self, url: &Url) -> Result<Response, FetchError> {
+        self.send(Method::GET, url, None).await
+    }
+
+    /// Sends one request; a POST body is only ever sent on the first hop (a 303 turns it into
+    /// GET). GETs are retried after transient failures; POSTs never are.
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        url: &Url,
+        form_body: Option<String>,
+    ) -> Result<Response, FetchError> {
+        let mut current = url.clone();
+        let mut method = method;
+        let mut body = form_body;
+        let mut redirects = Vec::new();
+        let mut retries = 0;
+        loop {
+            if current.origin() != self.site.origin {
+                return Err(FetchError::OffOrigin { url: current });
+            }
+            let (hop, hop_retries) = self
+                .hop_with_retries(&method, &current, body.take())
+                .await?;
+            retries += hop_retries;
+            match hop {
+                Hop::Redirect {
+                    status,
+                    location,
+                    link_headers,
+                } => {
+                    let base = |login_redirect, offsite_redirect| Response {
+                        url: url.clone(),
+                        final_url: current.clone(),
+                        status,
+                        content_type: None,
+                        body: Vec::new(),
+                        redirects: redirects.clone(),
+                        login_redirect,
+                        offsite_redirect,
+                        link_headers: link_headers.clone(),
+                        retries,
+                    };
+                    if self.site.is_login_path(&location) {
+                        return Ok(base(true, None));
+                    }
+                    if location.origin() != self.site.origin {
+                        return Ok(base(false, Some(location)));
+                    }
+                    if redirects.len() >= MAX_REDIRECTS || redirects.contains(&location) {
+                        return Err(FetchError::RedirectLoop {
+                            hops: redirects.len() + 1,
+                            last: location,
+                        });
+                    }
+                    redirects.push(location.clone());
+                    current = location;
+                    if status == StatusCode::SEE_OTHER.as_u16() || method == Method::POST {
+                        method = Method::GET;
+                    }
+                }
+                Hop::Final {
+                    status,
+                    content_type,
+                    body,
+                    link_headers,
+                    ..
+                } => {
+                    return Ok(Response {
+                        url: url.clone(),
+                        final_url: current,
+                        status,
+                        content_type,
+                        body,
+                        redirects,
+                        login_redirect: false,
+                        offsite_redirect: None,
+                        link_headers,
+                        retries,
+                    });
+                }
+            }
+        }
+    }
+
+    /// One hop, retried (GET and HEAD only) after transient failures with jittered
+    /// exponential back-off, or after what `Retry-After` asks if it is reasonable.
+    async fn hop_with_retries(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<String>,
+    ) -> Result<(Hop, u32), FetchError> {
+        let retryable = *method == Method::GET || *method == Method::HEAD;
+        let mut attempt = 0;
+        loop {
+            let result = self.hop(method, url, body.clone()).await;
+            let wait = match &result {
+                Ok(Hop::Final {
+                    status: 429 | 502 | 503 | 504,
+                    retry_after,
+                    ..
+                }) => Some(*retry_after),
+                Err(
+                    FetchError::Timeout { .. }
+                    | FetchError::Connect { .. }
+                    | FetchError::Body { .. }
+                    | FetchError::Request { .. },
+                ) => Some(None),
+                _ => None,
+            };
+            // A timeout already cost a whole `timeout_secs`: one more try is enough.
+            let timed_out = matches!(result, Err(FetchError::Timeout { .. }));
+            let delay = match wait {
+                Some(_) if !retryable || attempt >= MAX_RETRIES => None,
+                Some(_) if timed_out && attempt >= 1 => None,
+                Some(Some(secs)) if secs > MAX_RETRY_AFTER_SECS => None,
+                Some(Some(secs)) => Some(Duration::from_secs(secs)),
+                Some(None) => Some(backoff(attempt)),
+                None => None,
+            };
+            let Some(delay) = delay else {
+                return result.map(|hop| (hop, attempt));
+            };
+            attempt += 1;
+            tracing::info!(identity = %self.identity.name, url = %url, attempt, ?delay, "retrying");
+            if !self.site.stop.sleep(delay).await {
+                return Err(self.stopped());
+            }
+        }
+    }
+
+    fn stopped(&self) -> FetchError {
+        FetchError::Stopped {
+            reason: self
+                .site
+                .stop
+                .reason()
+                .unwrap_or_else(|| "stopped".to_string()),
+        }
+    }
+
+    async fn hop(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<String>,
+    ) -> Result<Hop, FetchError> {
+        tokio::select! {
+            biased;
+            _ = self.site.stop.stopped() => return Err(self.stopped()),
+            _ = self.site.limiter.until_ready() => {}
+        }
+        let mut request = self
+            .client
+            .request(method.clone(), url.clone())
+            .headers(self.headers.clone());
+        if let Some(form) = body {
+            request = request
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form);
+        }
+        tracing::debug!(identity = %self.identity.name, %method, url = %url, "request");
+        let response = tokio::select! {
+            biased;
+            _ = self.site.stop.stopped() => return Err(self.stopped()),
+            sent = request.send() => sent.map_err(|e| self.classify(e))?,
+        };
+        let status = response.status();
+        let link_headers = response
+            .headers()
+            .get_all("link")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(parse_link_header)
+            .collect::<Vec<_>>();
+        if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|loc| url.join(loc).ok())
+                .ok_or(FetchError::BadRedirect)?;
+            return Ok(Hop::Redirect {
+                status: status.as_u16(),
+                location,
+                link_headers,
+            });
+        }
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let body = tokio::select! {
+            biased;
+            _ = self.site.stop.stopped() => return Err(self.stopped()),
+            body = self.read_body(response) => body?,
+        };
+        Ok(Hop::Final {
+            status: status.as_u16(),
+            content_type,
+            body,
+            link_headers,
+            retry_after,
+        })
+    }
+
+    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, FetchError> {
+        let limit = self.site.max_body_bytes;
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = usize::try_from(limit)
+                        .unwrap_or(usize::MAX)
+                        .saturating_sub(body.len());
+                    if chunk.len() > room {
+                        // Keep what fits, drop the connection: memory stays bounded by the
+                        // limit whatever the Site sends (a gzip bomb is counted decoded).
+                        body.extend_from_slice(&chunk[..room]);
+                        return Err(FetchError::BodyTooLarge {
+                            limit,
+                            prefix: body,
+                        });
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => return Ok(body),
+                Err(e) if e.is_timeout() => {
+                    return Err(FetchError::Timeout {
+                        secs: self.site.timeout.as_secs(),
+                    });
+                }
+                Err(source) => return Err(FetchError::Body { source }),
+            }
+        }
+    }
+
+    fn classify(&self, error: reqwest::Error) -> FetchError {
+        if error.is_timeout() {
+            FetchError::Timeout {
+                secs: self.site.timeout.as_secs(),
+            }
+        } else if error.is_connect() {
+            FetchError::Connect { source: error }
+        } else {
+            FetchError::Request { source: error }
+        }
+    }
+}
+
+/// One request's answer before redirects are decided.
+enum Hop {
+    Redirect {
+        status: u16,
+        location: Url,
+        link_headers: Vec<String>,
+    },
+    Final {
+        status: u16,
+        content_type: Option<String>,
+        body: Vec<u8>,
+        link_headers: Vec<String>,
+        retry_after: Option<u64>,
+    },
+}
+
+/// 250 ms, 500 ms, 1 s, ... plus up to 25% jitter, so identities that failed together do
+/// not retry together.
+fn backoff(attempt: u32) -> Duration {
+    let base = 250u64.saturating_mul(1 << attempt.min(6));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let jitter = u64::from(nanos) % (base / 4 + 1);
+    Duration::from_millis(base + jitter)
+}
+
+/// `<url>; rel=...` entries of a `Link` header.
+fn parse_link_header(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .filter_map(|part| {
+            let start = part.find('<')?;
+            let end = part[start + 1..].find('>')?;
+            Some(part[start + 1..start + 1 + end].to_string())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_headers_yield_their_targets() {
+        assert_eq!(
+            parse_link_header(r#"</a>; rel="next", <https://x/b>; rel=prev"#),
+            vec!["/a".to_string(), "https://x/b".to_string()]
+        );
+    }
+}

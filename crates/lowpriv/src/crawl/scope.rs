@@ -10,7 +10,6 @@ use url::{Origin, Url};
 
 /// The scenario's lenient glob compiler, where the judge still calls it; new code reads the
 /// model's [`PathGlobs`]s.
-pub use crate::scenario::compile_globs;
 use crate::scenario::{PathGlobs, Scenario};
 
 /// Words that make a link unsafe to follow with GET: Sites written in a hurry put logout and

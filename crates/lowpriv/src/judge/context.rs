@@ -1,26 +1,23 @@
 //! What every check reads besides the observation at hand: the scenario's identities by
-//! name, its rules with their globs, the public paths, and every identity's answer per
-//! request. Built once per judgement.
+//! name, its rules and public paths (their globs compiled once, by the scenario parser), and
+//! every identity's answer per request. Built once per judgement.
 
 use std::collections::HashMap;
 
-use globset::GlobSet;
-
-use crate::crawl::scope::compile_globs;
 use crate::observe::Observation;
-use crate::scenario::{ExpectRule, Expectation, Identity, Scenario};
+use crate::scenario::{ExpectRule, Expectation, Identity, PathGlobs, Scenario};
 
-/// One `[[expect]]` entry with its paths compiled.
+/// One `[[expect]]` entry, with its location as findings name it.
 pub(crate) struct Rule<'a> {
     pub expect: &'a Expectation,
-    /// `None`: the entry names no paths, so it speaks for every path.
-    paths: Option<GlobSet>,
     pub location: String,
 }
 
 impl Rule<'_> {
+    /// An entry that names no paths speaks for every path.
     pub fn covers(&self, path: &str) -> bool {
-        self.paths.as_ref().is_none_or(|g| g.is_match(path))
+        let globs = &self.expect.path_globs;
+        globs.is_empty() || globs.is_match(path)
     }
 
     pub fn is_access(&self) -> bool {
@@ -31,7 +28,7 @@ impl Rule<'_> {
 pub(crate) struct Context<'a> {
     pub scenario: &'a Scenario,
     pub identities: HashMap<&'a str, &'a Identity>,
-    pub public: GlobSet,
+    pub public: &'a PathGlobs,
     /// Every `[[expect]]`, in scenario order.
     pub rules: Vec<Rule<'a>>,
     /// Per (method, URL), every identity's answer: what the heuristics compare.
@@ -54,13 +51,12 @@ impl<'a> Context<'a> {
                 .iter()
                 .map(|i| (i.name.as_str(), i))
                 .collect(),
-            public: compile_globs(&scenario.site.public),
+            public: &scenario.site.public_globs,
             rules: scenario
                 .expects
                 .iter()
                 .map(|expect| Rule {
                     expect,
-                    paths: (!expect.paths.is_empty()).then(|| compile_globs(&expect.paths)),
                     location: expect.location.to_string(),
                 })
                 .collect(),

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::crawl::scope::compile_globs;
 use crate::observe::{Observation, Outcome};
 use crate::scenario::{Identity, Scenario};
 
@@ -40,7 +39,7 @@ pub fn audience_preview(
     to: crate::scenario::Audience,
 ) -> AudiencePreview {
     let from = scenario.site.audience;
-    let public = compile_globs(&scenario.site.public);
+    let public = &scenario.site.public_globs;
     let describe = |identity: &Identity| {
         let mut reaches: BTreeMap<(String, String), std::collections::BTreeSet<String>> =
             BTreeMap::new();

@@ -108,20 +108,6 @@ impl PartialEq for PathGlobs {
 
 impl Eq for PathGlobs {}
 
-/// Compiles globs that the parser has already validated, skipping any that do not compile.
-/// Kept for callers that still hold the pattern text (the judge, until it reads the model's
-/// [`PathGlobs`]s); new code should take the [`PathGlobs`] instead.
-pub fn compile_globs(globs: &[String]) -> GlobSet {
-    let mut builder = GlobSetBuilder::new();
-    for glob in globs {
-        // The scenario stage has already rejected globs that do not compile.
-        if let Ok(glob) = GlobBuilder::new(glob).literal_separator(true).build() {
-            builder.add(glob);
-        }
-    }
-    builder.build().unwrap_or_else(|_| GlobSet::empty())
-}
-
 /// A path glob, the one way every stage compiles it, or why it is not one.
 fn path_glob(glob: &str) -> Result<Glob, String> {
     if !glob.starts_with('/') {
@@ -389,16 +375,6 @@ mod tests {
         assert_eq!(every.patterns(), ["/**"]);
         for path in ["/", "/a", "/a/b/c.json"] {
             assert!(every.is_match(path), "{path}");
-        }
-    }
-
-    #[test]
-    fn compile_globs_matches_as_path_globs_do() {
-        let globs = vec!["/admin/**".to_string(), "/x/*".to_string()];
-        let set = PathGlobs::new(globs.clone()).unwrap();
-        let compiled = compile_globs(&globs);
-        for path in ["/admin", "/admin/a/b", "/x/y", "/x/y/z", "/"] {
-            assert_eq!(compiled.is_match(path), set.is_match(path), "{path}");
         }
     }
 

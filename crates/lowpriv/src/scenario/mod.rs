@@ -19,7 +19,7 @@ use std::path::Path;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use error::ScenarioError;
-pub use glob::{GlobError, PathGlobs, compile_globs};
+pub use glob::{GlobError, PathGlobs};
 pub use model::*;
 
 /// Reads and validates a scenario file. `env` resolves `${VAR}` references and `env = "VAR"`

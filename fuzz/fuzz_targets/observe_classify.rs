@@ -13,7 +13,7 @@ use lowpriv::scenario::Builtin;
 use url::Url;
 
 /// The secret's value; its verbatim and encoded forms are looked for. The same value as
-/// `tests/classify_corpus.rs`, so the seeds taken from `tests/corpus/` carry it.
+/// `tests/e2e/classify_corpus.rs`, so the seeds taken from `tests/corpus/` carry it.
 const SECRET: &str = "s3cr3t/Pa ss+W0rd\"x~~?";
 
 /// Built from a scenario so the classes are exactly what a run would compile.

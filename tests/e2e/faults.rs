@@ -2,11 +2,9 @@
 //! stopped by SIGTERM or its deadline. Each run either recovers with every cell really
 //! observed, or ends inconclusive saying why; never a pass over a matrix it did not see.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use lowpriv_demo::{DemoConfig, Faults};
 
 fn fixed_with(faults: Faults) -> DemoConfig {

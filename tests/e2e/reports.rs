@@ -12,8 +12,6 @@
 //!   records every request);
 //! - no output contains a demo password, token or the runtime DB secret.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -28,40 +26,10 @@ use lowpriv::snapshot::Store;
 use lowpriv::{RunOptions, RunResult};
 use lowpriv_demo::{DemoConfig, USERS};
 
-fn options() -> RunOptions {
-    RunOptions {
-        // Review and expiry dates are judged against a fixed day, so the snapshots do not age.
-        today: Some(jiff::civil::date(2026, 11, 25)),
-        ..RunOptions::default()
-    }
-}
-
-fn run(
-    config: DemoConfig,
-    adjust: impl FnOnce(&mut lowpriv::scenario::Scenario),
-    options: &RunOptions,
-) -> RunResult {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (result, stats) = runtime
-        .block_on(lowpriv_demo::run_with(config, adjust, options))
-        .unwrap();
-    assert_eq!(
-        (
-            stats.logout_hits,
-            stats.delete_hits,
-            stats.foreign_credentials
-        ),
-        (0, 0, 0)
-    );
-    result
-}
+use crate::common::*;
 
 fn demo(fixed: bool) -> RunResult {
-    let config = DemoConfig {
-        fixed,
-        ..Default::default()
-    };
-    run(config, |_| {}, &options())
+    run_demo(demo_config(fixed), |_| {}, &fixed_day())
 }
 
 /// The demo run compared with a copy of the repository's approved snapshots, so the drift
@@ -70,25 +38,21 @@ fn compared(fixed: bool) -> (RunResult, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("snapshots")).unwrap();
     std::fs::copy(
-        common::repo().join("snapshots/acme-payroll.snap"),
+        repo().join("snapshots/acme-payroll.snap"),
         dir.path().join("snapshots/acme-payroll.snap"),
     )
     .unwrap();
-    let config = DemoConfig {
-        fixed,
-        ..Default::default()
-    };
     let options = RunOptions {
         snapshots: Some(Store::new(dir.path().join("snapshots"))),
-        ..options()
+        ..fixed_day()
     };
-    let result = run(config, |_| {}, &options);
+    let result = run_demo(demo_config(fixed), |_| {}, &options);
     (result, dir)
 }
 
 /// A run where carol's password is wrong: her login fails, the run is inconclusive.
 fn inconclusive() -> RunResult {
-    let result = run(
+    let result = run_demo(
         DemoConfig::default(),
         |scenario| {
             for identity in &mut scenario.identities {
@@ -106,21 +70,10 @@ fn inconclusive() -> RunResult {
                 }
             }
         },
-        &options(),
+        &fixed_day(),
     );
     assert_eq!(result.summary.verdict, Verdict::Inconclusive);
     result
-}
-
-fn redact(text: &str, dir: Option<&Path>) -> String {
-    let mut text = text.to_string();
-    if let Some(dir) = dir {
-        text = text.replace(&dir.display().to_string(), "[dir]");
-    }
-    let port = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap();
-    let time = regex::Regex::new(r#"time="[0-9.]+""#).unwrap();
-    let text = port.replace_all(&text, "127.0.0.1:[port]");
-    time.replace_all(&text, r#"time="[duration]""#).into_owned()
 }
 
 fn all_formats(result: &RunResult) -> [(&'static str, String); 4] {
@@ -136,18 +89,22 @@ fn all_formats(result: &RunResult) -> [(&'static str, String); 4] {
 fn flawed_demo_reports() {
     let (result, dir) = compared(false);
     assert_eq!(result.summary.verdict, Verdict::Fail);
-    for (format, text) in all_formats(&result) {
-        insta::assert_snapshot!(format!("flawed_{format}"), redact(&text, Some(dir.path())));
-    }
+    with_redactions(Some(dir.path()), || {
+        for (format, text) in all_formats(&result) {
+            insta::assert_snapshot!(format!("flawed_{format}"), text);
+        }
+    });
 }
 
 #[test]
 fn fixed_demo_reports() {
     let (result, dir) = compared(true);
     assert_eq!(result.summary.verdict, Verdict::Pass);
-    for (format, text) in all_formats(&result) {
-        insta::assert_snapshot!(format!("fixed_{format}"), redact(&text, Some(dir.path())));
-    }
+    with_redactions(Some(dir.path()), || {
+        for (format, text) in all_formats(&result) {
+            insta::assert_snapshot!(format!("fixed_{format}"), text);
+        }
+    });
 }
 
 /// `--audience company`: the Markdown and HTML reports carry "If the audience widens".
@@ -155,12 +112,12 @@ fn fixed_demo_reports() {
 fn audience_preview_is_shown() {
     let options = RunOptions {
         audience: Some(Audience::Company),
-        ..options()
+        ..fixed_day()
     };
-    let result = run(DemoConfig::default(), |_| {}, &options);
+    let result = run_demo(DemoConfig::default(), |_| {}, &options);
     assert!(result.audience_preview.is_some());
     let md = markdown::render(&result);
-    insta::assert_snapshot!("preview_markdown", redact(&md, None));
+    with_redactions(None, || insta::assert_snapshot!("preview_markdown", md));
     let page = html::render(&result).unwrap();
     assert!(page.contains("If the audience widens to company (from team)"));
     assert!(page.contains("dave (company) joins"));
@@ -245,9 +202,9 @@ fn junit_failures_are_the_findings_at_or_above_fail_on() {
     // A lower threshold counts the medium findings too.
     let options = RunOptions {
         fail_on: lowpriv::judge::Severity::Medium,
-        ..options()
+        ..fixed_day()
     };
-    let medium = run(DemoConfig::default(), |_| {}, &options);
+    let medium = run_demo(DemoConfig::default(), |_| {}, &options);
     let report = parse_junit(&junit::render(&medium).unwrap());
     assert_eq!(report.failures, medium.summary.findings_at_or_above_fail_on);
     assert!(report.failures > expected);
@@ -315,8 +272,7 @@ fn an_inconclusive_run_is_errors_never_a_pass() {
 /// shipped as-is in `tests/fixtures/`, taken from the npm package `@microsoft/jest-sarif`.
 fn sarif_schema() -> serde_json::Value {
     let text =
-        std::fs::read_to_string(common::repo().join("tests/fixtures/sarif-2.1.0-rtm.5.json"))
-            .unwrap();
+        std::fs::read_to_string(repo().join("tests/fixtures/sarif-2.1.0-rtm.5.json")).unwrap();
     // Its `language` patterns have a stray `]`: a literal in ECMA-262's lenient mode but an
     // error to the validator's meta-schema check. Escaping it keeps the meaning.
     let stray = r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$""#;
@@ -673,7 +629,7 @@ impl Drop for PageServer {
 }
 
 fn artifacts() -> PathBuf {
-    let dir = common::repo().join("target/report-artifacts");
+    let dir = repo().join("target/report-artifacts");
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }

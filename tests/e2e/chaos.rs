@@ -3,14 +3,12 @@
 //! really observed — or ends inconclusive naming the fault. Never a pass with missing
 //! cells, never a panic, never past the deadline; the traps stay untouched throughout.
 //!
-//! Each test prints its row of the matrix (`cargo test --test chaos -- --nocapture`):
+//! Each test prints its row of the matrix (`cargo test --test e2e chaos -- --nocapture`):
 //! fault · injected · recovered (retries, re-logins) · outcome.
-
-mod common;
 
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use lowpriv_demo::{Chaos, DemoConfig, Faults};
 
 /// What a kind must end in.

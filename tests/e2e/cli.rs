@@ -1,8 +1,6 @@
 //! The command line itself: help, completions, man page, progress lines, quiet mode.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn help_lists_the_commands_and_says_what_is_not_built() {

@@ -1,42 +1,26 @@
 //! Exposure snapshots end to end: stable across runs, concurrency and data growth; sharp on
 //! any change; never rewritten in CI; never half-written; bad files named by file:line.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use lowpriv::report::terminal;
 use lowpriv::snapshot::{self, Matrix, Store};
 use lowpriv::{RunOptions, RunResult};
 use lowpriv_demo::{DemoConfig, Flaw};
 
+/// The demo pipeline with the crawl's fan-out set to `concurrency`.
 fn run(config: DemoConfig, concurrency: usize) -> RunResult {
     run_with(config, concurrency, &RunOptions::default())
 }
 
 fn run_with(config: DemoConfig, concurrency: usize, options: &RunOptions) -> RunResult {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (result, _) = runtime
-        .block_on(lowpriv_demo::run_with(
-            config,
-            |s| s.crawl.concurrency = concurrency,
-            options,
-        ))
-        .unwrap();
-    result
+    run_demo(config, |s| s.crawl.concurrency = concurrency, options)
 }
 
 fn snap(result: &RunResult) -> String {
     let identities: Vec<String> = result.identities.iter().map(|i| i.name.clone()).collect();
     Matrix::from_observations(&result.site.name, &identities, &result.observations).render()
-}
-
-fn config(fixed: bool) -> DemoConfig {
-    DemoConfig {
-        fixed,
-        ..Default::default()
-    }
 }
 
 fn shipped() -> String {
@@ -48,7 +32,7 @@ fn snapshots_are_byte_identical_across_runs_and_concurrency() {
     for fixed in [false, true] {
         let texts: Vec<String> = [1, 16, 1, 16]
             .into_iter()
-            .map(|c| snap(&run(config(fixed), c)))
+            .map(|c| snap(&run(demo_config(fixed), c)))
             .collect();
         assert!(texts.iter().all(|t| *t == texts[0]), "fixed={fixed}");
         assert!(texts[0].lines().count() > 80, "a real matrix: {}", texts[0]);
@@ -65,7 +49,7 @@ fn snapshots_are_byte_identical_across_runs_and_concurrency() {
 #[test]
 fn growing_the_data_leaves_the_snapshot_unchanged() {
     for fixed in [false, true] {
-        let small = run(config(fixed), 8);
+        let small = run(demo_config(fixed), 8);
         let big = run(
             DemoConfig {
                 fixed,
@@ -84,7 +68,7 @@ fn growing_the_data_leaves_the_snapshot_unchanged() {
 
 #[test]
 fn one_more_reachable_template_changes_exactly_its_lines() {
-    let before = snap(&run(config(true), 8));
+    let before = snap(&run(demo_config(true), 8));
     let after = snap(&run(
         DemoConfig {
             fixed: true,
@@ -123,12 +107,13 @@ fn drift_rendering() {
         snapshots: Some(Store::new(dir.path().join("snapshots"))),
         ..RunOptions::default()
     };
-    let result = run_with(config(false), 8, &options);
+    let result = run_with(demo_config(false), 8, &options);
     let mut text = String::new();
     terminal::render_snapshot(&result, terminal::Style::default(), &mut text);
-    let text = text.replace(&dir.path().display().to_string(), "[dir]");
-    insta::assert_snapshot!("drift_terminal", text);
-    insta::assert_snapshot!("fixed_demo_snap", snap(&run(config(true), 8)));
+    with_redactions(Some(dir.path()), || {
+        insta::assert_snapshot!("drift_terminal", text)
+    });
+    insta::assert_snapshot!("fixed_demo_snap", snap(&run(demo_config(true), 8)));
 }
 
 fn mtime(path: &Path) -> std::time::SystemTime {

@@ -1,9 +1,7 @@
 //! `lowpriv demo`: the embedded Site, run by the real binary, finds every planted flaw and
 //! passes once they are fixed, over real HTTP on 127.0.0.1.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const IDENTITIES: [&str; 5] = ["anonymous", "dave", "carol", "bob", "alice"];
 

@@ -1,10 +1,12 @@
 //! Shared helpers for the end-to-end tests: the real binary, the real demo Site, real HTTP on
-//! 127.0.0.1 with a port chosen by the OS.
-#![allow(dead_code)]
+//! 127.0.0.1 with a port chosen by the OS; the in-process demo run; the redactions every
+//! snapshot goes through. Each is written once here and used by every module.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use lowpriv::scenario::Scenario;
+use lowpriv::{RunOptions, RunResult};
 use lowpriv_demo::{DemoConfig, DemoSite, USERS};
 
 pub const DB_PASSWORD: &str = "e2e-db-password-4c1f9b7a";
@@ -163,4 +165,72 @@ pub fn dir_with_approved_snapshots() -> tempfile::TempDir {
         }
     }
     dir
+}
+
+// ---------------------------------------------------------------------------------------
+// The demo pipeline in this process
+
+/// The Site served flawed or `fixed`, otherwise as shipped.
+pub fn demo_config(fixed: bool) -> DemoConfig {
+    DemoConfig {
+        fixed,
+        ..Default::default()
+    }
+}
+
+/// Run options with a fixed "today": review and expiry dates are judged against one day, so
+/// snapshots of the findings do not age.
+pub fn fixed_day() -> RunOptions {
+    RunOptions {
+        today: Some(jiff::civil::date(2026, 11, 25)),
+        ..RunOptions::default()
+    }
+}
+
+/// The whole pipeline in this process (`lowpriv_demo::run_with`): the demo Site from
+/// `config` on 127.0.0.1:0, the demo scenario with `adjust`'s last word on it, run with
+/// `options`. Its own tokio runtime, since the tests calling it are not async. Whatever the
+/// test checks, the run must leave the traps untouched: no logout, no delete, no identity's
+/// credentials sent as another's.
+pub fn run_demo(
+    config: DemoConfig,
+    adjust: impl FnOnce(&mut Scenario),
+    options: &RunOptions,
+) -> RunResult {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (result, stats) = runtime
+        .block_on(lowpriv_demo::run_with(config, adjust, options))
+        .unwrap();
+    assert_eq!(
+        (
+            stats.logout_hits,
+            stats.delete_hits,
+            stats.foreign_credentials
+        ),
+        (0, 0, 0)
+    );
+    result
+}
+
+// ---------------------------------------------------------------------------------------
+// Snapshot redactions
+
+/// Runs `assertions` (insta snapshot assertions) with the volatile parts of a run redacted,
+/// so a snapshot changes only when the code does:
+///
+/// - the test's temp dir `dir`, where reports point at the approved snapshot: `[dir]`;
+/// - the Site's port, `127.0.0.1:[port]`; JUnit's `time="[duration]"`;
+/// - in JSON snapshots (`assert_json_snapshot!`), `duration_ms` at any depth is
+///   `"[duration]"`, and `fingerprint` (of a response, which may hold the random runtime
+///   secret) `"[hash]"`.
+pub fn with_redactions<R>(dir: Option<&Path>, assertions: impl FnOnce() -> R) -> R {
+    let mut settings = insta::Settings::clone_current();
+    if let Some(dir) = dir {
+        settings.add_filter(&regex::escape(&dir.display().to_string()), "[dir]");
+    }
+    settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[port]");
+    settings.add_filter(r#"time="[0-9.]+""#, r#"time="[duration]""#);
+    settings.add_redaction(".**.duration_ms", "[duration]");
+    settings.add_redaction(".**.fingerprint", "[hash]");
+    settings.bind(assertions)
 }

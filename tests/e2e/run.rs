@@ -1,9 +1,7 @@
 //! `lowpriv run` against the demo Site served by the test: traps, secrets, failed logins,
 //! an unreachable Site, bad scenarios and hostile responses.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use lowpriv_demo::USERS;
 
 fn s(v: &str) -> String {

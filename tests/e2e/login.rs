@@ -1,8 +1,6 @@
 //! Every login method against the demo Site, proof of login, and credentials that stay home.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use lowpriv_demo::USERS;
 
 fn token(name: &str) -> String {

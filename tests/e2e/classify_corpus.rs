@@ -75,7 +75,7 @@ fn counts(classifier: &Classifier, text: &str) -> BTreeMap<String, usize> {
 
 #[test]
 fn every_true_positive_is_found_alone_and_in_the_whole_corpus() {
-    let corpus = include_str!("corpus/true_positives.txt");
+    let corpus = include_str!("../corpus/true_positives.txt");
     let cases = cases(corpus);
     let classifier = classifier();
     let mut expected: BTreeMap<String, usize> = BTreeMap::new();
@@ -101,7 +101,7 @@ fn every_true_positive_is_found_alone_and_in_the_whole_corpus() {
 
 #[test]
 fn harmless_text_has_no_hit_at_all() {
-    let corpus = include_str!("corpus/harmless.txt");
+    let corpus = include_str!("../corpus/harmless.txt");
     let classifier = classifier();
     let (hits, _) = classifier.classify(corpus, None);
     assert!(hits.is_empty(), "false positives: {hits:#?}");
@@ -114,7 +114,7 @@ fn harmless_text_has_no_hit_at_all() {
 
 #[test]
 fn no_example_carries_a_value() {
-    let corpus = include_str!("corpus/true_positives.txt");
+    let corpus = include_str!("../corpus/true_positives.txt");
     let classifier = classifier();
     for case in cases(corpus) {
         let (hits, _) = classifier.classify(&case.text, None);

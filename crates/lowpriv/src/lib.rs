@@ -4,7 +4,7 @@
 //! `tests/e2e/layers.rs`, keeps it so):
 //!
 //! ```text
-//! scenario ─► session ─► crawl ─► replay ─► observe ─► judge ─► verdict ─► snapshot ─► report
+//! scenario ─► session ─► crawl ─► replay ─► observe ─► judge ─► snapshot ─► verdict ─► report
 //! ```
 //!
 //! [`run()`] (in `run.rs`) reads as that pipeline, one call per stage:
@@ -18,8 +18,8 @@
 //! | [`replay`] | [`replay::run`] | [`replay::ReplayLog`]: every request some identity found, sent as every other |
 //! | [`observe`] | [`observe::collect`] | [`observe::Observations`]: outcome, data classes, fingerprint per (identity, request), sorted |
 //! | [`judge`] | [`judge::evaluate`] | [`judge::Judgement`]: findings, and why the matrix is incomplete |
-//! | [`verdict`] | [`verdict::decide`], [`verdict::with_snapshot`] | [`verdict::Decision`]: pass, fail or inconclusive, and why |
-//! | [`snapshot`] | [`snapshot::check`] | [`snapshot::SnapshotReport`]: match, drift or new |
+//! | [`snapshot`] | [`snapshot::check`] | [`snapshot::SnapshotReport`]: the exposure matrix against the approved one: match, drift or new |
+//! | [`verdict`] | [`verdict::decide`] | [`verdict::Decision`]: pass, fail or inconclusive, and why |
 //! | [`report`] | one `render`/`write` per format | terminal, JSON, JUnit, SARIF, Markdown, HTML |
 //!
 //! The crawl and the replay call [`observe`] while a body is held (through

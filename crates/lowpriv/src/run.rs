@@ -1,7 +1,7 @@
 //! The pipeline, one call per stage: read as the crate's plot.
 //!
 //! scenario (given) → approved snapshot (read and validated before any request) → sessions →
-//! crawl map → replay log → observations → judgement → verdict → snapshot comparison →
+//! crawl map → replay log → observations → judgement → snapshot comparison → verdict →
 //! [`RunResult`]. Each stage returns its own type; none reaches into a later one.
 
 use std::sync::Arc;
@@ -134,7 +134,6 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
     if let Some(task) = deadline {
         task.abort();
     }
-    let mut decision = verdict::decide(&judgement, &observations.all, options.fail_on);
     // The columns are the identities whose sessions were real: a failed login has no cells.
     let logged_in: Vec<String> = identities
         .iter()
@@ -144,16 +143,21 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
     let exposure =
         snapshot::Matrix::from_observations(&scenario.site.name, &logged_in, &observations.all);
     let snapshot = options.snapshots.as_ref().map(|store| {
-        let report = snapshot::check(
+        snapshot::check(
             store,
             approved.as_ref(),
             &exposure,
-            verdict::is_complete(&decision),
+            judgement.is_complete(),
             options.ci,
-        );
-        verdict::with_snapshot(&mut decision, &report, options.ci);
-        report
+        )
     });
+    let decision = verdict::decide(
+        &judgement,
+        &observations.all,
+        options.fail_on,
+        snapshot.as_ref(),
+        options.ci,
+    );
     let audience_preview = options
         .audience
         .map(|to| judge::audience_preview(scenario, &observations.all, to));

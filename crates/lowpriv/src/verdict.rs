@@ -1,6 +1,6 @@
 //! The verdict: pass, fail or inconclusive, and why. Nothing else in the crate decides one.
 //!
-//! Input: the judge's findings and the reasons it found the matrix incomplete, then the
+//! Input: the judge's findings and the reasons it found the matrix incomplete, and the
 //! snapshot comparison. Output: a [`Decision`]. Invariants, in this order: anything that hid
 //! part of the matrix (a failed login, a cut crawl, error cells, a stopped run, a rule that
 //! matched nothing) makes the run inconclusive, whatever else holds; otherwise a finding at
@@ -64,8 +64,15 @@ pub struct Decision {
     pub at_or_above_fail_on: usize,
 }
 
-/// Decides from the judgement alone (the snapshot is folded in by [`with_snapshot`]).
-pub fn decide(judgement: &Judgement, observations: &[Observation], fail_on: Severity) -> Decision {
+/// Decides the verdict of a run from its judgement and, when one was made, its snapshot
+/// comparison (`ci`: a missing approved snapshot fails the run there).
+pub fn decide(
+    judgement: &Judgement,
+    observations: &[Observation],
+    fail_on: Severity,
+    snapshot: Option<&SnapshotReport>,
+    ci: bool,
+) -> Decision {
     let at_or_above = judgement
         .findings
         .iter()
@@ -77,7 +84,7 @@ pub fn decide(judgement: &Judgement, observations: &[Observation], fail_on: Seve
         fail_on,
         at_or_above_fail_on: at_or_above,
     };
-    if !judgement.incomplete.is_empty() {
+    if !judgement.is_complete() {
         decision.verdict = Verdict::Inconclusive;
         decision.reasons = judgement.incomplete.clone();
     } else if at_or_above > 0 {
@@ -86,6 +93,10 @@ pub fn decide(judgement: &Judgement, observations: &[Observation], fail_on: Seve
             "{at_or_above} finding(s) at or above {}",
             fail_on.as_str()
         ));
+    } else if let Some(report) = snapshot.filter(|r| r.fails(ci)) {
+        decision.verdict = Verdict::Fail;
+        decision.reasons.push(report.message.clone());
+        return decision;
     } else {
         // A pass names what it stands on, so "nothing observed" can never read as green.
         let allowed = observations
@@ -101,23 +112,9 @@ pub fn decide(judgement: &Judgement, observations: &[Observation], fail_on: Seve
             fail_on.as_str()
         ));
     }
+    // Drift is worth saying whatever else decided the verdict.
+    if let Some(report) = snapshot.filter(|r| r.fails(ci)) {
+        decision.reasons.push(report.message.clone());
+    }
     decision
-}
-
-/// Folds the snapshot comparison in: drift (or a missing snapshot in CI) fails a run that
-/// would otherwise pass, and its message joins the reasons of any verdict.
-pub fn with_snapshot(decision: &mut Decision, report: &SnapshotReport, ci: bool) {
-    if !report.fails(ci) {
-        return;
-    }
-    if decision.verdict == Verdict::Pass {
-        decision.verdict = Verdict::Fail;
-        decision.reasons.clear();
-    }
-    decision.reasons.push(report.message.clone());
-}
-
-/// Whether the judged run saw its whole matrix (only then is the snapshot compared).
-pub fn is_complete(decision: &Decision) -> bool {
-    decision.verdict != Verdict::Inconclusive
 }

@@ -59,6 +59,14 @@ pub struct Judgement {
     pub incomplete: Vec<String>,
 }
 
+impl Judgement {
+    /// Whether the run saw its whole matrix (only then is a verdict other than
+    /// inconclusive possible, and only then is the snapshot compared).
+    pub fn is_complete(&self) -> bool {
+        self.incomplete.is_empty()
+    }
+}
+
 /// Runs every check. `today` decides review and expiry findings.
 pub fn evaluate(
     scenario: &Scenario,

@@ -28,7 +28,7 @@ fn evaluate(
         stopped: None,
     };
     let judged = super::evaluate(scenario, &health, observations, today);
-    let decision = verdict::decide(&judged, observations, fail_on);
+    let decision = verdict::decide(&judged, observations, fail_on, None, false);
     Judgement {
         findings: judged.findings,
         verdict: decision.verdict,

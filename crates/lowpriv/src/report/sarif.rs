@@ -1,6 +1,6 @@
 //! The SARIF 2.1.0 report (`--sarif FILE`), for GitHub code scanning and other SARIF viewers.
 //! Hand-written serde structs for the few objects used: lighter than a crate typing all of
-//! SARIF, and `tests/reports.rs` validates the output against the official 2.1.0 schema.
+//! SARIF, and `tests/e2e/reports.rs` validates the output against the official 2.1.0 schema.
 //!
 //! Schema: one `run`. `tool.driver` is `lowpriv` with one rule per finding kind (`id` = the
 //! kind, a short description and help text; `properties.security-severity` from the most

@@ -6,10 +6,7 @@
 //! granted `hr.view_employee`) must report that mistake and nothing else.
 //!
 //! The fixture runs in a virtualenv made by `bash tests/fixtures/django/setup.sh` (CI's
-//! `.ci/run` makes it first). Without it this test fails, saying so, unless
-//! `LOWPRIV_SKIP_DJANGO=1` is set.
-
-mod common;
+//! `.ci/run` makes it first; without it, the test runs the script itself).
 
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
@@ -20,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 /// Identity name in the scenario → the password variable the fixture and the scenario read.
 const LOGINS: [(&str, &str); 4] = [
@@ -47,7 +44,7 @@ fn venv_python() -> Option<PathBuf> {
     if std::env::var("LOWPRIV_SKIP_DJANGO").as_deref() == Ok("1") && !python.is_file() {
         eprintln!(
             "\n**************************************************************\n\
-             * SKIPPED tests/django.rs: LOWPRIV_SKIP_DJANGO=1 and no venv  *\n\
+             * SKIPPED tests/e2e/django.rs: LOWPRIV_SKIP_DJANGO=1 and no venv  *\n\
              * at {}\n\
              * create it with: bash tests/fixtures/django/setup.sh        *\n\
              **************************************************************\n",
@@ -77,7 +74,7 @@ fn venv_python() -> Option<PathBuf> {
     }
     eprintln!(
         "\n**************************************************************\n\
-         * SKIPPED tests/django.rs: no virtualenv at {}\n\
+         * SKIPPED tests/e2e/django.rs: no virtualenv at {}\n\
          * and `bash tests/fixtures/django/setup.sh` failed:\n{why}\n\
          * (it needs python3-venv and PyPI; CI makes it in .ci/run)\n\
          **************************************************************\n",

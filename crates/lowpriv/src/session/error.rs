@@ -19,6 +19,11 @@ pub enum FetchError {
     /// The first `limit` bytes are kept so what they carry is still classified.
     #[error("body exceeds max_body_bytes ({limit} bytes)")]
     BodyTooLarge { limit: u64, prefix: Vec<u8> },
+    #[error("the gzip body could not be decoded")]
+    Decode {
+        #[source]
+        source: super::gunzip::GunzipError,
+    },
     #[error("response broken off while reading the body")]
     Body {
         #[source]

@@ -11,6 +11,7 @@
 //! one rule for what counts as a refusal ([`interpret`]), which the observer reads too.
 
 mod error;
+mod gunzip;
 mod login;
 mod refusal;
 mod transport;

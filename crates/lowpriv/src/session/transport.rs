@@ -35,6 +35,11 @@ pub(super) fn client(
         .timeout(site.timeout)
         .connect_timeout(site.timeout)
         .user_agent(concat!("lowpriv/", env!("CARGO_PKG_VERSION")))
+        // Bodies are decoded here (gunzip.rs), counted decoded against max_body_bytes.
+        .default_headers(reqwest::header::HeaderMap::from_iter([(
+            reqwest::header::ACCEPT_ENCODING,
+            reqwest::header::HeaderValue::from_static("gzip"),
+        )]))
         .build()
 }
 
@@ -147,6 +152,7 @@ impl Session {
                     FetchError::Timeout { .. }
                     | FetchError::Connect { .. }
                     | FetchError::Body { .. }
+                    | FetchError::Decode { .. }
                     | FetchError::Request { .. },
                 ) => Some(None),
                 _ => None,
@@ -255,6 +261,14 @@ impl Session {
 
     async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, FetchError> {
         let limit = self.site.max_body_bytes;
+        let gzipped = response
+            .headers()
+            .get(reqwest::header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
+        if gzipped {
+            return self.read_gzip_body(response, limit).await;
+        }
         let mut body = Vec::new();
         loop {
             match response.chunk().await {
@@ -274,6 +288,46 @@ impl Session {
                     body.extend_from_slice(&chunk);
                 }
                 Ok(None) => return Ok(body),
+                Err(e) if e.is_timeout() => {
+                    return Err(FetchError::Timeout {
+                        secs: self.site.timeout.as_secs(),
+                    });
+                }
+                Err(source) => return Err(FetchError::Body { source }),
+            }
+        }
+    }
+
+    /// As `read_body`, decoding gzip as it arrives: the limit counts decoded bytes, so a
+    /// gzip bomb stops at `max_body_bytes` like any other body.
+    async fn read_gzip_body(
+        &self,
+        mut response: reqwest::Response,
+        limit: u64,
+    ) -> Result<Vec<u8>, FetchError> {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let mut gunzip = super::gunzip::Gunzip::default();
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    gunzip
+                        .feed(&chunk, &mut body, limit)
+                        .map_err(|source| FetchError::Decode { source })?;
+                    if body.len() > limit {
+                        body.truncate(limit);
+                        return Err(FetchError::BodyTooLarge {
+                            limit: limit as u64,
+                            prefix: body,
+                        });
+                    }
+                }
+                Ok(None) => {
+                    gunzip
+                        .finish()
+                        .map_err(|source| FetchError::Decode { source })?;
+                    return Ok(body);
+                }
                 Err(e) if e.is_timeout() => {
                     return Err(FetchError::Timeout {
                         secs: self.site.timeout.as_secs(),

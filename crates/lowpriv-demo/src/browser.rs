@@ -8,11 +8,11 @@
 //! the templates `/data`, `/data/{table}`, `/data/{table}.csv`, `/data/{table}.json` and
 //! `/data/query`, so growing the data never adds a path.
 //!
-//! Access (docs/demo-site.md): `projects` every signed-in identity, `expenses` the payroll
-//! team, `employees` hr and owner, `audit_log` the owner; anonymous callers go to the login
-//! form (401 for JSON). In `employees`, each caller sees only their own private notes.
+//! Access (docs/demo-site.md): the index, `projects` and `expenses` the payroll team,
+//! `employees` hr and owner, `audit_log` the owner; anonymous callers go to the login form
+//! (401 for JSON). In `employees`, each caller sees only their own private notes.
 //! FLAW (default mode, `Flaw::DataExportUnfiltered`): `/data/employees.csv` checks login only
-//! and exports the stored table, so anyone signed in downloads every salary and every
+//! and exports the stored table, so anyone signed in (dave too) downloads every salary and every
 //! private note, alice's canary included, while its HTML and JSON twins refuse them.
 
 use std::borrow::Cow;
@@ -35,25 +35,24 @@ use crate::table::{Cell, Order, SIZES, Selection, Table, View, ViewError};
 /// Who may open a table (and run a canned query over it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Access {
-    SignedIn,
     Team,
     Roles(&'static [Role]),
 }
 
-/// The section's access rule, one line per table.
+/// The section's access rule, one line per table. Nothing is open to every signed-in
+/// account: the Site's audience is the payroll team, so dave (company-wide) reaching any of
+/// it would be an audience leak, in the fixed Site too.
 fn access(table: &str) -> Access {
     match table {
         "employees" => Access::Roles(&[Role::Owner, Role::Hr]),
-        "expenses" => Access::Team,
         "audit_log" => Access::Roles(&[Role::Owner]),
-        // `projects`, and any table added later until someone decides otherwise.
-        _ => Access::SignedIn,
+        // `expenses`, `projects`, and any table added later until someone decides otherwise.
+        _ => Access::Team,
     }
 }
 
 fn may_open(table: &str, account: &Account) -> bool {
     match access(table) {
-        Access::SignedIn => true,
         Access::Team => account.team_member,
         Access::Roles(roles) => roles.contains(&account.role),
     }
@@ -285,7 +284,6 @@ fn find<'s>(site: &'s SiteState, name: &str) -> Option<&'s Table> {
 /// rest of the Site.
 fn gate_html(site: &SiteState, account: &Account, table: &str) -> Result<(), Denied> {
     match access(table) {
-        Access::SignedIn => Ok(()),
         Access::Team => team_html(site, account),
         Access::Roles(roles) => role_html(site, account, roles),
     }
@@ -293,7 +291,6 @@ fn gate_html(site: &SiteState, account: &Account, table: &str) -> Result<(), Den
 
 fn gate_json(account: &Account, table: &str) -> Result<(), Denied> {
     match access(table) {
-        Access::SignedIn => Ok(()),
         Access::Team => team_api(account),
         Access::Roles(roles) => role_api(account, roles),
     }
@@ -321,6 +318,7 @@ pub(crate) async fn index(
     uri: Uri,
 ) -> PageResult {
     let viewer = login_html(&site, &headers, &uri)?;
+    team_html(&site, viewer)?;
     let mut main = String::from("<h1>Data</h1>\n<h2>Tables</h2>\n<ul>\n");
     for table in site.tables.iter().filter(|t| may_open(t.name, viewer)) {
         main.push_str("<li>");

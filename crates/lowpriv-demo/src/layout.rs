@@ -73,7 +73,7 @@ fn nav(site: &SiteState, viewer: Option<&Account>) -> String {
         link("/", "Home");
         link("/api/me", "My account");
     }
-    if site.data_browser {
+    if site.data_browser && account.team_member {
         link("/data", "Data");
     }
     link("/logout", "Log out");

@@ -20,6 +20,10 @@ pub struct DemoConfig {
     pub reopened: Vec<Flaw>,
     /// Faults for reliability tests (all off by default).
     pub faults: Faults,
+    /// Serve the data-browser section under `/data` (sortable, faceted, paginated tables with
+    /// CSV and JSON twins: tens of thousands of query-variant URLs, see docs/demo-site.md).
+    /// Off by default so the demo scenario and its approved snapshot do not change.
+    pub data_browser: bool,
 }
 
 /// Deterministic faults: every Nth request (counted over the whole Site, the login form and
@@ -61,6 +65,9 @@ pub enum Flaw {
     AdminStatsOpen,
     /// `/hr/reviews` admits employees but not HR.
     ReviewsInverted,
+    /// `/data/employees.csv` skips the view's access check and private-notes filter (only
+    /// served with `DemoConfig::data_browser`).
+    DataExportUnfiltered,
 }
 
 impl Default for DemoConfig {
@@ -71,6 +78,7 @@ impl Default for DemoConfig {
             extra_employees: 0,
             reopened: Vec::new(),
             faults: Faults::default(),
+            data_browser: false,
         }
     }
 }

@@ -221,3 +221,130 @@ pub(crate) fn employees(extra: usize) -> Vec<Employee> {
     }
     all
 }
+
+/// The department a title belongs to: the data browser's facet over employees, derived so
+/// that generated employees bring new facet values, never new columns.
+pub(crate) fn department(title: &str) -> &'static str {
+    match title {
+        "Owner" => "Executive",
+        "HR lead" => "People",
+        "Engineer" => "Engineering",
+        "Designer" | "Product manager" => "Product",
+        "Analyst" | "Accountant" => "Finance",
+        _ => "Support",
+    }
+}
+
+/// An expense claim, for the data browser's `expenses` table.
+pub(crate) struct Expense {
+    pub(crate) id: u32,
+    pub(crate) employee: &'static str,
+    pub(crate) category: &'static str,
+    pub(crate) month: &'static str,
+    pub(crate) amount: i64,
+    pub(crate) status: &'static str,
+}
+
+/// A project, for the data browser's `projects` table.
+pub(crate) struct Project {
+    pub(crate) id: u32,
+    pub(crate) name: String,
+    pub(crate) department: &'static str,
+    pub(crate) lead: &'static str,
+    pub(crate) status: &'static str,
+    pub(crate) budget: i64,
+}
+
+/// An audit-log entry, for the data browser's `audit_log` table.
+pub(crate) struct AuditEntry {
+    pub(crate) id: u32,
+    pub(crate) at: String,
+    pub(crate) actor: &'static str,
+    pub(crate) action: &'static str,
+    pub(crate) target: String,
+}
+
+/// The fixed employees' names: the tables below refer to them, not to generated employees,
+/// so growing `extra_employees` grows the `employees` table only.
+const STAFF: [&str; 5] = ["alice", "bob", "carol", "erin", "frank"];
+const CATEGORIES: [&str; 5] = ["travel", "meals", "equipment", "training", "software"];
+const MONTHS: [&str; 6] = [
+    "2026-06", "2026-07", "2026-08", "2026-09", "2026-10", "2026-11",
+];
+const EXPENSE_STATUSES: [&str; 3] = ["approved", "pending", "rejected"];
+const PROJECT_STATUSES: [&str; 3] = ["active", "paused", "done"];
+const PROJECT_NAMES: [&str; 10] = [
+    "ledger", "atlas", "beacon", "cobalt", "delta", "ember", "fjord", "garnet", "harbor", "iris",
+];
+const ACTIONS: [&str; 6] = [
+    "login",
+    "export",
+    "update-salary",
+    "approve-expense",
+    "view-record",
+    "change-role",
+];
+
+/// 120 claims. The strides are coprime with the list lengths so every (employee, category,
+/// month) combination turns up and facet filters give pages of differing lengths.
+pub(crate) fn expenses() -> Vec<Expense> {
+    (0..120u32)
+        .map(|n| {
+            let i = n as usize;
+            Expense {
+                id: n + 1,
+                employee: STAFF[i % STAFF.len()],
+                category: CATEGORIES[(i * 3 + i / 7) % CATEGORIES.len()],
+                month: MONTHS[(i / 4 + i) % MONTHS.len()],
+                amount: 20 + i64::from(n * 7919 % 1_480),
+                // Half approved, a third pending, the rest rejected.
+                status: EXPENSE_STATUSES[match i % 6 {
+                    0..=2 => 0,
+                    3 | 4 => 1,
+                    _ => 2,
+                }],
+            }
+        })
+        .collect()
+}
+
+/// 40 projects.
+pub(crate) fn projects() -> Vec<Project> {
+    const DEPARTMENTS: [&str; 4] = ["Engineering", "Product", "Finance", "People"];
+    (0..40u32)
+        .map(|n| {
+            let i = n as usize;
+            Project {
+                id: n + 1,
+                name: format!("{}-{}", PROJECT_NAMES[i % 10], i / 10 + 1),
+                department: DEPARTMENTS[(i * 3) % DEPARTMENTS.len()],
+                lead: STAFF[(i * 2 + 1) % STAFF.len()],
+                status: PROJECT_STATUSES[(i / 3) % PROJECT_STATUSES.len()],
+                budget: 10_000 + i64::from(n * 3571 % 90) * 1_000,
+            }
+        })
+        .collect()
+}
+
+/// 150 entries, one every 7 hours from 2026-10-01.
+pub(crate) fn audit_log() -> Vec<AuditEntry> {
+    (0..150u32)
+        .map(|n| {
+            let i = n as usize;
+            let hours = n * 7;
+            let day = hours / 24;
+            let date = if day < 31 {
+                format!("2026-10-{:02}", day + 1)
+            } else {
+                format!("2026-11-{:02}", day - 30)
+            };
+            AuditEntry {
+                id: n + 1,
+                at: format!("{date}T{:02}:00:00Z", hours % 24),
+                actor: STAFF[(i * 3) % STAFF.len()],
+                action: ACTIONS[(i + i / 5) % ACTIONS.len()],
+                target: format!("record-{}", 1 + n * 13 % 40),
+            }
+        })
+        .collect()
+}

@@ -13,6 +13,7 @@ use std::path::Path;
 const LAYERS: &[(&str, u8)] = &[
     ("config", 0),
     ("data", 0),
+    ("table", 0),
     ("state", 1),
     ("layout", 2),
     ("gate", 3),
@@ -22,6 +23,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("chaos", 4),
     ("hostile", 4),
     ("foreign", 4),
+    ("browser", 4),
     ("router", 5),
     ("lib", 6),
     ("runner", 7),

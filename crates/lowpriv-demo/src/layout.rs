@@ -73,6 +73,9 @@ fn nav(site: &SiteState, viewer: Option<&Account>) -> String {
         link("/", "Home");
         link("/api/me", "My account");
     }
+    if site.data_browser && account.team_member {
+        link("/data", "Data");
+    }
     link("/logout", "Log out");
     format!("<nav>{}</nav>", links.join(" "))
 }

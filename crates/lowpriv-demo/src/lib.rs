@@ -3,7 +3,7 @@
 //! and a second "foreign" origin that counts credentials leaked to it.
 //!
 //! The flaws are documented next to the handlers that carry them (`pages.rs`,
-//! `api.rs`); `DemoConfig::fixed` switches every one of them off.
+//! `api.rs`, `browser.rs`); `DemoConfig::fixed` switches every one of them off.
 //!
 //! # Layers
 //!
@@ -12,11 +12,11 @@
 //!
 //! | layer | modules | holds |
 //! |-------|---------|-------|
-//! | 0 | `config`, `data` | the caller's configuration and the Chaos kinds; accounts, employees |
+//! | 0 | `config`, `data`, `table` | the caller's configuration and the Chaos kinds; accounts, employees; the data browser's tables and views |
 //! | 1 | `state` | `Site` (the handlers' shared state), `lock`, `Counters`, `DemoStats` |
 //! | 2 | `layout` | the page layout and the shared responses (`render`, `page`, `Denied`, `json_error`) |
 //! | 3 | `gate` | who is asking (`identify`, `cookie`) and the login/team/role gates |
-//! | 4 | `auth`, `pages`, `api`, `chaos`, `hostile`, `foreign` | the handlers (and the fault middleware) |
+//! | 4 | `auth`, `pages`, `api`, `browser`, `chaos`, `hostile`, `foreign` | the handlers (and the fault middleware) |
 //! | 5 | `router` | the Site's axum `Router`: routes, fallback, middleware |
 //! | 6 | this file | the public API: `DemoSite`, re-exports of the public types |
 //! | 7 | `runner` | `run`/`run_with`: serve the Site and scan it |
@@ -28,6 +28,7 @@
 
 mod api;
 mod auth;
+mod browser;
 mod chaos;
 mod config;
 mod data;
@@ -41,6 +42,7 @@ mod pages;
 mod router;
 mod runner;
 mod state;
+mod table;
 #[cfg(test)]
 mod tests;
 

@@ -11,11 +11,12 @@ use axum::routing::get;
 
 use crate::config::DemoConfig;
 use crate::state::{Counters, Site};
-use crate::{api, auth, chaos, hostile, pages};
+use crate::{api, auth, browser, chaos, hostile, pages};
 
 pub(crate) fn router(config: DemoConfig, foreign_url: url::Url, stats: Arc<Counters>) -> Router {
+    let data_browser = config.data_browser;
     let site = Site::new(config, foreign_url, stats);
-    Router::new()
+    let routes = Router::new()
         .route("/login", get(auth::login_page).post(auth::login_submit))
         .route("/logout", get(auth::logout))
         .route("/", get(pages::home))
@@ -45,7 +46,17 @@ pub(crate) fn router(config: DemoConfig, foreign_url: url::Url, stats: Arc<Count
         .route("/_demo/issued", get(api::demo_issued))
         .route("/_bad/foreign-login", get(hostile::foreign_login))
         .route("/calendar/{date}", get(chaos::calendar))
-        .merge(hostile::router())
+        .merge(hostile::router());
+    // Off by default: without it the Site is exactly the one the demo scenario describes.
+    let routes = if data_browser {
+        routes
+            .route("/data", get(browser::index))
+            .route("/data/query", get(browser::query))
+            .route("/data/{table}", get(browser::table))
+    } else {
+        routes
+    };
+    routes
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(
             site.clone(),

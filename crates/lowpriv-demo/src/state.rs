@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::config::{DemoConfig, Faults, Flaw};
 use crate::data::{self, Employee};
+use crate::table::{Cell, Column, Private, Table};
 
 /// Everything the handlers share.
 pub(crate) struct Site {
@@ -18,6 +19,10 @@ pub(crate) struct Site {
     reopened: Vec<Flaw>,
     pub(crate) db_password: String,
     pub(crate) employees: Vec<Employee>,
+    /// Whether `/data` is served (`DemoConfig::data_browser`).
+    pub(crate) data_browser: bool,
+    /// The data browser's tables, in index order; empty when it is off.
+    pub(crate) tables: Vec<Table>,
     pub(crate) foreign_url: url::Url,
     pub(crate) stats: Arc<Counters>,
     /// Form-login session id -> index into `ACCOUNTS`.
@@ -46,6 +51,12 @@ impl Site {
         foreign_url: url::Url,
         stats: Arc<Counters>,
     ) -> SiteState {
+        let employees = data::employees(config.extra_employees);
+        let tables = if config.data_browser {
+            data_tables(&employees)
+        } else {
+            Vec::new()
+        };
         Arc::new(Site {
             fixed: config.fixed,
             reopened: config.reopened,
@@ -54,7 +65,9 @@ impl Site {
             session_uses: Mutex::new(HashMap::new()),
             failed_once: Mutex::new(HashSet::new()),
             db_password: config.db_password,
-            employees: data::employees(config.extra_employees),
+            employees,
+            data_browser: config.data_browser,
+            tables,
             foreign_url,
             stats,
             sessions: Mutex::new(HashMap::new()),
@@ -67,6 +80,127 @@ impl Site {
     pub(crate) fn is_fixed(&self, flaw: Flaw) -> bool {
         self.fixed && !self.reopened.contains(&flaw)
     }
+}
+
+/// The data browser's tables, built once from the Site's data: `employees` (the same records
+/// as the API, with each one's department and private notes), `expenses`, `projects` and
+/// `audit_log`. Growing `extra_employees` adds rows (and so page numbers and facet values),
+/// never columns.
+fn data_tables(employees: &[Employee]) -> Vec<Table> {
+    let columns = |names: &[(&'static str, bool)]| -> Vec<Column> {
+        names
+            .iter()
+            .map(|&(name, facet)| Column { name, facet })
+            .collect()
+    };
+    let text = |s: &str| Cell::Text(s.to_string());
+    let employees = Table {
+        name: "employees",
+        columns: columns(&[
+            ("id", false),
+            ("name", false),
+            ("email", false),
+            ("title", true),
+            ("department", true),
+            ("salary", false),
+            ("bonus", false),
+            ("private_notes", false),
+        ]),
+        rows: employees
+            .iter()
+            .map(|e| {
+                vec![
+                    Cell::Int(i64::from(e.id)),
+                    text(&e.name),
+                    text(&e.email),
+                    text(&e.title),
+                    text(data::department(&e.title)),
+                    Cell::Int(i64::try_from(e.salary).unwrap_or(i64::MAX)),
+                    Cell::Int(i64::try_from(e.bonus).unwrap_or(i64::MAX)),
+                    text(&e.private_notes),
+                ]
+            })
+            .collect(),
+        // Private notes are their employee's own, as in `/api/employees/{id}`.
+        private: Some(Private {
+            column: 7,
+            owner: 0,
+        }),
+    };
+    let expenses = Table {
+        name: "expenses",
+        columns: columns(&[
+            ("id", false),
+            ("employee", true),
+            ("category", true),
+            ("month", false),
+            ("amount", false),
+            ("status", true),
+        ]),
+        rows: data::expenses()
+            .into_iter()
+            .map(|x| {
+                vec![
+                    Cell::Int(i64::from(x.id)),
+                    text(x.employee),
+                    text(x.category),
+                    text(x.month),
+                    Cell::Int(x.amount),
+                    text(x.status),
+                ]
+            })
+            .collect(),
+        private: None,
+    };
+    let projects = Table {
+        name: "projects",
+        columns: columns(&[
+            ("id", false),
+            ("name", false),
+            ("department", true),
+            ("lead", true),
+            ("status", true),
+            ("budget", false),
+        ]),
+        rows: data::projects()
+            .into_iter()
+            .map(|p| {
+                vec![
+                    Cell::Int(i64::from(p.id)),
+                    text(&p.name),
+                    text(p.department),
+                    text(p.lead),
+                    text(p.status),
+                    Cell::Int(p.budget),
+                ]
+            })
+            .collect(),
+        private: None,
+    };
+    let audit_log = Table {
+        name: "audit_log",
+        columns: columns(&[
+            ("id", false),
+            ("at", false),
+            ("actor", true),
+            ("action", true),
+            ("target", false),
+        ]),
+        rows: data::audit_log()
+            .into_iter()
+            .map(|a| {
+                vec![
+                    Cell::Int(i64::from(a.id)),
+                    text(&a.at),
+                    text(a.actor),
+                    text(a.action),
+                    text(&a.target),
+                ]
+            })
+            .collect(),
+        private: None,
+    };
+    vec![employees, expenses, projects, audit_log]
 }
 
 /// A poisoned lock only means another handler panicked mid-update; the maps

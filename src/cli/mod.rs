@@ -407,13 +407,22 @@ fn check(paths: &[PathBuf]) -> Outcome {
     let mut outcome = Outcome::Done;
     for path in paths {
         match load(path, &scenario::process_env) {
-            Some(s) => println!(
-                "{}: ok ({} identities, {} data classes, {} expectations)",
-                path.display(),
-                s.identities.len(),
-                s.data.len(),
-                s.expects.len()
-            ),
+            Some(s) => {
+                println!(
+                    "{}: ok ({} identities, {} data classes, {} expectations)",
+                    path.display(),
+                    s.identities.len(),
+                    s.data.len(),
+                    s.expects.len()
+                );
+                println!("  {}", lowpriv::judge::privilege::describe(&s));
+                for accepted in &s.accepts {
+                    println!(
+                        "  accepted until {}: {} at {} ({})",
+                        accepted.expires, accepted.kind, accepted.location, accepted.reason
+                    );
+                }
+            }
             None => outcome = Outcome::Invalid,
         }
     }

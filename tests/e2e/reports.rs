@@ -392,6 +392,7 @@ fn hostile_text_is_escaped_everywhere() {
         detail: "a | b `c` <i>d</i> \"e\" 'f'".to_string(),
         rule: None,
         data: Vec::new(),
+        accepted: None,
     });
 
     let page = html::render(&result).unwrap();

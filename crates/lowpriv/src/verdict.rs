@@ -73,10 +73,11 @@ pub fn decide(
     snapshot: Option<&SnapshotReport>,
     ci: bool,
 ) -> Decision {
+    // An accepted finding stays in every report but out of the count, until its date passes.
     let at_or_above = judgement
         .findings
         .iter()
-        .filter(|f| f.severity >= fail_on)
+        .filter(|f| f.severity >= fail_on && f.accepted.is_none())
         .count();
     let mut decision = Decision {
         verdict: Verdict::Pass,

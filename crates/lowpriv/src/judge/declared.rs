@@ -3,7 +3,7 @@
 //! someone (`cross-identity-data`). Each takes one allowed observation and says what it
 //! breaks; together they decide whether the heuristics may speak at all.
 
-use super::context::Context;
+use super::context::{Context, DataVerdict, is_secret};
 use super::finding::{Finding, FindingKind};
 use crate::observe::Observation;
 use crate::scenario::{DataKind, ExpectRule, Identity};
@@ -58,6 +58,11 @@ pub(crate) fn data(ctx: &Context, obs: &Observation, identity: &Identity) -> Vec
         let ExpectRule::Data { data, visible_to } = &rule.expect.rule else {
             continue;
         };
+        // A secret's data rule is judged where secrets are, on every answer, as a
+        // `secret-exposed`: never also a `data-exposure`.
+        if ctx.class(data).is_some_and(is_secret) {
+            continue;
+        }
         // A canary's owner may always see it; the rule speaks of everyone else.
         let owner = ctx
             .scenario
@@ -93,8 +98,8 @@ pub(crate) fn data(ctx: &Context, obs: &Observation, identity: &Identity) -> Vec
     findings
 }
 
-/// `cross-identity-data`: a canary that belongs to someone else, where no data rule speaks
-/// for it (where one does, its answer above stands, finding or not).
+/// `cross-identity-data`: a canary that belongs to someone else, unless a data rule covering
+/// the path admits the identity (a rule that does not admit it adds its `data-exposure`).
 pub(crate) fn canaries(ctx: &Context, obs: &Observation, identity: &Identity) -> Vec<Finding> {
     let path = obs.path();
     let mut findings = Vec::new();
@@ -105,11 +110,10 @@ pub(crate) fn canaries(ctx: &Context, obs: &Observation, identity: &Identity) ->
         if *owner == identity.name || !obs.data.contains_key(&class.name) {
             continue;
         }
-        let declared_by_rule = ctx.rules.iter().any(|r| match &r.expect.rule {
-            ExpectRule::Data { data, .. } => *data == class.name && r.covers(path),
-            _ => false,
-        });
-        if declared_by_rule {
+        if matches!(
+            ctx.data_verdict(&class.name, path, identity),
+            DataVerdict::Admitted
+        ) {
             continue;
         }
         let mut finding = Finding::at(

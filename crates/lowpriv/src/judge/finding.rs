@@ -141,6 +141,18 @@ pub struct Finding {
     /// Data classes involved.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub data: Vec<String>,
+    /// The `[[accept]]` entry that keeps this finding out of the verdict, while it holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<Accepted>,
+}
+
+/// A reviewed finding: visible in every report, out of the verdict until `expires`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Accepted {
+    /// `file:line:col` of the `[[accept]]` entry.
+    pub rule: String,
+    pub reason: String,
+    pub expires: String,
 }
 
 impl Finding {
@@ -155,6 +167,7 @@ impl Finding {
             detail,
             rule: None,
             data: Vec::new(),
+            accepted: None,
         }
     }
 

@@ -13,22 +13,29 @@ pub(crate) fn check(ctx: &Context, obs: &Observation, identity: &Identity) -> Op
     inverted_privilege(ctx, obs, identity).or_else(|| unlinked_reachable(obs, identity))
 }
 
+/// Only between identities where one really includes the other (declared with `includes`,
+/// or inferred from the run: see `privilege.rs`); a rank alone ranks nobody.
 fn inverted_privilege(ctx: &Context, obs: &Observation, identity: &Identity) -> Option<Finding> {
-    let higher = ctx
+    let (higher, why) = ctx
         .by_request
         .get(&(obs.method.as_str(), obs.url.as_str()))
         .into_iter()
         .flatten()
         .filter(|other| other.outcome.is_refused())
         .filter_map(|other| ctx.identities.get(other.identity.as_str()))
-        .filter(|other| other.rank > identity.rank)
-        .max_by_key(|other| other.rank)?;
+        .filter_map(|other| {
+            ctx.order
+                .includes(&other.name, &identity.name)
+                .map(|why| (*other, why))
+        })
+        // The most privileged refused one is the sharpest sentence; names break ties.
+        .max_by(|a, b| (a.0.rank, &b.0.name).cmp(&(b.0.rank, &a.0.name)))?;
     Some(Finding::at(
         FindingKind::InvertedPrivilege,
         obs,
         format!(
-            "{} (rank {}) is allowed where {} (rank {}) is denied",
-            identity.name, identity.rank, higher.name, higher.rank
+            "{} is allowed where {} is denied, though {} includes {} ({why})",
+            identity.name, higher.name, higher.name, identity.name
         ),
     ))
 }

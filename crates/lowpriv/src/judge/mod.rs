@@ -19,13 +19,14 @@ mod governance;
 mod health;
 mod heuristics;
 mod preview;
+pub mod privilege;
 mod secrets;
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-pub use finding::{Finding, FindingKind, Severity};
+pub use finding::{Accepted, Finding, FindingKind, Severity};
 pub use preview::{AudiencePreview, PreviewIdentity, PreviewReach, audience_preview};
 
 use crate::observe::{Observation, Outcome};
@@ -83,7 +84,7 @@ pub fn evaluate(
         if obs.outcome == Outcome::Skipped {
             continue;
         }
-        findings.extend(secrets::check(scenario, obs));
+        findings.extend(secrets::check(&ctx, obs, identity));
         if obs.outcome != Outcome::Allowed {
             continue;
         }
@@ -116,6 +117,7 @@ pub fn evaluate(
             .then(a.detail.cmp(&b.detail))
     });
     findings.dedup();
+    accept(scenario, today, &mut findings);
     if let Some(why) = &health.stopped {
         // A stopped run says so first: nothing after it was looked at.
         let reason = format!("the run was stopped before it finished: {why}");
@@ -125,6 +127,44 @@ pub fn evaluate(
     Judgement {
         findings,
         incomplete,
+    }
+}
+
+/// Marks the findings a live `[[accept]]` entry covers; an expired one says so on the
+/// finding, which counts again. The first matching entry in file order speaks.
+fn accept(scenario: &Scenario, today: jiff::civil::Date, findings: &mut [Finding]) {
+    for finding in findings {
+        let path = finding
+            .url
+            .as_deref()
+            .and_then(|u| url::Url::parse(u).ok())
+            .map(|u| u.path().to_string());
+        let entry = scenario.accepts.iter().find(|a| {
+            a.kind == finding.kind.as_str()
+                && (a.identities.is_empty()
+                    || finding
+                        .identity
+                        .as_ref()
+                        .is_some_and(|i| a.identities.contains(i)))
+                && (a.paths.is_empty() || path.as_deref().is_some_and(|p| a.paths.is_match(p)))
+        });
+        let Some(entry) = entry else { continue };
+        if today <= entry.expires {
+            finding.detail.push_str(&format!(
+                " · accepted until {} ({}): {}",
+                entry.expires, entry.location, entry.reason
+            ));
+            finding.accepted = Some(Accepted {
+                rule: entry.location.to_string(),
+                reason: entry.reason.clone(),
+                expires: entry.expires.to_string(),
+            });
+        } else {
+            finding.detail.push_str(&format!(
+                " · its acceptance ({}) expired on {}",
+                entry.location, entry.expires
+            ));
+        }
     }
 }
 

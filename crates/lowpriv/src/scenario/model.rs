@@ -167,6 +167,44 @@ pub struct Scenario {
     pub data: Vec<DataClass>,
     /// In file order.
     pub expects: Vec<Expectation>,
+    /// Reviewed findings kept out of the verdict until their date passes, in file order.
+    pub accepts: Vec<Acceptance>,
+}
+
+/// The finding kinds a scenario may name (`[[accept]] kind`), as the judge spells them; the
+/// judge's tests check this list against its own.
+pub const FINDING_KINDS: &[&str] = &[
+    "rule-violation",
+    "data-exposure",
+    "audience-leak",
+    "unlinked-reachable",
+    "secret-exposed",
+    "cross-identity-data",
+    "inverted-privilege",
+    "review-overdue",
+    "site-expired",
+    "login-failed",
+    "inconclusive",
+];
+
+/// Kinds no `[[accept]]` may take out of the verdict: they say the run did not see the Site,
+/// and accepting that would be a green over nothing.
+pub const UNACCEPTABLE_KINDS: &[&str] = &["login-failed", "inconclusive"];
+
+/// `[[accept]]`: a reviewed finding, kept visible in every report but out of the verdict until
+/// `expires` passes.
+#[derive(Clone, Debug)]
+pub struct Acceptance {
+    pub location: Location,
+    /// One of [`FINDING_KINDS`], never one of [`UNACCEPTABLE_KINDS`].
+    pub kind: String,
+    /// Empty: every path (and the Site-wide findings, which have none).
+    pub paths: PathGlobs,
+    /// Empty: every identity.
+    pub identities: Vec<String>,
+    pub reason: String,
+    /// The last day the acceptance holds.
+    pub expires: jiff::civil::Date,
 }
 
 #[derive(Clone, Debug)]
@@ -249,6 +287,10 @@ pub struct Identity {
     pub tier: Tier,
     /// Declared `rank`, or [`Tier::default_rank`].
     pub rank: i64,
+    /// Identities this one is at least as privileged as (`includes`): what they may reach,
+    /// so may it. Only where some identity declares it does the judge use a declared order;
+    /// otherwise it infers one from the run.
+    pub includes: Vec<String>,
     /// None: no login (anonymous).
     pub login: Option<Login>,
 }
@@ -440,7 +482,8 @@ impl Principal {
     pub fn matches(&self, identity: &Identity) -> bool {
         match self {
             Principal::Identity(name) => *name == identity.name,
-            Principal::Tier(tier) => *tier == identity.tier,
+            // A tier admits itself and every more privileged tier, as an audience does.
+            Principal::Tier(tier) => identity.tier >= *tier,
         }
     }
 }
@@ -449,7 +492,7 @@ impl fmt::Display for Principal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Principal::Identity(name) => f.write_str(name),
-            Principal::Tier(tier) => write!(f, "tier {tier}"),
+            Principal::Tier(tier) => write!(f, "tier {tier} and above"),
         }
     }
 }

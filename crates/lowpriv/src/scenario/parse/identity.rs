@@ -13,8 +13,11 @@ use super::super::model::*;
 use super::table::{Table, array_of_tables};
 use super::{Cx, Value, bad_choice, login};
 
-const IDENTITY: &[&str] = &["name", "tier", "rank", "login"];
+const IDENTITY: &[&str] = &["name", "tier", "rank", "includes", "login"];
 pub(super) const TIERS: &[&str] = &["owner", "admin", "team", "company", "external"];
+
+/// Names as written, each with its span.
+type Named = Vec<(String, Range<usize>)>;
 
 /// Identities in file order, each with the span of its name.
 pub(super) fn identities(
@@ -28,6 +31,8 @@ pub(super) fn identities(
     }
     let mut out: Vec<(Identity, Range<usize>)> = Vec::new();
     let mut seen: Vec<(String, Range<usize>)> = Vec::new();
+    // `includes` may name identities declared further down: checked once all are known.
+    let mut includes: Vec<(usize, Named)> = Vec::new();
     for (table, span) in entries {
         let t = Table::new(cx, table, span, "[[identity]]", Some(IDENTITY));
         let name = t.str(cx, "name");
@@ -73,6 +78,7 @@ pub(super) fn identities(
             tier
         });
         let rank = t.int(cx, "rank").map(|(n, _)| n);
+        let included = t.str_list(cx, "includes").unwrap_or_default();
         let label = name
             .as_ref()
             .map_or("identity", |(n, _)| n.as_str())
@@ -83,15 +89,40 @@ pub(super) fn identities(
         });
         let login_ok = t.get("login").is_none() || login.is_some();
         if let (Some((name, span)), Some(tier), true) = (name, tier, login_ok) {
+            includes.push((out.len(), included));
             out.push((
                 Identity {
                     name,
                     tier,
                     rank: rank.unwrap_or_else(|| tier.default_rank()),
+                    includes: Vec::new(),
                     login,
                 },
                 span,
             ));
+        }
+    }
+    for (index, included) in includes {
+        let own = out[index].0.name.clone();
+        for (name, span) in included {
+            if name == own {
+                cx.error_help(
+                    span,
+                    format!("identity `{own}` includes itself"),
+                    "`includes` names the other identities this one is at least as privileged as",
+                );
+            } else if names.contains(&name) {
+                out[index].0.includes.push(name);
+            } else {
+                let help = super::suggest(&name, names.iter().map(String::as_str))
+                    .map(|k| format!("did you mean `{k}`?"))
+                    .unwrap_or_else(|| "name a declared [[identity]]".to_string());
+                cx.error_help(
+                    span,
+                    format!("unknown identity `{name}` in `includes`"),
+                    help,
+                );
+            }
         }
     }
     out

@@ -13,6 +13,7 @@
 //! problems and masks, name suggestions); `table` the typed getters; one file per TOML table
 //! the checks of that table; `mask` the hiding of literal secrets.
 
+mod accept;
 mod crawl;
 mod data;
 mod expect;
@@ -160,7 +161,9 @@ fn bad_choice(cx: &mut Cx<'_>, span: Range<usize>, key: &str, got: &str, choices
     cx.error_help(span, format!("unknown {key} `{got}`"), help);
 }
 
-const TOP: &[&str] = &["site", "session", "crawl", "identity", "data", "expect"];
+const TOP: &[&str] = &[
+    "site", "session", "crawl", "identity", "data", "expect", "accept",
+];
 
 fn scenario(cx: &mut Cx<'_>, doc: &DeTable<'_>, span: Range<usize>) -> Option<Scenario> {
     let top = Table::new(cx, doc, span, "the top level", Some(TOP));
@@ -222,6 +225,11 @@ fn scenario(cx: &mut Cx<'_>, doc: &DeTable<'_>, span: Range<usize>) -> Option<Sc
         (None, _) => Vec::new(),
     };
 
+    let accepts = match top.get("accept") {
+        Some(v) => accept::acceptances(cx, v, &names),
+        None => Vec::new(),
+    };
+
     let (site, session, crawl) = (site?, session?, crawl?);
     Some(Scenario {
         file: cx.file.to_path_buf(),
@@ -231,5 +239,6 @@ fn scenario(cx: &mut Cx<'_>, doc: &DeTable<'_>, span: Range<usize>) -> Option<Sc
         identities: identities.into_iter().map(|(i, _)| i).collect(),
         data,
         expects,
+        accepts,
     })
 }

@@ -86,7 +86,7 @@ pub fn interpret<'a>(response: &'a Response, text: &str, deny_markers: &'a [Stri
     }
 }
 
-/// A page that asks for a password is a login page, wherever it is served.
+/// A page whose form asks for one password is a login page, wherever it is served.
 pub fn is_login_page(body: &str) -> bool {
     // A constant pattern: it compiles in every build the tests pass on.
     #[allow(clippy::expect_used)]
@@ -94,7 +94,21 @@ pub fn is_login_page(body: &str) -> bool {
         Regex::new(r#"(?i)<input\b[^>]*\btype\s*=\s*["']?password\b"#)
             .expect("constant pattern compiles")
     });
-    PASSWORD_INPUT.is_match(body)
+    if !PASSWORD_INPUT.is_match(body) {
+        return false;
+    }
+    // A login form asks for one password. A form with two or three (a password change, a new
+    // user with its confirmation) is a page a signed-in identity works on, not a refusal:
+    // Django's admin serves both to its staff.
+    let lower = body.to_ascii_lowercase();
+    let forms: Vec<&str> = lower.split("<form").skip(1).collect();
+    if forms.is_empty() {
+        return PASSWORD_INPUT.find_iter(body).count() == 1;
+    }
+    forms.iter().any(|form| {
+        let form = form.split("</form").next().unwrap_or(form);
+        PASSWORD_INPUT.find_iter(form).count() == 1
+    })
 }
 
 /// The first of `markers` the body carries, if any. An empty marker never counts: it would
@@ -232,6 +246,34 @@ mod tests {
 
     /// README: "429 and 408 are errors, never refusals". The session used to count a 408 as
     /// a refusal (and log in again) while the observer recorded it as an error.
+    #[test]
+    fn a_login_form_asks_for_one_password() {
+        let input = |name: &str| format!(r#"<input type="password" name="{name}">"#);
+        let form = |fields: &str| format!(r#"<form method="post">{fields}</form>"#);
+        let login = form(&format!(r#"<input name="username">{}"#, input("password")));
+        let change = form(&[input("old"), input("new1"), input("new2")].concat());
+        let new_user = form(&format!(
+            r#"<input name="username">{}{}"#,
+            input("p1"),
+            input("p2")
+        ));
+        assert!(is_login_page(&login));
+        assert!(
+            !is_login_page(&change),
+            "a password change form is a page, not a refusal"
+        );
+        assert!(!is_login_page(&new_user));
+        assert!(
+            is_login_page(&format!("{change}{login}")),
+            "a login form beside another"
+        );
+        assert!(
+            is_login_page(&input("password")),
+            "a password field outside any form"
+        );
+        assert!(!is_login_page("<p>no form here</p>"));
+    }
+
     #[test]
     fn throttling_is_never_a_refusal() {
         for status in [408, 429] {

@@ -9,6 +9,7 @@
 //! every request is sent at most once per identity (URLs are normalized first).
 
 pub mod discover;
+pub mod holes;
 pub mod scope;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};

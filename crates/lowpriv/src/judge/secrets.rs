@@ -1,6 +1,10 @@
 //! `secret-exposed`: a runtime secret's value, a secret-bearing builtin or a secret pattern
 //! in any answer. Raised on every outcome but `skipped`: a secret in a refused or cut-off
 //! body has left the Site all the same.
+//!
+//! The secret builtins a scenario does not declare run anyway, under their own id as the
+//! class name ([`Scenario::default_secrets`]); the classifier has already dropped their hits
+//! where a declared class matched the same text, so one value is one finding.
 
 use super::finding::{Finding, FindingKind};
 use crate::observe::Observation;
@@ -8,17 +12,24 @@ use crate::scenario::{DataKind, Scenario};
 
 pub(crate) fn check(scenario: &Scenario, obs: &Observation) -> Vec<Finding> {
     let mut findings = Vec::new();
-    for class in &scenario.data {
-        let Some(hit) = obs.data.get(&class.name) else {
-            continue;
-        };
+    let declared = scenario.data.iter().filter_map(|class| {
         let what = match &class.kind {
             DataKind::Env { var, .. } => format!("the value of ${var} (`{}`)", class.name),
             DataKind::Builtin(b) if b.is_secret() => format!("a {} (`{}`)", b.as_str(), class.name),
             DataKind::Pattern { secret: true, .. } => {
                 format!("a match of the secret pattern `{}`", class.name)
             }
-            _ => continue,
+            _ => return None,
+        };
+        Some((class.name.as_str(), what))
+    });
+    let defaults = scenario
+        .default_secrets()
+        .into_iter()
+        .map(|b| (b.as_str(), format!("a {} (on by default)", b.as_str())));
+    for (name, what) in declared.chain(defaults) {
+        let Some(hit) = obs.data.get(name) else {
+            continue;
         };
         let mut finding = Finding::at(
             FindingKind::SecretExposed,
@@ -30,7 +41,7 @@ pub(crate) fn check(scenario: &Scenario, obs: &Observation) -> Vec<Finding> {
                 obs.outcome.as_str()
             ),
         );
-        finding.data = vec![class.name.clone()];
+        finding.data = vec![name.to_string()];
         findings.push(finding);
     }
     findings

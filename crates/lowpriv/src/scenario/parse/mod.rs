@@ -13,6 +13,7 @@
 //! problems and masks, name suggestions); `table` the typed getters; one file per TOML table
 //! the checks of that table; `mask` the hiding of literal secrets.
 
+mod classify;
 mod crawl;
 mod data;
 mod expect;
@@ -160,7 +161,9 @@ fn bad_choice(cx: &mut Cx<'_>, span: Range<usize>, key: &str, got: &str, choices
     cx.error_help(span, format!("unknown {key} `{got}`"), help);
 }
 
-const TOP: &[&str] = &["site", "session", "crawl", "identity", "data", "expect"];
+const TOP: &[&str] = &[
+    "site", "session", "crawl", "classify", "identity", "data", "expect",
+];
 
 fn scenario(cx: &mut Cx<'_>, doc: &DeTable<'_>, span: Range<usize>) -> Option<Scenario> {
     let top = Table::new(cx, doc, span, "the top level", Some(TOP));
@@ -193,6 +196,12 @@ fn scenario(cx: &mut Cx<'_>, doc: &DeTable<'_>, span: Range<usize>) -> Option<Sc
         None => Some(crawl::Crawl::default()),
     };
 
+    let classify = match top.get("classify") {
+        Some(v) => Table::of(cx, v, "`classify`", "[classify]", Some(classify::KEYS))
+            .map(|t| classify::classify(cx, &t)),
+        None => Some(ClassifyConfig::default()),
+    };
+
     // Names are collected even from entries with other problems, so that a rule naming them
     // is not reported as a second, misleading error.
     let mut names = Vec::new();
@@ -210,7 +219,13 @@ fn scenario(cx: &mut Cx<'_>, doc: &DeTable<'_>, span: Range<usize>) -> Option<Sc
 
     let mut data_names = Vec::new();
     let data = match top.get("data") {
-        Some(v) => data::data_classes(cx, v, &names, &mut data_names),
+        Some(v) => data::data_classes(
+            cx,
+            v,
+            &names,
+            &mut data_names,
+            classify.as_ref().map_or(&[][..], |c| &c.disable[..]),
+        ),
         None => Vec::new(),
     };
 
@@ -222,7 +237,7 @@ fn scenario(cx: &mut Cx<'_>, doc: &DeTable<'_>, span: Range<usize>) -> Option<Sc
         (None, _) => Vec::new(),
     };
 
-    let (site, session, crawl) = (site?, session?, crawl?);
+    let (site, session, crawl, classify) = (site?, session?, crawl?, classify?);
     Some(Scenario {
         file: cx.file.to_path_buf(),
         site,
@@ -231,5 +246,6 @@ fn scenario(cx: &mut Cx<'_>, doc: &DeTable<'_>, span: Range<usize>) -> Option<Sc
         identities: identities.into_iter().map(|(i, _)| i).collect(),
         data,
         expects,
+        classify,
     })
 }

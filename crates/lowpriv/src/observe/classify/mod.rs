@@ -569,6 +569,61 @@ mod tests {
     }
 
     #[test]
+    fn default_secret_rules_run_under_their_own_names_and_yield_to_declared_classes() {
+        let defaults: Vec<Builtin> = Builtin::ALL.into_iter().filter(|b| b.is_secret()).collect();
+        let body =
+            r#"{"id": "AKIAZ4Q7XK2M5N3P6R7T", "stripe": "sk_live_Q8xZ2Lp0Rk4Vn7Ws5Jt1Hd6M"}"#;
+        // Nothing declared: each secret under its rule's id; personal data stays opt-in.
+        let classifier = Classifier::with_defaults(&[], &defaults);
+        let (hits, _) = classifier.classify(&format!("{body} ann@acme.example"), None);
+        let names: Vec<&str> = hits.keys().map(String::as_str).collect();
+        assert_eq!(names, ["aws_access_key", "stripe_key"]);
+        assert_eq!(
+            hits["aws_access_key"].examples,
+            ["<aws_access_key, 20 chars>"]
+        );
+
+        // The stripe key is also a runtime secret the scenario names: one class, the env one.
+        // A declared secret builtin and a secret pattern take their text the same way.
+        let declared = [
+            DataClass::new(
+                "stripe-env",
+                DataKind::Env {
+                    var: "STRIPE".into(),
+                    value: Secret::new("sk_live_Q8xZ2Lp0Rk4Vn7Ws5Jt1Hd6M"),
+                },
+            ),
+            DataClass::new(
+                "aws-ids",
+                DataKind::Pattern {
+                    regex: Regex::new(r"AKIA[A-Z0-9]{16}").unwrap(),
+                    secret: true,
+                },
+            ),
+        ];
+        let classifier = Classifier::with_defaults(&declared, &defaults);
+        let (hits, _) = classifier.classify(body, None);
+        let names: Vec<&str> = hits.keys().map(String::as_str).collect();
+        assert_eq!(names, ["aws-ids", "stripe-env"], "{hits:?}");
+
+        // A declared generic class keeps what a default specific rule would have taken.
+        let declared = [DataClass::new(
+            "config-secret",
+            DataKind::Builtin(Builtin::GenericSecret),
+        )];
+        let without_generic: Vec<Builtin> = defaults
+            .iter()
+            .copied()
+            .filter(|b| *b != Builtin::GenericSecret)
+            .collect();
+        let classifier = Classifier::with_defaults(&declared, &without_generic);
+        let (hits, _) =
+            classifier.classify(r#"{"api_key": "sk_live_Q8xZ2Lp0Rk4Vn7Ws5Jt1Hd6M"}"#, None);
+        let names: Vec<&str> = hits.keys().map(String::as_str).collect();
+        assert_eq!(names, ["config-secret"], "{hits:?}");
+    }
+
+    #[test]
     fn user_patterns_count_and_secret_ones_show_no_prefix() {
         let classifier = Classifier::new(&[
             DataClass::new(

@@ -448,6 +448,21 @@ mod tests {
                 31 + 64 + 1 + 342,
             ),
             (
+                Builtin::Pbkdf2Hash,
+                format!("pbkdf2_sha512$100000000${}${}==", b64(64), b64(128)),
+                14 + 9 + 1 + 64 + 1 + 130,
+            ),
+            (
+                Builtin::ScryptHash,
+                format!("scrypt$1048576${}$128$16${}==", b64(64), b64(128)),
+                7 + 7 + 1 + 64 + 8 + 130,
+            ),
+            (
+                Builtin::Sha512CryptHash,
+                format!("$6$rounds=999999999${}${}", b64(16), b64(86)),
+                3 + 17 + 16 + 1 + 86,
+            ),
+            (
                 Builtin::GenericSecret,
                 format!("encryption_key_for_backup_store   =   \"{}\"", b64(128)),
                 128,

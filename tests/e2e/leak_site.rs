@@ -160,7 +160,9 @@ fn expected() -> (Vec<Planted>, Vec<Planted>) {
     (secrets, lookalikes)
 }
 
-/// A scenario that declares no data class: everything found is found by default.
+/// A scenario that declares no data class: everything found is found by default. The
+/// audience is `external` because the Site is public by design: the anonymous identity
+/// reaching it is no finding, so the findings are the secrets alone.
 fn scenario(dir: &Path, base_url: &str, crawl: &str) -> PathBuf {
     let path = dir.join("leak-site.toml");
     let toml = format!(

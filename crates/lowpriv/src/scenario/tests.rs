@@ -921,6 +921,9 @@ fn snapshot_source(name: &str) -> String {
             "{BASE}[crawl]\nscope = [\"/**\"]\nexclude = [\"/logout\", \"/a/[b\"]\n[[expect]]\npaths = [\"admin/**\"]\nallow = [\"anon\"]\n"
         ),
         "bad_pattern" => format!("{BASE}[data.ticket]\npattern = 'TCK-(0-9]{{5}}'\nsecret = true\n"),
+        "classify_disable" => format!(
+            "{BASE}[classify]\ndisable = [\"generic_secrte\", \"email\"]\n[data.jwt]\njson_keys = [\"token\"]\n"
+        ),
         "syntax_error" => "[site]\nname = \"s\nbase_url = https://x\n[[identity]]\nlogin = { password = \"hunter2-do-not-show\" \n".to_string(),
         _ => "[site]\nname = \"my site\"\nbase_url = \"https://payroll.example\"\naudience = \"tem\"\n\n\
               [crawl]\nmax_depth = \"8\"\nconcurrency = 0\nscope = [\"/app/**\"]\n\n\
@@ -943,6 +946,7 @@ fn rendered_snapshots() {
         "several_problems",
         "syntax_error",
         "bad_pattern",
+        "classify_disable",
     ] {
         let text = rendered(&snapshot_source(name));
         insta::assert_snapshot!(name, text);

@@ -15,6 +15,7 @@ mod demo;
 mod django;
 mod faults;
 mod layers;
+mod leak_site;
 mod login;
 mod reports;
 mod run;

@@ -357,6 +357,33 @@ fn secrets_are_critical_in_any_answer() {
 }
 
 #[test]
+fn default_secret_rules_raise_secret_exposed_under_their_own_name() {
+    // Nothing in the scenario declares these: a default-on secret rule's class is found,
+    // a personal-data builtin's never is (it only runs when declared).
+    let j = judge(
+        vec![
+            with_data(
+                obs("carol", "/js", Outcome::Allowed),
+                "stripe_key",
+                "builtin",
+            ),
+            with_data(obs("carol", "/me", Outcome::Allowed), "phone", "builtin"),
+        ],
+        Severity::Critical,
+    );
+    assert_eq!(
+        kinds(&j),
+        vec![(FindingKind::SecretExposed, "carol".into(), "/js".into())]
+    );
+    assert_eq!(j.findings[0].data, ["stripe_key"]);
+    assert!(
+        j.findings[0].detail.contains("on by default"),
+        "{}",
+        j.findings[0].detail
+    );
+}
+
+#[test]
 fn heuristics_yield_to_declarations() {
     // Inverted privilege where no rule speaks...
     let j = judge(

@@ -71,7 +71,8 @@ pub struct Observation {
     pub fingerprint: Option<String>,
     /// The identity found this request itself; false when it was replayed from another's crawl.
     pub shown: bool,
-    /// The body was cut at `max_body_bytes`; `data` covers what was read.
+    /// The body was cut at `max_body_bytes`; `data` covers what was read. A cut static asset
+    /// keeps the outcome its status gives; any other cut body is an `error`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
     /// The highest-ranked other identity that got the same content, if any.
@@ -124,7 +125,7 @@ impl Observer {
     pub fn new(scenario: &Scenario, site: Arc<SiteContext>) -> Observer {
         Observer {
             site,
-            classifier: Classifier::new(&scenario.data),
+            classifier: Classifier::for_scenario(scenario),
         }
     }
 
@@ -200,6 +201,13 @@ impl Observe for Observer {
         if response.retries > 0 {
             reason.push_str(&format!(" (after {} retries)", response.retries));
         }
+        if response.truncated {
+            reason.push_str(&format!(
+                " (a static asset cut at max_body_bytes, {} bytes read)",
+                response.body.len()
+            ));
+        }
+        observation.truncated = response.truncated;
         observation.status = Some(response.status);
         observation.outcome = outcome;
         observation.reason = reason;

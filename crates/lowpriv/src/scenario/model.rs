@@ -169,6 +169,35 @@ pub struct Scenario {
     pub expects: Vec<Expectation>,
     /// Reviewed findings kept out of the verdict until their date passes, in file order.
     pub accepts: Vec<Acceptance>,
+    /// `[classify]`: which default-on secret rules are turned off.
+    pub classify: ClassifyConfig,
+}
+
+impl Scenario {
+    /// The secret rules that run on every response under their own name: every secret
+    /// builtin the scenario neither declares a class for (then the declared name is used)
+    /// nor turns off in `[classify] disable`. In [`Builtin::ALL`] order.
+    pub fn default_secrets(&self) -> Vec<Builtin> {
+        Builtin::ALL
+            .into_iter()
+            .filter(|b| b.is_secret())
+            .filter(|b| !self.classify.disable.contains(b))
+            .filter(|b| {
+                !self
+                    .data
+                    .iter()
+                    .any(|c| matches!(c.kind, DataKind::Builtin(d) if d == *b))
+            })
+            .collect()
+    }
+}
+
+/// `[classify]`: how the built-in detectors run.
+#[derive(Clone, Debug, Default)]
+pub struct ClassifyConfig {
+    /// Secret rules not run by default (a declared `[data]` class of the same builtin still
+    /// runs). In file order, without repeats.
+    pub disable: Vec<Builtin>,
 }
 
 /// The finding kinds a scenario may name (`[[accept]] kind`), as the judge spells them; the
@@ -252,7 +281,7 @@ pub struct CrawlConfig {
     pub rate_limit: u32,
     /// Default 15.
     pub timeout_secs: u64,
-    /// Default 5_000_000.
+    /// Default [`DEFAULT_MAX_BODY_BYTES`] (32 MiB).
     pub max_body_bytes: u64,
     /// Error cells tolerated, as a share of the observed matrix in percent, when none of them
     /// touches an `[[expect]]` path rule. Default 0: any error cell makes the run inconclusive.
@@ -261,6 +290,11 @@ pub struct CrawlConfig {
     /// rest are `skipped`, so a crawler trap cannot eat the run. Default 100.
     pub max_per_template: u32,
 }
+
+/// 32 MiB: a real single-page app ships bundles of several megabytes (and source maps of
+/// tens), and a bundle is exactly where a build leaks a key; 5 MB cut them and made the run
+/// inconclusive. Memory stays bounded: at most `concurrency` bodies in flight per identity.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 32 * 1024 * 1024;
 
 impl Default for CrawlConfig {
     fn default() -> Self {
@@ -274,7 +308,7 @@ impl Default for CrawlConfig {
             concurrency: 8,
             rate_limit: 20,
             timeout_secs: 15,
-            max_body_bytes: 5_000_000,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             error_budget_percent: 0,
             max_per_template: 100,
         }
@@ -397,11 +431,14 @@ pub enum Builtin {
     ConnectionString,
     BcryptHash,
     Argon2Hash,
+    Pbkdf2Hash,
+    ScryptHash,
+    Sha512CryptHash,
     GenericSecret,
 }
 
 impl Builtin {
-    pub const ALL: [Builtin; 18] = [
+    pub const ALL: [Builtin; 21] = [
         Builtin::Email,
         Builtin::Phone,
         Builtin::CreditCard,
@@ -419,6 +456,9 @@ impl Builtin {
         Builtin::ConnectionString,
         Builtin::BcryptHash,
         Builtin::Argon2Hash,
+        Builtin::Pbkdf2Hash,
+        Builtin::ScryptHash,
+        Builtin::Sha512CryptHash,
         Builtin::GenericSecret,
     ];
 
@@ -441,6 +481,9 @@ impl Builtin {
             Builtin::ConnectionString => "connection_string",
             Builtin::BcryptHash => "bcrypt_hash",
             Builtin::Argon2Hash => "argon2_hash",
+            Builtin::Pbkdf2Hash => "pbkdf2_hash",
+            Builtin::ScryptHash => "scrypt_hash",
+            Builtin::Sha512CryptHash => "sha512_crypt_hash",
             Builtin::GenericSecret => "generic_secret",
         }
     }

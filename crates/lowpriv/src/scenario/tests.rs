@@ -492,6 +492,42 @@ const FRAGMENTS: &[(&str, &str, usize, usize, usize)] = &[
         11,
         1,
     ),
+    // [classify]
+    (
+        "[classify]\ndisabel = [\"jwt\"]",
+        "unknown key `disabel` in [classify]",
+        2,
+        1,
+        1,
+    ),
+    (
+        "[classify]\ndisable = [\"generic_secrets\"]",
+        "unknown secret rule `generic_secrets`",
+        2,
+        13,
+        1,
+    ),
+    (
+        "[classify]\ndisable = [\"email\"]",
+        "`email` is not on by default",
+        2,
+        13,
+        1,
+    ),
+    (
+        "[classify]\ndisable = \"jwt\"",
+        "`disable` must be an array of strings",
+        2,
+        11,
+        1,
+    ),
+    (
+        "[data.jwt]\njson_keys = [\"token\"]",
+        "`jwt` is the name of the default-on secret rule `jwt`",
+        1,
+        7,
+        1,
+    ),
     // 9. rules that can never match
     (
         "[crawl]\nscope = [\"/app/**\"]\n[[expect]]\npaths = [\"/admin/**\"]\nallow = [\"anon\"]",
@@ -624,6 +660,36 @@ fn whole_file_cases() {
             "location of `{message}` in:\n{d}"
         );
     }
+}
+
+#[test]
+fn secret_rules_are_on_by_default_unless_declared_or_disabled() {
+    let s = ok(BASE);
+    let secrets: Vec<Builtin> = Builtin::ALL.into_iter().filter(|b| b.is_secret()).collect();
+    assert_eq!(
+        s.default_secrets(),
+        secrets,
+        "every secret rule, no personal data"
+    );
+    let s = ok(&format!(
+        "{BASE}[classify]\ndisable = [\"generic_secret\", \"jwt\", \"jwt\"]\n[data.aws]\nbuiltin = \"aws_access_key\"\n[data.jwt]\njson_keys = [\"token\"]\n"
+    ));
+    assert_eq!(s.classify.disable, [Builtin::GenericSecret, Builtin::Jwt]);
+    let defaults = s.default_secrets();
+    for gone in [Builtin::GenericSecret, Builtin::Jwt, Builtin::AwsAccessKey] {
+        assert!(!defaults.contains(&gone), "{}", gone.as_str());
+    }
+    assert!(defaults.contains(&Builtin::StripeKey));
+    // A class may take a rule's name when it is that rule.
+    ok(&format!(
+        "{BASE}[data.stripe_key]\nbuiltin = \"stripe_key\"\n"
+    ));
+    let d = errors(&format!(
+        "{BASE}[classify]\ndisable = [\"generic_secrte\", \"phone\"]\n"
+    ));
+    let helps: Vec<_> = d.items.iter().filter_map(|i| i.help.as_deref()).collect();
+    assert_eq!(helps[0], "did you mean `generic_secret`?");
+    assert!(helps[1].contains("builtin = \"phone\""), "{}", helps[1]);
 }
 
 #[test]
@@ -855,6 +921,9 @@ fn snapshot_source(name: &str) -> String {
             "{BASE}[crawl]\nscope = [\"/**\"]\nexclude = [\"/logout\", \"/a/[b\"]\n[[expect]]\npaths = [\"admin/**\"]\nallow = [\"anon\"]\n"
         ),
         "bad_pattern" => format!("{BASE}[data.ticket]\npattern = 'TCK-(0-9]{{5}}'\nsecret = true\n"),
+        "classify_disable" => format!(
+            "{BASE}[classify]\ndisable = [\"generic_secrte\", \"email\"]\n[data.jwt]\njson_keys = [\"token\"]\n"
+        ),
         "syntax_error" => "[site]\nname = \"s\nbase_url = https://x\n[[identity]]\nlogin = { password = \"hunter2-do-not-show\" \n".to_string(),
         _ => "[site]\nname = \"my site\"\nbase_url = \"https://payroll.example\"\naudience = \"tem\"\n\n\
               [crawl]\nmax_depth = \"8\"\nconcurrency = 0\nscope = [\"/app/**\"]\n\n\
@@ -877,6 +946,7 @@ fn rendered_snapshots() {
         "several_problems",
         "syntax_error",
         "bad_pattern",
+        "classify_disable",
     ] {
         let text = rendered(&snapshot_source(name));
         insta::assert_snapshot!(name, text);

@@ -99,6 +99,8 @@ pub struct Response {
     pub link_headers: Vec<String>,
     /// Retries it took (after timeouts, broken connections, 429 or 5xx gateways).
     pub retries: u32,
+    /// The body is a static asset cut at `max_body_bytes`: `body` is what was read.
+    pub truncated: bool,
 }
 
 impl Response {

@@ -137,6 +137,7 @@ mod tests {
             offsite_redirect: offsite.map(|o| Url::parse(o).unwrap()),
             link_headers: Vec::new(),
             retries: 0,
+            truncated: false,
         }
     }
 

@@ -87,6 +87,7 @@ impl Session {
                         offsite_redirect,
                         link_headers: link_headers.clone(),
                         retries,
+                        truncated: false,
                     };
                     if self.site.is_login_path(&location) {
                         return Ok(base(true, None));
@@ -111,6 +112,7 @@ impl Session {
                     content_type,
                     body,
                     link_headers,
+                    truncated,
                     ..
                 } => {
                     return Ok(Response {
@@ -124,6 +126,7 @@ impl Session {
                         offsite_redirect: None,
                         link_headers,
                         retries,
+                        truncated,
                     });
                 }
             }
@@ -245,10 +248,23 @@ impl Session {
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        let body = tokio::select! {
+        let read = tokio::select! {
             biased;
             _ = self.site.stop.stopped() => return Err(self.stopped()),
-            body = self.read_body(response) => body?,
+            body = self.read_body(response) => body,
+        };
+        let (body, truncated) = match read {
+            Ok(body) => (body, false),
+            // A static asset (a bundle, a stylesheet, an image) is judged by its status alone:
+            // no refusal marker, login form or JSON shape lives past its first megabytes, so
+            // what was read is classified and the cell is not a hole in the matrix. A page or
+            // an API answer the judge needs whole stays an error.
+            Err(FetchError::BodyTooLarge { prefix, .. })
+                if status.is_success() && is_static_asset(content_type.as_deref()) =>
+            {
+                (prefix, true)
+            }
+            Err(error) => return Err(error),
         };
         Ok(Hop::Final {
             status: status.as_u16(),
@@ -256,6 +272,7 @@ impl Session {
             body,
             link_headers,
             retry_after,
+            truncated,
         })
     }
 
@@ -364,7 +381,36 @@ enum Hop {
         body: Vec<u8>,
         link_headers: Vec<String>,
         retry_after: Option<u64>,
+        /// Cut at `max_body_bytes` (static assets only; see `hop`).
+        truncated: bool,
     },
+}
+
+/// Content types a browser only runs, styles or shows: a bundle, a stylesheet, an image, a
+/// font, media. Their meaning does not depend on reading them to the end, unlike a page
+/// (refusal markers, the login form, the fingerprint) or JSON (which does not parse cut).
+/// `text/plain` and `application/octet-stream` are not in the list: they are what a `.env`,
+/// a log or a dump is served as, and a cut one must stay visible as an error.
+fn is_static_asset(content_type: Option<&str>) -> bool {
+    let Some(content_type) = content_type else {
+        return false;
+    };
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence.starts_with("image/")
+        || essence.starts_with("font/")
+        || essence.starts_with("audio/")
+        || essence.starts_with("video/")
+        || essence.ends_with("javascript")
+        || essence.ends_with("ecmascript")
+        || matches!(
+            essence.as_str(),
+            "text/css" | "application/wasm" | "application/font-woff" | "application/font-woff2"
+        )
 }
 
 /// 250 ms, 500 ms, 1 s, ... plus up to 25% jitter, so identities that failed together do
@@ -394,6 +440,26 @@ fn parse_link_header(value: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn static_assets_are_told_from_answers_the_judge_needs_whole() {
+        for (content_type, asset) in [
+            (Some("application/javascript"), true),
+            (Some("text/javascript; charset=utf-8"), true),
+            (Some("application/x-javascript"), true),
+            (Some("text/css"), true),
+            (Some("image/png"), true),
+            (Some("font/woff2"), true),
+            (Some("application/wasm"), true),
+            (Some("text/html; charset=utf-8"), false),
+            (Some("application/json"), false),
+            (Some("text/plain"), false),
+            (Some("application/octet-stream"), false),
+            (None, false),
+        ] {
+            assert_eq!(is_static_asset(content_type), asset, "{content_type:?}");
+        }
+    }
 
     #[test]
     fn link_headers_yield_their_targets() {

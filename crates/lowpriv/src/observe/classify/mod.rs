@@ -15,12 +15,13 @@ mod html;
 pub mod rules;
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
 use serde::Serialize;
 
-use crate::scenario::{DataClass, DataKind};
+use crate::scenario::{Builtin, DataClass, DataKind, Scenario};
 
 /// A builtin's rule (severity, description, secret flag), for reports and the judge.
 pub use rules::{Rule, RuleSeverity, rule};
@@ -65,7 +66,22 @@ pub struct Classifier {
 }
 
 impl Classifier {
+    /// A classifier for the declared classes only.
     pub fn new(classes: &[DataClass]) -> Classifier {
+        Classifier::with_defaults(classes, &[])
+    }
+
+    /// A classifier for what a scenario declares plus the secret rules on by default
+    /// ([`Scenario::default_secrets`]).
+    pub fn for_scenario(scenario: &Scenario) -> Classifier {
+        Classifier::with_defaults(&scenario.data, &scenario.default_secrets())
+    }
+
+    /// The declared classes, plus `defaults`: builtins run under their own id as the class
+    /// name. A default's hit on text a declared secret class (an `env` value in any form, a
+    /// secret `pattern`, a secret builtin) also matched is dropped: one leaked value is one
+    /// finding, under the name the scenario gave it.
+    pub fn with_defaults(classes: &[DataClass], defaults: &[Builtin]) -> Classifier {
         let mut json_keys = HashMap::new();
         let mut literals = Vec::new();
         let mut literal_classes = Vec::new();
@@ -112,7 +128,7 @@ impl Classifier {
             json_key_names,
             literals,
             literal_classes,
-            builtins: rules::Engine::new(&builtins),
+            builtins: rules::Engine::with_defaults(&builtins, defaults),
             patterns,
         }
     }
@@ -158,6 +174,8 @@ impl Classifier {
                 });
             }
         }
+        // Where a declared secret class matched: a default-on rule stays silent there.
+        let mut claimed: Vec<Range<usize>> = Vec::new();
         if let Some(literals) = &self.literals {
             for found in literals.find_iter(text) {
                 if let Some((class, kind)) = self.literal_classes.get(found.pattern().as_usize()) {
@@ -167,17 +185,25 @@ impl Classifier {
                             record(&mut hits, class, "text", || redact_prefix(matched));
                         }
                         Literal::Env(form) => {
+                            claimed.push(found.start()..found.end());
                             record(&mut hits, class, "env", || format!("<secret, {form}>"));
                         }
                     }
                 }
             }
         }
-        for found in self.builtins.scan(text) {
-            record(&mut hits, found.class, "builtin", || found.example);
+        let builtins = self.builtins.scan(text);
+        for found in builtins.iter().filter(|f| !f.implicit) {
+            if found.rule.secret {
+                claimed.push(found.range.clone());
+            }
+            record(&mut hits, found.class, "builtin", || found.example.clone());
         }
         for (class, regex, secret) in &self.patterns {
             for m in regex.find_iter(text) {
+                if *secret {
+                    claimed.push(m.range());
+                }
                 record(&mut hits, class, "pattern", || {
                     if *secret {
                         format!("<{class}, {} chars>", m.as_str().chars().count())
@@ -185,6 +211,14 @@ impl Classifier {
                         redact_prefix(m.as_str())
                     }
                 });
+            }
+        }
+        for found in builtins.into_iter().filter(|f| f.implicit) {
+            let overlaps = claimed
+                .iter()
+                .any(|r| r.start < found.range.end && found.range.start < r.end);
+            if !overlaps {
+                record(&mut hits, found.class, "builtin", || found.example);
             }
         }
         (hits, paths.into_sorted())
@@ -532,6 +566,61 @@ mod tests {
         let (hits, _) = classifier.classify(text, None);
         assert_eq!(hits["gh"].count, 1);
         assert_eq!(hits["generic"].count, 1, "only the api_key");
+    }
+
+    #[test]
+    fn default_secret_rules_run_under_their_own_names_and_yield_to_declared_classes() {
+        let defaults: Vec<Builtin> = Builtin::ALL.into_iter().filter(|b| b.is_secret()).collect();
+        let body =
+            r#"{"id": "AKIAZ4Q7XK2M5N3P6R7T", "stripe": "sk_live_Q8xZ2Lp0Rk4Vn7Ws5Jt1Hd6M"}"#;
+        // Nothing declared: each secret under its rule's id; personal data stays opt-in.
+        let classifier = Classifier::with_defaults(&[], &defaults);
+        let (hits, _) = classifier.classify(&format!("{body} ann@acme.example"), None);
+        let names: Vec<&str> = hits.keys().map(String::as_str).collect();
+        assert_eq!(names, ["aws_access_key", "stripe_key"]);
+        assert_eq!(
+            hits["aws_access_key"].examples,
+            ["<aws_access_key, 20 chars>"]
+        );
+
+        // The stripe key is also a runtime secret the scenario names: one class, the env one.
+        // A declared secret builtin and a secret pattern take their text the same way.
+        let declared = [
+            DataClass::new(
+                "stripe-env",
+                DataKind::Env {
+                    var: "STRIPE".into(),
+                    value: Secret::new("sk_live_Q8xZ2Lp0Rk4Vn7Ws5Jt1Hd6M"),
+                },
+            ),
+            DataClass::new(
+                "aws-ids",
+                DataKind::Pattern {
+                    regex: Regex::new(r"AKIA[A-Z0-9]{16}").unwrap(),
+                    secret: true,
+                },
+            ),
+        ];
+        let classifier = Classifier::with_defaults(&declared, &defaults);
+        let (hits, _) = classifier.classify(body, None);
+        let names: Vec<&str> = hits.keys().map(String::as_str).collect();
+        assert_eq!(names, ["aws-ids", "stripe-env"], "{hits:?}");
+
+        // A declared generic class keeps what a default specific rule would have taken.
+        let declared = [DataClass::new(
+            "config-secret",
+            DataKind::Builtin(Builtin::GenericSecret),
+        )];
+        let without_generic: Vec<Builtin> = defaults
+            .iter()
+            .copied()
+            .filter(|b| *b != Builtin::GenericSecret)
+            .collect();
+        let classifier = Classifier::with_defaults(&declared, &without_generic);
+        let (hits, _) =
+            classifier.classify(r#"{"api_key": "sk_live_Q8xZ2Lp0Rk4Vn7Ws5Jt1Hd6M"}"#, None);
+        let names: Vec<&str> = hits.keys().map(String::as_str).collect();
+        assert_eq!(names, ["config-secret"], "{hits:?}");
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! classes in file order, and every class name declared (even from entries with problems).
 //! Invariants: exactly one detector per class; a `pattern` compiles under
 //! [`PATTERN_SIZE_LIMIT`] and does not match the empty string; an `env` value is set and at
-//! least 8 characters long.
+//! least 8 characters long; no class takes the name of a default-on secret rule unless it is
+//! that rule.
 
 use std::ops::Range;
 
@@ -29,6 +30,7 @@ pub(super) fn data_classes(
     value: &Value<'_>,
     identities: &[String],
     names: &mut Vec<String>,
+    disabled: &[Builtin],
 ) -> Vec<DataClass> {
     let Some(all) = Table::of(cx, value, "`data`", "[data]", None) else {
         return Vec::new();
@@ -37,6 +39,22 @@ pub(super) fn data_classes(
     for (key, v) in &all.entries {
         let name: &str = key.get_ref();
         names.push(name.to_string());
+        // A default-on secret rule reports its hits under its own id as the class name; a
+        // class of another detector under that name would merge the two in every report.
+        let shadowed = Builtin::parse(name)
+            .filter(|b| b.is_secret() && !disabled.contains(b))
+            .filter(|b| !declares_builtin(v, *b));
+        if let Some(builtin) = shadowed {
+            cx.error_help(
+                key.span(),
+                format!("`{name}` is the name of the default-on secret rule `{name}`"),
+                format!(
+                    "rename the class, declare it with builtin = \"{}\", or add \"{}\" to [classify] disable",
+                    builtin.as_str(),
+                    builtin.as_str()
+                ),
+            );
+        }
         let label = format!("[data.{name}]");
         let Some(t) = Table::of(cx, v, &format!("`data.{name}`"), &label, Some(DATA)) else {
             continue;
@@ -184,6 +202,17 @@ pub(super) fn data_classes(
         }
     }
     out
+}
+
+/// Whether a `[data.NAME]` value is a table with `builtin = "<b>"`.
+fn declares_builtin(value: &Value<'_>, builtin: Builtin) -> bool {
+    let toml::de::DeValue::Table(table) = value.get_ref() else {
+        return false;
+    };
+    table.iter().any(|(k, v)| {
+        k.get_ref().as_ref() == "builtin"
+            && matches!(v.get_ref(), toml::de::DeValue::String(s) if s.as_ref() == builtin.as_str())
+    })
 }
 
 /// How much memory one user pattern may compile to. The `regex` crate matches in linear time

@@ -14,6 +14,7 @@
 //! the checks of that table; `mask` the hiding of literal secrets.
 
 mod accept;
+mod classify;
 mod crawl;
 mod data;
 mod expect;
@@ -162,7 +163,7 @@ fn bad_choice(cx: &mut Cx<'_>, span: Range<usize>, key: &str, got: &str, choices
 }
 
 const TOP: &[&str] = &[
-    "site", "session", "crawl", "identity", "data", "expect", "accept",
+    "site", "session", "crawl", "classify", "identity", "data", "expect", "accept",
 ];
 
 fn scenario(cx: &mut Cx<'_>, doc: &DeTable<'_>, span: Range<usize>) -> Option<Scenario> {
@@ -196,6 +197,12 @@ fn scenario(cx: &mut Cx<'_>, doc: &DeTable<'_>, span: Range<usize>) -> Option<Sc
         None => Some(crawl::Crawl::default()),
     };
 
+    let classify = match top.get("classify") {
+        Some(v) => Table::of(cx, v, "`classify`", "[classify]", Some(classify::KEYS))
+            .map(|t| classify::classify(cx, &t)),
+        None => Some(ClassifyConfig::default()),
+    };
+
     // Names are collected even from entries with other problems, so that a rule naming them
     // is not reported as a second, misleading error.
     let mut names = Vec::new();
@@ -213,7 +220,13 @@ fn scenario(cx: &mut Cx<'_>, doc: &DeTable<'_>, span: Range<usize>) -> Option<Sc
 
     let mut data_names = Vec::new();
     let data = match top.get("data") {
-        Some(v) => data::data_classes(cx, v, &names, &mut data_names),
+        Some(v) => data::data_classes(
+            cx,
+            v,
+            &names,
+            &mut data_names,
+            classify.as_ref().map_or(&[][..], |c| &c.disable[..]),
+        ),
         None => Vec::new(),
     };
 
@@ -230,7 +243,7 @@ fn scenario(cx: &mut Cx<'_>, doc: &DeTable<'_>, span: Range<usize>) -> Option<Sc
         None => Vec::new(),
     };
 
-    let (site, session, crawl) = (site?, session?, crawl?);
+    let (site, session, crawl, classify) = (site?, session?, crawl?, classify?);
     Some(Scenario {
         file: cx.file.to_path_buf(),
         site,
@@ -240,5 +253,6 @@ fn scenario(cx: &mut Cx<'_>, doc: &DeTable<'_>, span: Range<usize>) -> Option<Sc
         data,
         expects,
         accepts,
+        classify,
     })
 }

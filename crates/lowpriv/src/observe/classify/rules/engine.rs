@@ -63,6 +63,9 @@ fn compile_meta(pattern: &str, limit: usize) -> Result<meta::Regex, Box<meta::Bu
 struct Active {
     class: String,
     rule: &'static Rule,
+    /// Run by default, not declared: its class is the rule id, and a declared class's hit
+    /// on the same text takes precedence (see `scan` and the classifier).
+    implicit: bool,
     /// The rule's own regex, for keyword rules (run in windows around their keyword hits);
     /// absent for rules run in the joined pass.
     regex: Option<meta::Regex>,
@@ -93,6 +96,8 @@ struct Joined {
 pub struct Found<'e> {
     pub class: &'e str,
     pub rule: &'static Rule,
+    /// From a default-on rule the scenario did not declare.
+    pub implicit: bool,
     pub range: Range<usize>,
     pub example: String,
 }
@@ -111,9 +116,19 @@ impl Engine {
     /// out with an error log; the unit tests compile every rule, so it cannot happen in a
     /// tested build.
     pub fn new(classes: &[(String, Builtin)]) -> Engine {
+        Engine::with_defaults(classes, &[])
+    }
+
+    /// An engine for the declared (class name, builtin) pairs plus `defaults`, rules run
+    /// under their own id as the class name.
+    pub fn with_defaults(classes: &[(String, Builtin)], defaults: &[Builtin]) -> Engine {
         let mut engine = Engine::default();
-        for (class, builtin) in classes {
-            let Some(rule) = rule(*builtin) else {
+        let all = classes
+            .iter()
+            .map(|(c, b)| (c.clone(), *b, false))
+            .chain(defaults.iter().map(|b| (b.as_str().to_string(), *b, true)));
+        for (class, builtin, implicit) in all {
+            let Some(rule) = rule(builtin) else {
                 tracing::error!(builtin = builtin.as_str(), "no rule for this builtin");
                 continue;
             };
@@ -129,8 +144,9 @@ impl Engine {
                 }
             };
             engine.active.push(Active {
-                class: class.clone(),
+                class,
                 rule,
+                implicit,
                 regex,
             });
         }
@@ -243,17 +259,19 @@ impl Engine {
             }
         }
         // A generic rule speaks only where no specific secret rule did: one leaked token is
-        // one finding, under its most precise name.
-        let specific: Vec<Range<usize>> = found
+        // one finding, under its most precise name. A declared generic class yields only to a
+        // declared specific one: against a default-on rule, the scenario's own name wins (the
+        // classifier drops the default's hit instead).
+        let specific: Vec<(Range<usize>, bool)> = found
             .iter()
             .filter(|f| f.rule.secret && !f.rule.fallback)
-            .map(|f| f.range.clone())
+            .map(|f| (f.range.clone(), f.implicit))
             .collect();
         found.retain(|f| {
             !f.rule.fallback
-                || !specific
-                    .iter()
-                    .any(|r| r.start < f.range.end && f.range.start < r.end)
+                || !specific.iter().any(|(r, implicit)| {
+                    (f.implicit || !implicit) && r.start < f.range.end && f.range.start < r.end
+                })
         });
         found
     }
@@ -360,6 +378,7 @@ fn judge<'e>(
     Some(Found {
         class: &active.class,
         rule,
+        implicit: active.implicit,
         range: whole,
         example,
     })
@@ -427,6 +446,21 @@ mod tests {
                 Builtin::Argon2Hash,
                 format!("$argon2id$v=19$m=65536,t=3,p=4${}${}", b64(64), b64(342)),
                 31 + 64 + 1 + 342,
+            ),
+            (
+                Builtin::Pbkdf2Hash,
+                format!("pbkdf2_sha512$100000000${}${}==", b64(64), b64(128)),
+                14 + 9 + 1 + 64 + 1 + 130,
+            ),
+            (
+                Builtin::ScryptHash,
+                format!("scrypt$1048576${}$128$16${}==", b64(64), b64(128)),
+                7 + 7 + 1 + 64 + 8 + 130,
+            ),
+            (
+                Builtin::Sha512CryptHash,
+                format!("$6$rounds=999999999${}${}", b64(16), b64(86)),
+                3 + 17 + 16 + 1 + 86,
             ),
             (
                 Builtin::GenericSecret,

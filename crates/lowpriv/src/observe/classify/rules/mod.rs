@@ -70,6 +70,10 @@ pub enum Validator {
     Password,
     Bcrypt,
     Assignment,
+    /// A PBKDF2 hash's iteration count is one a framework would store (at least 1000).
+    Iterations,
+    /// A crypt(3) hash ends where its alphabet does, with a plausible `rounds=`.
+    Crypt,
 }
 
 /// One `[[rules]]` entry of `rules.toml`.

@@ -84,6 +84,33 @@ pub(super) fn validate(validator: Validator, text: &str, whole: Range<usize>, va
             .and_then(|cost| cost.parse::<u8>().ok())
             .is_some_and(|cost| (4..=31).contains(&cost)),
         Validator::Assignment => assignment(text, whole.start, value),
+        Validator::Iterations => iterations(value),
+        Validator::Crypt => crypt(text, &whole, value),
+    }
+}
+
+/// The first all-digit `$` field of a PBKDF2 hash, its iteration count: every framework
+/// stores thousands (Django 1,000,000, passlib 29,000); fewer is a made-up example.
+fn iterations(value: &str) -> bool {
+    value
+        .split('$')
+        .find(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|n| n.parse::<u64>().ok())
+        .is_some_and(|n| (1000..=100_000_000).contains(&n))
+}
+
+/// A crypt(3) hash has a fixed length: one followed by more of its alphabet is a piece of a
+/// longer string, not a hash. `rounds=` is 1000 to 999,999,999 where present (glibc's range).
+fn crypt(text: &str, whole: &Range<usize>, value: &str) -> bool {
+    let next = text.get(whole.end..).and_then(|rest| rest.chars().next());
+    if next.is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '/')) {
+        return false;
+    }
+    match value.split('$').find_map(|p| p.strip_prefix("rounds=")) {
+        Some(rounds) => rounds
+            .parse::<u64>()
+            .is_ok_and(|n| (1000..=999_999_999).contains(&n)),
+        None => true,
     }
 }
 
@@ -421,6 +448,20 @@ mod tests {
             (Validator::Password, "Zr8-pq1", true),
             (Validator::Bcrypt, "$2b$12$", true),
             (Validator::Bcrypt, "$2b$99$", false),
+            (
+                Validator::Iterations,
+                "pbkdf2_sha256$1000000$salt$hash",
+                true,
+            ),
+            (
+                Validator::Iterations,
+                "$pbkdf2-sha256$29000$salt$hash",
+                true,
+            ),
+            (Validator::Iterations, "pbkdf2_sha256$10$salt$hash", false),
+            (Validator::Crypt, "$6$rounds=5000$salt$hash", true),
+            (Validator::Crypt, "$6$rounds=10$salt$hash", false),
+            (Validator::Crypt, "$6$salt$hash", true),
         ];
         for &(validator, value, expected) in cases {
             let got = validate(validator, value, 0..value.len(), value);

@@ -1,6 +1,6 @@
 //! The verdict: pass, fail or inconclusive, and why. Nothing else in the crate decides one.
 //!
-//! Input: the judge's findings and the reasons it found the matrix incomplete, and the
+//! Input: the judge's findings (and their groups, which the reasons count) and the reasons it found the matrix incomplete, and the
 //! snapshot comparison. Output: a [`Decision`]. Invariants, in this order: anything that hid
 //! part of the matrix (a failed login, a cut crawl, error cells, a stopped run, a rule that
 //! matched nothing) makes the run inconclusive, whatever else holds; otherwise a finding at
@@ -62,6 +62,8 @@ pub struct Decision {
     pub fail_on: Severity,
     /// Findings at or above `fail_on`.
     pub at_or_above_fail_on: usize,
+    /// Finding groups (causes) at or above `fail_on`: what a person has to fix.
+    pub groups_at_or_above_fail_on: usize,
 }
 
 /// Decides the verdict of a run from its judgement and, when one was made, its snapshot
@@ -78,19 +80,28 @@ pub fn decide(
         .iter()
         .filter(|f| f.severity >= fail_on)
         .count();
+    // Counted, not decided on: a group is at or above the threshold exactly when one of its
+    // findings is, so the decision below stays on findings.
+    let groups_at_or_above = judgement
+        .groups
+        .iter()
+        .filter(|g| g.severity >= fail_on)
+        .count();
     let mut decision = Decision {
         verdict: Verdict::Pass,
         reasons: Vec::new(),
         fail_on,
         at_or_above_fail_on: at_or_above,
+        groups_at_or_above_fail_on: groups_at_or_above,
     };
     if !judgement.is_complete() {
         decision.verdict = Verdict::Inconclusive;
         decision.reasons = judgement.incomplete.clone();
     } else if at_or_above > 0 {
         decision.verdict = Verdict::Fail;
+        // Groups, not findings: an IDOR over a hundred records is one thing to fix.
         decision.reasons.push(format!(
-            "{at_or_above} finding(s) at or above {}",
+            "{groups_at_or_above} finding group(s) at or above {} ({at_or_above} findings)",
             fail_on.as_str()
         ));
     } else if let Some(report) = snapshot.filter(|r| r.fails(ci)) {

@@ -8,7 +8,10 @@
 //!
 //! Invariants:
 //! - a group is (kind, rule, data classes, method, template): what is wrong and where, not
-//!   who saw it or on which record. Its identities and URLs are what it was seen over;
+//!   who saw it or on which record. Its identities and URLs are what it was seen over. The
+//!   data classes are part of the cause only for the kinds that are about a class
+//!   ([`data_is_the_cause`]); elsewhere (an access rule broken, an audience leak) they are
+//!   what the answers happened to carry, and the group lists them all;
 //! - a finding without a template (a failed login, a review date, a stopped run) is a group
 //!   of its own: nothing says two of them have one cause;
 //! - every finding is in exactly one group, so `findings` summed over the groups is the
@@ -32,7 +35,8 @@ pub struct FindingGroup {
     /// The `[[expect]]` the findings come from (`file:line:col`), for declared rules.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
-    /// The data classes involved (a declared data rule's class, a secret, a canary).
+    /// The data classes involved: the cause's (a declared data rule's class, a secret, a
+    /// canary), or, for the other kinds, every class the findings' answers carried.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub data: Vec<String>,
     pub method: Option<String>,
@@ -54,7 +58,7 @@ impl FindingGroup {
     pub fn contains(&self, finding: &Finding) -> bool {
         finding.kind == self.kind
             && finding.rule == self.rule
-            && finding.data == self.data
+            && (!data_is_the_cause(self.kind) || finding.data == self.data)
             && finding.method == self.method
             && finding.template == self.template
             && match &self.template {
@@ -65,6 +69,24 @@ impl FindingGroup {
                         && self.why == finding.detail
                 }
             }
+    }
+}
+
+/// Whether a kind's data classes say what is wrong (a group per class), rather than what
+/// the answer happened to carry. Exhaustive, so a new kind must say which.
+fn data_is_the_cause(kind: FindingKind) -> bool {
+    match kind {
+        FindingKind::DataExposure | FindingKind::SecretExposed | FindingKind::CrossIdentityData => {
+            true
+        }
+        FindingKind::RuleViolation
+        | FindingKind::AudienceLeak
+        | FindingKind::UnlinkedReachable
+        | FindingKind::InvertedPrivilege
+        | FindingKind::ReviewOverdue
+        | FindingKind::SiteExpired
+        | FindingKind::LoginFailed
+        | FindingKind::Inconclusive => false,
     }
 }
 
@@ -86,10 +108,15 @@ pub fn group(findings: &[Finding]) -> Vec<FindingGroup> {
             site_wide.push(finding);
             continue;
         }
+        let data = if data_is_the_cause(finding.kind) {
+            finding.data.clone()
+        } else {
+            Vec::new()
+        };
         let key = (
             finding.kind,
             finding.rule.clone(),
-            finding.data.clone(),
+            data,
             finding.method.clone(),
             finding.template.clone(),
         );
@@ -155,15 +182,20 @@ fn build(members: &[&Finding]) -> FindingGroup {
     }
 }
 
-/// The fingerprint recipe: FNV-1a 64 over `kind`, `rule`, the data classes, `method` and
-/// `template`, separated by U+001F. Nothing that moves between runs of the same flaw goes
+/// The fingerprint recipe: FNV-1a 64 over `kind`, `rule`, the data classes (joined by `,`;
+/// only where they are the cause, else empty), `method` and `template`, separated by
+/// U+001F. Nothing that moves between runs of the same flaw goes
 /// in: no host or port (URLs are left out), no identity list (who saw it may grow), no count,
 /// no detail text (it carries numbers and names). A site-wide group has no template, so its
 /// one identity (a failed login's) tells two apart; it is not a list, so it cannot reorder.
 /// Code scanning keeps one alert per fingerprint across nightly runs; moving the `[[expect]]`
 /// to another line of the scenario changes `rule`, and with it the fingerprint.
 fn fingerprint(first: &Finding, identities: &[String]) -> String {
-    let data = first.data.join(",");
+    let data = if data_is_the_cause(first.kind) {
+        first.data.join(",")
+    } else {
+        String::new()
+    };
     let site_wide = match &first.template {
         Some(_) => "",
         None => identities.first().map_or("", String::as_str),
@@ -284,6 +316,32 @@ mod tests {
         let mut other_rule = idor();
         other_rule[0].rule = Some("scenarios/demo.toml:99:1".to_string());
         assert_eq!(group(&other_rule).len(), 2);
+    }
+
+    /// An audience leak over records of which one also carries a canary is still one leak:
+    /// what an answer carried is not the cause, and the group lists every class.
+    #[test]
+    fn incidental_data_does_not_split_a_group() {
+        let mut leaks: Vec<Finding> = (1..=3)
+            .map(|id| {
+                let mut f = finding(
+                    FindingKind::AudienceLeak,
+                    "dave",
+                    "/api/employees/{id}",
+                    &format!("/api/employees/{id}"),
+                );
+                f.data = vec!["email".to_string()];
+                f
+            })
+            .collect();
+        leaks[0].data.insert(0, "alice-private".to_string());
+        let groups = group(&leaks);
+        assert_eq!(groups.len(), 1, "{groups:#?}");
+        assert_eq!(groups[0].data, ["alice-private", "email"]);
+        assert_eq!(groups[0].findings, 3);
+        let plain = group(&leaks[1..]);
+        assert_eq!(groups[0].fingerprint, plain[0].fingerprint);
+        assert!(leaks.iter().all(|f| groups[0].contains(f)));
     }
 
     #[test]

@@ -14,15 +14,15 @@
 //!
 //! `http://127.0.0.1:8080/` · audience team · fail on high · 100 requests · 18 templates
 //!
-//! - 12 finding group(s) at or above high (33 findings)
+//! - 12 finding group(s) at or above high (38 findings)
 //!
 //! ### Access matrix
 //! | request | anonymous | dave | data |
 //! | --- | --- | --- | --- |
 //! | GET /api/directory | deny | **allow\*** | email, salary |
 //!
-//! ### Findings (14 groups, 40 findings)
-//! #### HIGH (12 groups, 33 findings)
+//! ### Findings (14 group(s), 40 finding(s))
+//! #### HIGH (11 group(s), 33 finding(s))
 //! | kind | request | identities | URLs | why |
 //! | --- | --- | --- | --- | --- |
 //! | data\-exposure | GET /api/employees/{id} | carol, dave | 5 URLs | carol sees ... (first of 10) |

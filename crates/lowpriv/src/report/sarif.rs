@@ -12,7 +12,7 @@
 //! - `level` from the group's severity (the most severe of its findings): critical, high →
 //!   `error`; medium → `warning`; low, info → `note`. The original severity is in
 //!   `properties.severity`.
-//! - `message.text` = the group's why, then who and over how many URLs.
+//! - `message.text` = the group's why, then who saw it and over how many URLs.
 //! - `locations`: a declared rule's group points at its `[[expect]]` (`rule` is
 //!   `file:line:col`); an automatic check's group points at line 1 of the scenario file,
 //!   with the request template as a logical location (`GET /admin/users`, kind `resource`).
@@ -30,7 +30,7 @@
 //! {"version": "2.1.0", "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
 //!  "runs": [{"tool": {"driver": {"name": "lowpriv", "rules": [{"id": "audience-leak", ...}]}},
 //!            "results": [{"ruleId": "audience-leak", "ruleIndex": 2, "level": "error",
-//!                         "message": {"text": "dave (company tier) is outside ... (dave; 5 URLs)"},
+//!                         "message": {"text": "dave (company tier) is outside ... (first of 5); seen by dave over 5 URLs"},
 //!                         "locations": [{"physicalLocation": {"artifactLocation":
 //!                             {"uri": "scenarios/demo.toml"}, "region": {"startLine": 1}},
 //!                           "logicalLocations": [{"name": "GET /api/employees/{id}", ...}]}],
@@ -230,12 +230,11 @@ fn group_result(result: &RunResult, group: &FindingGroup, scenario_uri: &str) ->
         }]);
     }
     let mut message = group.why.clone();
-    let mut over = group.identities.join(", ");
-    if group.urls.len() > 1 {
-        over.push_str(&format!("; {} URLs", group.urls.len()));
-    }
-    if !over.is_empty() {
-        message.push_str(&format!(" ({over})"));
+    if !group.identities.is_empty() {
+        message.push_str(&format!("; seen by {}", group.identities.join(", ")));
+        if group.urls.len() > 1 {
+            message.push_str(&format!(" over {} URLs", group.urls.len()));
+        }
     }
     let mut properties = json!({
         "severity": group.severity.as_str(),

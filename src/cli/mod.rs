@@ -613,11 +613,19 @@ fn review_text(
     style: terminal::Style,
     show_diff: bool,
 ) -> String {
-    let mut out = format!(
-        "{name}: {} against {}\n",
-        store.pending(name).display(),
-        store.approved(name).display()
-    );
+    let approved = store.approved(name);
+    let mut out = if approved.exists() {
+        format!(
+            "{name}: {} against {}\n",
+            store.pending(name).display(),
+            approved.display()
+        )
+    } else {
+        format!(
+            "{name}: {} (no approved snapshot yet: every fact is new)\n",
+            store.pending(name).display()
+        )
+    };
     if pending.changes.is_empty() {
         // Only headers or comments differ: the diff is all there is to see.
         out.push_str("  no fact of the exposure changed\n");

@@ -247,7 +247,58 @@ impl<'a> CellTones<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::judge::Finding;
     use crate::observe::Outcome::{Allowed, Denied, Error, Hidden, Skipped};
+
+    /// A finding names a cell by identity, method and template; an inconclusive one (on an
+    /// error cell) does not make it a finding, and an error keeps its tone whatever names it.
+    #[test]
+    fn cell_tones_come_from_the_groups_not_the_outcome() {
+        let finding = |kind, identity: &str, template: &str| Finding {
+            kind,
+            severity: Severity::High,
+            identity: Some(identity.to_string()),
+            method: Some("GET".to_string()),
+            url: Some(format!("http://s.test{template}")),
+            template: Some(template.to_string()),
+            detail: String::new(),
+            rule: None,
+            data: Vec::new(),
+        };
+        let groups = crate::judge::group(&[
+            finding(FindingKind::AudienceLeak, "dave", "/r"),
+            finding(FindingKind::Inconclusive, "carol", "/r"),
+            finding(FindingKind::RuleViolation, "bob", "/r"),
+        ]);
+        let tones = CellTones::new(&groups);
+        let cell = |outcomes: &[Outcome]| Cell {
+            outcomes: outcomes.iter().copied().collect(),
+            data: Default::default(),
+        };
+        let key = RowKey::new("GET", "/r");
+        let cases = [
+            ("dave", Some(cell(&[Allowed])), Tone::Finding),
+            ("alice", Some(cell(&[Allowed])), Tone::Expected),
+            ("alice", Some(cell(&[Denied])), Tone::Expected),
+            ("carol", Some(cell(&[Error])), Tone::Error),
+            ("carol", Some(cell(&[Allowed])), Tone::Expected),
+            ("bob", Some(cell(&[Allowed, Error])), Tone::Error),
+            ("dave", None, Tone::None),
+        ];
+        for (identity, cell, tone) in cases {
+            assert_eq!(
+                tones.tone(&key, identity, cell.as_ref()),
+                tone,
+                "{identity} {cell:?}"
+            );
+        }
+        assert_eq!(tones.kinds(&key, "dave"), [FindingKind::AudienceLeak]);
+        assert_eq!(
+            tones.tone(&RowKey::new("HEAD", "/r"), "dave", Some(&cell(&[Allowed]))),
+            Tone::Expected,
+            "another method is another row"
+        );
+    }
 
     #[test]
     fn cells_read_the_same_in_every_report() {

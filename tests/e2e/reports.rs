@@ -186,6 +186,26 @@ fn groups_in_the_json_report_and_every_finding_kept() {
         value["summary"]["groups_at_or_above_fail_on"],
         serde_json::json!(result.summary.groups_at_or_above_fail_on)
     );
+
+    // Same shape, different cause: kept apart. Three kinds on the IDOR's template are three
+    // groups; one rule broken on two templates is two.
+    let on_template = |template: &str| -> Vec<&str> {
+        groups
+            .iter()
+            .filter(|g| g["template"] == template)
+            .map(|g| g["kind"].as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        on_template("/api/employees/{id}"),
+        ["data-exposure", "audience-leak", "cross-identity-data"]
+    );
+    let broken: Vec<&str> = groups
+        .iter()
+        .filter(|g| g["kind"] == "rule-violation")
+        .map(|g| g["template"].as_str().unwrap())
+        .collect();
+    assert_eq!(broken, ["/admin/users", "/api/admin/stats"]);
 }
 
 #[test]
@@ -202,7 +222,7 @@ fn groups_in_the_terminal_report() {
     assert!(lines[0].contains(&format!("{urls} URLs")), "{}", lines[0]);
     // The verdict counts causes, and still says how many findings.
     let reason = format!(
-        "{} finding group(s) at or above high ({} findings)",
+        "{} finding group(s) at or above high ({} finding(s))",
         result.summary.groups_at_or_above_fail_on, result.summary.findings_at_or_above_fail_on
     );
     assert!(text.contains(&reason), "{text}");

@@ -101,7 +101,7 @@ pub fn decide(
         decision.verdict = Verdict::Fail;
         // Groups, not findings: an IDOR over a hundred records is one thing to fix.
         decision.reasons.push(format!(
-            "{groups_at_or_above} finding group(s) at or above {} ({at_or_above} findings)",
+            "{groups_at_or_above} finding group(s) at or above {} ({at_or_above} finding(s))",
             fail_on.as_str()
         ));
     } else if let Some(report) = snapshot.filter(|r| r.fails(ci)) {
@@ -128,4 +128,74 @@ pub fn decide(
         decision.reasons.push(report.message.clone());
     }
     decision
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::judge::{Finding, FindingKind};
+
+    fn judgement(findings: Vec<Finding>) -> Judgement {
+        Judgement {
+            groups: crate::judge::group(&findings),
+            findings,
+            incomplete: Vec::new(),
+        }
+    }
+
+    fn leak(identity: &str, url: &str, severity: Severity) -> Finding {
+        Finding {
+            kind: FindingKind::AudienceLeak,
+            severity,
+            identity: Some(identity.to_string()),
+            method: Some("GET".to_string()),
+            url: Some(format!("http://s.test{url}")),
+            template: Some("/r/{id}".to_string()),
+            detail: format!("{identity} got it"),
+            rule: None,
+            data: Vec::new(),
+        }
+    }
+
+    /// The reason counts causes; the decision still stands on findings.
+    #[test]
+    fn reasons_count_groups_and_the_decision_is_unchanged() {
+        let findings = vec![
+            leak("carol", "/r/1", Severity::High),
+            leak("carol", "/r/2", Severity::High),
+            leak("dave", "/r/1", Severity::High),
+        ];
+        let decision = decide(&judgement(findings), &[], Severity::High, None, false);
+        assert_eq!(decision.verdict, Verdict::Fail);
+        assert_eq!(
+            (
+                decision.at_or_above_fail_on,
+                decision.groups_at_or_above_fail_on
+            ),
+            (3, 1)
+        );
+        assert_eq!(
+            decision.reasons,
+            ["1 finding group(s) at or above high (3 finding(s))"]
+        );
+        // Below the threshold: a pass, whatever the grouping.
+        let low = vec![leak("carol", "/r/1", Severity::Medium)];
+        let decision = decide(&judgement(low), &[], Severity::High, None, false);
+        assert_eq!(decision.verdict, Verdict::Pass);
+        assert_eq!(decision.groups_at_or_above_fail_on, 0);
+        // One finding at the threshold in a group of lower ones still fails the run.
+        let mixed = vec![
+            leak("carol", "/r/1", Severity::Medium),
+            leak("dave", "/r/2", Severity::High),
+        ];
+        let decision = decide(&judgement(mixed), &[], Severity::High, None, false);
+        assert_eq!(decision.verdict, Verdict::Fail);
+        assert_eq!(
+            (
+                decision.at_or_above_fail_on,
+                decision.groups_at_or_above_fail_on
+            ),
+            (1, 1)
+        );
+    }
 }

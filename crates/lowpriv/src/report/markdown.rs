@@ -14,7 +14,7 @@
 //!
 //! `http://127.0.0.1:8080/` · audience team · fail on high · 100 requests · 18 templates
 //!
-//! - 12 finding group(s) at or above high (38 findings)
+//! - 12 finding group(s) at or above high (38 finding(s))
 //!
 //! ### Access matrix
 //! | request | anonymous | dave | data |

@@ -123,14 +123,17 @@ enum Command {
 
 #[derive(Subcommand, Debug)]
 enum SnapshotAction {
-    /// Walk the pending snapshots: show each diff and accept, reject or skip it (needs a
-    /// terminal).
+    /// Walk the pending snapshots: show what changed (widening first) and accept, reject or
+    /// skip each (needs a terminal; `d` at the prompt shows the raw diff).
     Review {
         /// Only this site's snapshot.
         name: Option<String>,
         /// Where snapshots live.
         #[arg(long, value_name = "DIR", default_value = "snapshots")]
         snapshots: PathBuf,
+        /// Also show the raw unified diff of the snapshot files.
+        #[arg(long)]
+        diff: bool,
     },
     /// Promote pending snapshots to approved ones without asking.
     Accept {
@@ -549,6 +552,7 @@ fn snapshot_command(action: SnapshotAction, style: terminal::Style) -> Outcome {
         SnapshotAction::Review {
             name,
             snapshots: dir,
+            diff: show_diff,
         } => {
             if ci || !std::io::stdin().is_terminal() {
                 eprintln!(
@@ -569,17 +573,16 @@ fn snapshot_command(action: SnapshotAction, style: terminal::Style) -> Outcome {
             }
             let stdin = std::io::stdin();
             for name in names {
-                match snapshots::pending_diff(&store, &name) {
-                    Ok(diff) => {
-                        print!("{}", terminal::paint_diff(&diff, style, ""));
-                    }
+                let pending = match snapshots::pending(&store, &name) {
+                    Ok(pending) => pending,
                     Err(err) => {
                         print_error(&err);
                         return Outcome::Invalid;
                     }
-                }
+                };
+                print!("{}", review_text(&name, &store, &pending, style, show_diff));
                 loop {
-                    print!("{name}: [a]ccept, [r]eject, [s]kip? ");
+                    print!("{name}: [a]ccept, [r]eject, [s]kip, [d]iff? ");
                     let _ = std::io::stdout().flush();
                     let mut answer = String::new();
                     if stdin.read_line(&mut answer).unwrap_or(0) == 0 {
@@ -591,6 +594,10 @@ fn snapshot_command(action: SnapshotAction, style: terminal::Style) -> Outcome {
                         "r" | "reject" => snapshots::reject(&store, &name)
                             .map(|()| format!("rejected {}", store.pending(&name).display())),
                         "s" | "skip" => Ok(format!("skipped {name}")),
+                        "d" | "diff" => {
+                            print!("{}", terminal::paint_diff(&pending.diff, style, "  "));
+                            continue;
+                        }
                         _ => continue,
                     };
                     match outcome {
@@ -603,4 +610,38 @@ fn snapshot_command(action: SnapshotAction, style: terminal::Style) -> Outcome {
             Outcome::Done
         }
     }
+}
+
+/// What `snapshot review` shows of one pending snapshot before asking: the drift as the
+/// sentences a run prints (widening first, red), and the raw diff only when asked, since a
+/// reviewer decides on who gained what, not on which lines of a file moved.
+fn review_text(
+    name: &str,
+    store: &Store,
+    pending: &snapshots::Pending,
+    style: terminal::Style,
+    show_diff: bool,
+) -> String {
+    let approved = store.approved(name);
+    let mut out = if approved.exists() {
+        format!(
+            "{name}: {} against {}\n",
+            store.pending(name).display(),
+            approved.display()
+        )
+    } else {
+        format!(
+            "{name}: {} (no approved snapshot yet: every fact is new)\n",
+            store.pending(name).display()
+        )
+    };
+    if pending.changes.is_empty() {
+        // Only headers or comments differ: the diff is all there is to see.
+        out.push_str("  no fact of the exposure changed\n");
+    }
+    terminal::render_changes(&pending.changes, style, "  ", &mut out);
+    if show_diff || pending.changes.is_empty() {
+        out.push_str(&terminal::paint_diff(&pending.diff, style, "  "));
+    }
+    out
 }

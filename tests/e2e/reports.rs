@@ -2,10 +2,14 @@
 //! written from the one `RunResult`:
 //!
 //! - insta snapshots of every format, volatile values redacted (ports, durations, temp dirs);
-//! - the JUnit file parses, its failures are the findings at or above `--fail-on`, and an
-//!   inconclusive run shows `<error>`s, never a pass;
+//! - every format lists the findings by cause: the flawed demo's IDOR (`GET
+//!   /api/employees/{id}` for carol and dave over several URLs) is ONE entry naming both and
+//!   the URL count, in each of them;
+//! - the JUnit file parses, its failures are the finding groups at or above `--fail-on`,
+//!   and an inconclusive run shows `<error>`s, never a pass;
 //! - the SARIF validates against the official SARIF 2.1.0 schema
-//!   (`tests/fixtures/sarif-2.1.0-rtm.5.json`) and its fingerprints are stable across runs;
+//!   (`tests/fixtures/sarif-2.1.0-rtm.5.json`), has one result per group, and its group
+//!   fingerprints are stable across runs;
 //! - the HTML page renders in headless Chromium (screenshot under
 //!   `target/report-artifacts/`), its filters work (driven by the URL fragment, read back
 //!   with `--dump-dom`), and it fetches nothing but itself (served by a 127.0.0.1 server that
@@ -20,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use lowpriv::Verdict;
-use lowpriv::report::{self, Outputs, html, junit, markdown, sarif};
+use lowpriv::report::{self, Outputs, html, junit, markdown, sarif, terminal};
 use lowpriv::scenario::{Audience, LoginMethod, Secret};
 use lowpriv::snapshot::Store;
 use lowpriv::{RunOptions, RunResult};
@@ -124,6 +128,254 @@ fn audience_preview_is_shown() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Groups: one cause, one entry, in every format
+
+/// The flawed demo, run once for the group tests below (they only read it).
+fn flawed() -> &'static RunResult {
+    static FLAWED: std::sync::OnceLock<RunResult> = std::sync::OnceLock::new();
+    FLAWED.get_or_init(|| demo(false))
+}
+
+const IDOR: &str = "GET /api/employees/{id}";
+
+/// The flawed demo's IDOR: salaries of every record for carol and dave, a data-exposure
+/// group over several URLs. Returns its URL count.
+fn idor(result: &RunResult) -> usize {
+    let groups: Vec<&lowpriv::judge::FindingGroup> = result
+        .groups
+        .iter()
+        .filter(|g| {
+            g.kind == lowpriv::judge::FindingKind::DataExposure
+                && g.template.as_deref() == Some("/api/employees/{id}")
+        })
+        .collect();
+    assert_eq!(groups.len(), 1, "{groups:#?}");
+    let group = groups[0];
+    assert_eq!(group.identities, ["carol", "dave"]);
+    assert!(group.urls.len() > 1, "several URLs: {group:?}");
+    assert_eq!(group.findings, 2 * group.urls.len());
+    assert_eq!(group.data, ["salary"]);
+    group.urls.len()
+}
+
+#[test]
+fn groups_in_the_json_report_and_every_finding_kept() {
+    let result = flawed();
+    let urls = idor(result);
+    let value: serde_json::Value = serde_json::from_str(&report::json::to_string(result)).unwrap();
+    let groups = value["groups"].as_array().unwrap();
+    let idor: Vec<&serde_json::Value> = groups
+        .iter()
+        .filter(|g| g["kind"] == "data-exposure" && g["template"] == "/api/employees/{id}")
+        .collect();
+    assert_eq!(idor.len(), 1);
+    assert_eq!(idor[0]["identities"], serde_json::json!(["carol", "dave"]));
+    assert_eq!(idor[0]["urls"].as_array().unwrap().len(), urls);
+    assert_eq!(idor[0]["findings"], serde_json::json!(2 * urls));
+    // `findings` is still the complete list: every finding, and each in exactly one group.
+    let findings = value["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), result.findings.len());
+    let held: u64 = groups.iter().map(|g| g["findings"].as_u64().unwrap()).sum();
+    assert_eq!(held as usize, findings.len());
+    let idor_findings = findings
+        .iter()
+        .filter(|f| f["kind"] == "data-exposure" && f["template"] == "/api/employees/{id}")
+        .count();
+    assert_eq!(idor_findings, 2 * urls);
+    assert_eq!(
+        value["summary"]["groups_at_or_above_fail_on"],
+        serde_json::json!(result.summary.groups_at_or_above_fail_on)
+    );
+
+    // Same shape, different cause: kept apart. Three kinds on the IDOR's template are three
+    // groups; one rule broken on two templates is two.
+    let on_template = |template: &str| -> Vec<&str> {
+        groups
+            .iter()
+            .filter(|g| g["template"] == template)
+            .map(|g| g["kind"].as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        on_template("/api/employees/{id}"),
+        ["data-exposure", "audience-leak", "cross-identity-data"]
+    );
+    let broken: Vec<&str> = groups
+        .iter()
+        .filter(|g| g["kind"] == "rule-violation")
+        .map(|g| g["template"].as_str().unwrap())
+        .collect();
+    assert_eq!(broken, ["/admin/users", "/api/admin/stats"]);
+}
+
+#[test]
+fn groups_in_the_terminal_report() {
+    let result = flawed();
+    let urls = idor(result);
+    let text = terminal::render(result, terminal::Style::default());
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("data-exposure") && l.contains(IDOR))
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert!(lines[0].contains("carol, dave"), "{}", lines[0]);
+    assert!(lines[0].contains(&format!("{urls} URLs")), "{}", lines[0]);
+    // The verdict counts causes, and still says how many findings.
+    let reason = format!(
+        "{} finding group(s) at or above high ({} finding(s))",
+        result.summary.groups_at_or_above_fail_on, result.summary.findings_at_or_above_fail_on
+    );
+    assert!(text.contains(&reason), "{text}");
+}
+
+#[test]
+fn groups_in_the_markdown_report() {
+    let result = flawed();
+    let urls = idor(result);
+    let md = markdown::render(result);
+    let rows: Vec<&str> = md
+        .lines()
+        .filter(|l| l.starts_with("| data-exposure |") && l.contains(IDOR))
+        .collect();
+    assert_eq!(rows.len(), 1, "{md}");
+    assert!(
+        rows[0].contains(&format!("| carol, dave | {urls} URLs |")),
+        "{}",
+        rows[0]
+    );
+    let finding_rows = md
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| request") && !l.starts_with("| kind"))
+        .filter(|l| !l.starts_with("| GET") && !l.starts_with("| POST"))
+        .count();
+    assert_eq!(finding_rows, result.groups.len(), "one row per group");
+}
+
+#[test]
+fn groups_in_the_html_report() {
+    let result = flawed();
+    let urls = idor(result);
+    let page = html::render(result).unwrap();
+    let doc = scraper::Html::parse_document(&page);
+    let select = |css: &str| scraper::Selector::parse(css).unwrap();
+    let rows: Vec<Vec<String>> = doc
+        .select(&select("tr.finding"))
+        .map(|row| {
+            row.select(&select("td"))
+                .map(|td| td.text().collect::<String>())
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows.len(), result.groups.len(), "one row per group");
+    let idor: Vec<&Vec<String>> = rows
+        .iter()
+        .filter(|cells| cells[1] == "data-exposure" && cells[3] == IDOR)
+        .collect();
+    assert_eq!(idor.len(), 1, "{rows:#?}");
+    assert_eq!(idor[0][2], "carol, dave");
+    assert_eq!(idor[0][4], format!("{urls} URLs"));
+    let attrs = doc
+        .select(&select("tr.finding"))
+        .find(|row| row.text().any(|t| t == IDOR) && row.text().any(|t| t == "data-exposure"))
+        .unwrap();
+    assert_eq!(attrs.value().attr("data-identities"), Some("carol dave"));
+}
+
+#[test]
+fn groups_in_the_junit_report() {
+    let result = flawed();
+    let urls = idor(result);
+    let report = parse_junit(&junit::render(result).unwrap());
+    let cases: Vec<&quick_junit::TestCase> = report.test_suites[0]
+        .test_cases
+        .iter()
+        .filter(|c| {
+            c.classname
+                .as_ref()
+                .is_some_and(|n| n.as_str().ends_with("data salary"))
+                && c.name.as_str().contains(IDOR)
+        })
+        .collect();
+    assert_eq!(cases.len(), 1, "{cases:#?}");
+    let name = cases[0].name.as_str();
+    assert!(name.contains(&format!("{urls} URLs")), "{name}");
+    assert!(name.contains("(carol, dave)"), "{name}");
+}
+
+#[test]
+fn groups_in_the_sarif_report() {
+    let result = flawed();
+    let urls = idor(result);
+    let sarif: serde_json::Value = serde_json::from_str(&sarif::render(result)).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), result.groups.len(), "one result per group");
+    let idor: Vec<&serde_json::Value> = results
+        .iter()
+        .filter(|r| {
+            r["ruleId"] == "data-exposure"
+                && r["locations"][0]["logicalLocations"][0]["name"] == IDOR
+        })
+        .collect();
+    assert_eq!(idor.len(), 1);
+    let r = idor[0];
+    assert_eq!(
+        r["properties"]["identities"],
+        serde_json::json!(["carol", "dave"])
+    );
+    assert_eq!(r["properties"]["urls"].as_array().unwrap().len(), urls);
+    assert_eq!(r["properties"]["findings"], serde_json::json!(2 * urls));
+    let message = r["message"]["text"].as_str().unwrap();
+    assert!(
+        message.ends_with(&format!("; seen by carol, dave over {urls} URLs")),
+        "{message}"
+    );
+    assert_valid_sarif(&sarif);
+}
+
+/// The matrix's colour says finding or as expected: alice's own `allow`s are not findings,
+/// dave's `allow` on the IDOR template is. Same rule in the HTML classes.
+#[test]
+fn matrix_cells_say_finding_or_as_expected() {
+    let result = flawed();
+    let page = html::render(result).unwrap();
+    let doc = scraper::Html::parse_document(&page);
+    let select = |css: &str| scraper::Selector::parse(css).unwrap();
+    let class_of = |request: &str, identity: &str| -> String {
+        let row = doc
+            .select(&select("#matrix tr"))
+            .find(|tr| tr.text().next() == Some(request))
+            .unwrap_or_else(|| panic!("{request} row"));
+        let cell = row
+            .select(&select("td[data-identity]"))
+            .find(|td| td.value().attr("data-identity") == Some(identity))
+            .unwrap();
+        cell.value().attr("class").unwrap().to_string()
+    };
+    assert_eq!(class_of(IDOR, "dave"), "finding");
+    assert_eq!(class_of(IDOR, "alice"), "expected");
+    assert_eq!(class_of("GET /dashboard", "alice"), "expected");
+    assert_eq!(class_of("GET /dashboard", "anonymous"), "expected");
+    // Every allow some finding names is red; none other is.
+    let named: std::collections::BTreeSet<(String, String)> = result
+        .groups
+        .iter()
+        .filter(|g| g.kind != lowpriv::judge::FindingKind::Inconclusive)
+        .filter_map(|g| Some((g.method.clone()?, g.template.clone()?, &g.identities)))
+        .flat_map(|(m, t, ids)| ids.iter().map(move |i| (format!("{m} {t}"), i.clone())))
+        .collect();
+    for (key, identity, _) in result.exposure.cells() {
+        let request = key.to_string();
+        let class = class_of(&request, identity);
+        let expected = if named.contains(&(request.clone(), identity.to_string())) {
+            "finding"
+        } else {
+            "expected"
+        };
+        assert_eq!(class, expected, "{request} {identity}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // JUnit
 
 fn parse_junit(xml: &str) -> quick_junit::Report {
@@ -145,11 +397,12 @@ fn non_successes(report: &quick_junit::Report) -> (usize, usize) {
 }
 
 #[test]
-fn junit_failures_are_the_findings_at_or_above_fail_on() {
+fn junit_failures_are_the_groups_at_or_above_fail_on() {
     let result = demo(false);
     let report = parse_junit(&junit::render(&result).unwrap());
-    let expected = result.summary.findings_at_or_above_fail_on;
+    let expected = result.summary.groups_at_or_above_fail_on;
     assert!(expected > 0);
+    assert!(expected < result.summary.findings_at_or_above_fail_on);
     assert_eq!(report.failures, expected, "the testsuites attribute");
     assert_eq!(report.test_suites.len(), 1, "one suite per Site");
     let suite = &report.test_suites[0];
@@ -206,7 +459,7 @@ fn junit_failures_are_the_findings_at_or_above_fail_on() {
     };
     let medium = run_demo(DemoConfig::default(), |_| {}, &options);
     let report = parse_junit(&junit::render(&medium).unwrap());
-    assert_eq!(report.failures, medium.summary.findings_at_or_above_fail_on);
+    assert_eq!(report.failures, medium.summary.groups_at_or_above_fail_on);
     assert!(report.failures > expected);
 
     // Snapshot drift is one more failure: the run fails on it too.
@@ -346,24 +599,62 @@ fn sarif_validates_against_the_schema_and_fingerprints_are_stable() {
     );
     assert!(leak["locations"][0]["logicalLocations"][0]["name"].is_string());
 
+    // One result per group, each with its own fingerprint.
+    let result = demo(false);
+    assert_eq!(results.len(), result.groups.len());
+    assert!(results.len() < result.findings.len());
     let fingerprints = |v: &serde_json::Value| -> Vec<String> {
         v["runs"][0]["results"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|r| r["partialFingerprints"]["lowprivFinding/v1"].to_string())
+            .map(|r| {
+                r["partialFingerprints"]["lowprivGroup/v1"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
             .collect()
     };
-    let again: serde_json::Value = serde_json::from_str(&sarif::render(&demo(false))).unwrap();
+    let first = fingerprints(&flawed);
+    let unique: std::collections::BTreeSet<&String> = first.iter().collect();
     assert_eq!(
-        fingerprints(&flawed),
-        fingerprints(&again),
-        "stable across runs"
+        unique.len(),
+        first.len(),
+        "no two groups share a fingerprint"
+    );
+    // Another run (another server, so another port, and another crawl fan-out): the same
+    // flaws, the same fingerprints.
+    let again = run_demo(
+        demo_config(false),
+        |s| s.crawl.concurrency = 1,
+        &fixed_day(),
+    );
+    let again: serde_json::Value = serde_json::from_str(&sarif::render(&again)).unwrap();
+    assert_eq!(first, fingerprints(&again), "stable across runs");
+    // A fingerprint is a hash of the cause only: nothing of the host, port or identities.
+    for fingerprint in &first {
+        assert_eq!(fingerprint.len(), 16, "{fingerprint}");
+        assert!(fingerprint.chars().all(|c| c.is_ascii_hexdigit()));
+    }
+    // A Site that grew (more records) keeps every alert it had.
+    let grown = run_demo(
+        DemoConfig {
+            extra_employees: 20,
+            ..DemoConfig::default()
+        },
+        |_| {},
+        &fixed_day(),
     );
     assert!(
-        fingerprints(&flawed)
-            .iter()
-            .all(|f| !f.contains("127.0.0.1"))
+        grown.findings.len() > result.findings.len(),
+        "the Site grew"
+    );
+    let grown: serde_json::Value = serde_json::from_str(&sarif::render(&grown)).unwrap();
+    let grown = fingerprints(&grown);
+    assert!(
+        first.iter().all(|f| grown.contains(f)),
+        "{first:?} in {grown:?}"
     );
 }
 
@@ -394,6 +685,8 @@ fn hostile_text_is_escaped_everywhere() {
         data: Vec::new(),
         accepted: None,
     });
+    // The groups are built once per run too.
+    result.groups = lowpriv::judge::group(&result.findings);
 
     let page = html::render(&result).unwrap();
     for raw in ["<script>alert", "<img src=x", "<i>d</i>", "<b>\"'"] {
@@ -698,14 +991,16 @@ fn html_renders_filters_and_fetches_nothing_in_chromium() {
     let mut total = 0;
     for row in doc.select(&select("tr.finding")) {
         total += 1;
-        let identity = row.value().attr("data-identity").unwrap();
+        // A group row names every identity it holds: shown when any of them is checked.
+        let identities = row.value().attr("data-identities").unwrap();
         let severity = row.value().attr("data-severity").unwrap();
         let hidden = row.value().attr("hidden").is_some();
-        let wanted = (identity == "carol" || identity.is_empty()) && severity == "high";
-        assert_eq!(!hidden, wanted, "{identity} {severity} hidden={hidden}");
+        let names: Vec<&str> = identities.split_whitespace().collect();
+        let wanted = (names.is_empty() || names.contains(&"carol")) && severity == "high";
+        assert_eq!(!hidden, wanted, "{identities} {severity} hidden={hidden}");
         shown += usize::from(wanted);
     }
-    assert_eq!(total, result.findings.len());
+    assert_eq!(total, result.groups.len());
     assert!(shown > 0 && shown < total, "{shown} of {total}");
     let count = doc
         .select(&select("#shown-count"))
@@ -713,7 +1008,7 @@ fn html_renders_filters_and_fetches_nothing_in_chromium() {
         .unwrap()
         .text()
         .collect::<String>();
-    assert_eq!(count, format!("showing {shown} of {total} findings"));
+    assert_eq!(count, format!("showing {shown} of {total} finding groups"));
     for th in doc.select(&select("#matrix th[data-identity]")) {
         let name = th.value().attr("data-identity").unwrap();
         assert_eq!(

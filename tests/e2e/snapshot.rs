@@ -408,11 +408,16 @@ fn review_on_a_terminal_accepts_and_rejects() {
     let dir = dir_with_approved_snapshots();
     let approved = dir.path().join("snapshots/acme-payroll.snap");
     let pending = dir.path().join("snapshots/acme-payroll.snap.new");
-    let review = |answers: &str| {
+    let review = |args: &str, answers: &str| {
         let mut child = std::process::Command::new("script")
-            .args(["-qec", &format!("{} snapshot review", bin()), "/dev/null"])
+            .args([
+                "-qec",
+                &format!("{} snapshot review {args}", bin()),
+                "/dev/null",
+            ])
             .current_dir(dir.path())
             .env_remove("CI")
+            .env_remove("NO_COLOR")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .spawn()
@@ -426,16 +431,28 @@ fn review_on_a_terminal_accepts_and_rejects() {
         let out = child.wait_with_output().unwrap();
         text(&out.stdout)
     };
+    let diff_line = "+GET /reports/quarterly · dave · allowed";
     assert_eq!(
         lowpriv_in(dir.path(), &["demo"], &[]).status.code(),
         Some(1)
     );
     let flawed = std::fs::read_to_string(&pending).unwrap();
-    let shown = review("what\nr\n");
-    assert!(
-        shown.contains("+GET /reports/quarterly · dave · allowed"),
-        "{shown}"
-    );
+    // The drift reads as the sentences `run` prints, widening first and red (a terminal gets
+    // colour); the raw diff only on request.
+    let shown = review("", "what\ns\n");
+    let sentence = "+ dave: GET /reports/quarterly denied → allowed";
+    assert!(shown.contains(&format!("\x1b[31m{sentence}")), "{shown}");
+    let widened = shown.find("exposure widened").expect("a widening heading");
+    if let Some(narrowed) = shown.find("exposure narrowed") {
+        assert!(widened < narrowed, "{shown}");
+    }
+    assert!(!shown.contains(diff_line), "no diff unless asked: {shown}");
+    assert!(shown.contains("skipped acme-payroll"), "{shown}");
+    assert!(pending.exists());
+    // `d` at the prompt shows the diff and asks again.
+    let shown = review("", "d\nr\n");
+    let diff_at = shown.find(diff_line).expect("the diff after `d`");
+    assert!(shown.find(sentence).unwrap() < diff_at, "{shown}");
     assert!(shown.contains("rejected"), "{shown}");
     assert!(!pending.exists());
     assert_eq!(std::fs::read_to_string(&approved).unwrap(), shipped());
@@ -444,7 +461,9 @@ fn review_on_a_terminal_accepts_and_rejects() {
         lowpriv_in(dir.path(), &["demo"], &[]).status.code(),
         Some(1)
     );
-    let shown = review("a\n");
+    // `--diff` shows it up front.
+    let shown = review("--diff", "a\n");
+    assert!(shown.contains(diff_line), "{shown}");
     assert!(shown.contains("accepted"), "{shown}");
     assert!(!pending.exists());
     assert_eq!(std::fs::read_to_string(&approved).unwrap(), flawed);

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::judge::{AudiencePreview, Finding, Severity};
+use crate::judge::{AudiencePreview, Finding, FindingGroup, Severity};
 pub use crate::observe::ActionSeen as ActionReport;
 use crate::observe::{Observation, Outcome};
 use crate::scenario::{self, Audience, Tier};
@@ -33,7 +33,11 @@ pub struct RunResult {
     pub unfilled_templates: Vec<String>,
     /// The scenario's `[[expect]]` entries, so every format can list the ones that held too.
     pub expectations: Vec<ExpectationReport>,
+    /// Every finding, one per identity and URL (the complete list).
     pub findings: Vec<Finding>,
+    /// The same findings grouped by cause (kind, rule or data class, method and template),
+    /// built once by the judge: every report lists these, and the verdict counts them.
+    pub groups: Vec<FindingGroup>,
     /// The exposure matrix (template × identity → outcomes and data seen), built once from
     /// `observations`: the `.snap` file and the terminal, Markdown and HTML matrices all
     /// render this one. Not in the JSON, which carries the observations themselves.
@@ -147,6 +151,8 @@ pub struct Summary {
     pub reasons: Vec<String>,
     pub fail_on: Severity,
     pub findings_at_or_above_fail_on: usize,
+    /// Finding groups at or above `fail_on` (what the verdict's reason counts).
+    pub groups_at_or_above_fail_on: usize,
     pub requests: usize,
     pub templates: usize,
     pub outcomes: BTreeMap<Outcome, usize>,
@@ -197,6 +203,7 @@ impl RunResult {
             reasons: decision.reasons,
             fail_on: decision.fail_on,
             findings_at_or_above_fail_on: decision.at_or_above_fail_on,
+            groups_at_or_above_fail_on: decision.groups_at_or_above_fail_on,
             requests: identities.iter().map(|i| i.crawled + i.replayed).sum(),
             templates,
             outcomes: crate::judge::count_by(&observations_all, |o| o.outcome),
@@ -229,6 +236,7 @@ impl RunResult {
                 .map(ExpectationReport::new)
                 .collect(),
             findings: judgement.findings,
+            groups: judgement.groups,
             exposure,
             snapshot,
             audience_preview,

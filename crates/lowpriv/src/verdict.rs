@@ -1,7 +1,7 @@
 //! The verdict: pass, fail or inconclusive, and why. Nothing else in the crate decides one.
 //!
-//! Input: the judge's findings and the reasons it found the matrix incomplete, and the
-//! snapshot comparison. Output: a [`Decision`]. Invariants, in this order: anything that hid
+//! Input: the judge's findings (and their groups, which the reasons count), the reasons it
+//! found the matrix incomplete, and the snapshot comparison. Output: a [`Decision`]. Invariants, in this order: anything that hid
 //! part of the matrix (a failed login, a cut crawl, error cells, a stopped run, a rule that
 //! matched nothing) makes the run inconclusive, whatever else holds; otherwise a finding at
 //! or above `fail_on` fails it; otherwise snapshot drift (or a missing snapshot in CI) fails
@@ -62,6 +62,8 @@ pub struct Decision {
     pub fail_on: Severity,
     /// Findings at or above `fail_on`.
     pub at_or_above_fail_on: usize,
+    /// Finding groups (causes) at or above `fail_on`: what a person has to fix.
+    pub groups_at_or_above_fail_on: usize,
 }
 
 /// Decides the verdict of a run from its judgement and, when one was made, its snapshot
@@ -79,19 +81,28 @@ pub fn decide(
         .iter()
         .filter(|f| f.severity >= fail_on && f.accepted.is_none())
         .count();
+    // Counted, not decided on: a group is at or above the threshold exactly when one of its
+    // findings is, so the decision below stays on findings.
+    let groups_at_or_above = judgement
+        .groups
+        .iter()
+        .filter(|g| g.severity >= fail_on && g.accepted.is_none())
+        .count();
     let mut decision = Decision {
         verdict: Verdict::Pass,
         reasons: Vec::new(),
         fail_on,
         at_or_above_fail_on: at_or_above,
+        groups_at_or_above_fail_on: groups_at_or_above,
     };
     if !judgement.is_complete() {
         decision.verdict = Verdict::Inconclusive;
         decision.reasons = judgement.incomplete.clone();
     } else if at_or_above > 0 {
         decision.verdict = Verdict::Fail;
+        // Groups, not findings: an IDOR over a hundred records is one thing to fix.
         decision.reasons.push(format!(
-            "{at_or_above} finding(s) at or above {}",
+            "{groups_at_or_above} finding group(s) at or above {} ({at_or_above} finding(s))",
             fail_on.as_str()
         ));
     } else if let Some(report) = snapshot.filter(|r| r.fails(ci)) {
@@ -118,4 +129,75 @@ pub fn decide(
         decision.reasons.push(report.message.clone());
     }
     decision
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::judge::{Finding, FindingKind};
+
+    fn judgement(findings: Vec<Finding>) -> Judgement {
+        Judgement {
+            groups: crate::judge::group(&findings),
+            findings,
+            incomplete: Vec::new(),
+        }
+    }
+
+    fn leak(identity: &str, url: &str, severity: Severity) -> Finding {
+        Finding {
+            kind: FindingKind::AudienceLeak,
+            severity,
+            identity: Some(identity.to_string()),
+            method: Some("GET".to_string()),
+            url: Some(format!("http://s.test{url}")),
+            template: Some("/r/{id}".to_string()),
+            detail: format!("{identity} got it"),
+            rule: None,
+            data: Vec::new(),
+            accepted: None,
+        }
+    }
+
+    /// The reason counts causes; the decision still stands on findings.
+    #[test]
+    fn reasons_count_groups_and_the_decision_is_unchanged() {
+        let findings = vec![
+            leak("carol", "/r/1", Severity::High),
+            leak("carol", "/r/2", Severity::High),
+            leak("dave", "/r/1", Severity::High),
+        ];
+        let decision = decide(&judgement(findings), &[], Severity::High, None, false);
+        assert_eq!(decision.verdict, Verdict::Fail);
+        assert_eq!(
+            (
+                decision.at_or_above_fail_on,
+                decision.groups_at_or_above_fail_on
+            ),
+            (3, 1)
+        );
+        assert_eq!(
+            decision.reasons,
+            ["1 finding group(s) at or above high (3 finding(s))"]
+        );
+        // Below the threshold: a pass, whatever the grouping.
+        let low = vec![leak("carol", "/r/1", Severity::Medium)];
+        let decision = decide(&judgement(low), &[], Severity::High, None, false);
+        assert_eq!(decision.verdict, Verdict::Pass);
+        assert_eq!(decision.groups_at_or_above_fail_on, 0);
+        // One finding at the threshold in a group of lower ones still fails the run.
+        let mixed = vec![
+            leak("carol", "/r/1", Severity::Medium),
+            leak("dave", "/r/2", Severity::High),
+        ];
+        let decision = decide(&judgement(mixed), &[], Severity::High, None, false);
+        assert_eq!(decision.verdict, Verdict::Fail);
+        assert_eq!(
+            (
+                decision.at_or_above_fail_on,
+                decision.groups_at_or_above_fail_on
+            ),
+            (1, 1)
+        );
+    }
 }

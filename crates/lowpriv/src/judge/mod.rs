@@ -8,6 +8,9 @@
 //! `inverted-privilege`) only run on an answer where no `[[expect]]` path rule speaks, the
 //! path is not public, and no declared check fired.
 //!
+//! The findings are grouped by cause once, at the end ([`group`]: kind, rule or data class,
+//! method and template).
+//!
 //! One file per check: [`declared`] (access and data rules, the audience, canaries),
 //! [`secrets`], [`heuristics`], [`governance`] (review and expiry dates), [`health`] (what
 //! hid part of the matrix). A new check is a function there, called from [`evaluate`].
@@ -16,6 +19,7 @@ mod context;
 mod declared;
 mod finding;
 mod governance;
+mod group;
 mod health;
 mod heuristics;
 mod preview;
@@ -27,6 +31,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 pub use finding::{Accepted, Finding, FindingKind, Severity};
+pub use group::{FindingGroup, group};
 pub use preview::{AudiencePreview, PreviewIdentity, PreviewReach, audience_preview};
 
 use crate::observe::{Observation, Outcome};
@@ -55,6 +60,9 @@ pub struct RunHealth {
 pub struct Judgement {
     /// Most severe first, then by kind, template, identity, URL.
     pub findings: Vec<Finding>,
+    /// The findings grouped by cause ([`group`]), built once here: the verdict counts them
+    /// and every report lays them out.
+    pub groups: Vec<FindingGroup>,
     /// Why part of the matrix is unknown, most important first; empty when the run saw it
     /// all.
     pub incomplete: Vec<String>,
@@ -125,6 +133,7 @@ pub fn evaluate(
         incomplete.insert(0, reason);
     }
     Judgement {
+        groups: group(&findings),
         findings,
         incomplete,
     }

@@ -4,15 +4,17 @@
 //! The page (template `templates/report.html`, rendered with minijinja and HTML
 //! auto-escaping, so text from the Site cannot become markup) shows: the Site's metadata
 //! (owner, audience, data sources, last review, expiry); the identities; the access matrix
-//! with outcomes coloured and the data classes per cell; every finding with its evidence
-//! (status, outcome, the redacted data examples of the matching observation, the URL); the
-//! action matrix (write-capable endpoints per identity); the snapshot drift; and "If the
-//! audience widens".
+//! with the data classes per cell, each cell coloured by its tone (`finding`: a finding names
+//! it, with the kinds in its `title`; `expected`; `error`; `none`), not by its outcome; the
+//! finding groups, one row per cause (kind, request, identities, how many URLs, why), each
+//! with the evidence of its first finding (status, outcome, the redacted data examples of
+//! the matching observation) and its URLs folded; the action matrix (write-capable
+//! endpoints per identity); the snapshot drift; and "If the audience widens".
 //!
-//! Filters: checkboxes by identity (matrix columns, findings, actions) and by severity
-//! (findings). The URL fragment sets them, so a link can point at a view:
-//! `report.html#identity=carol&severity=high,critical`. The script is a few lines of plain
-//! JS inside the page.
+//! Filters: checkboxes by identity (matrix columns, finding groups naming any checked
+//! identity, actions) and by severity (finding groups). The URL fragment sets them, so a
+//! link can point at a view: `report.html#identity=carol&severity=high,critical`. The
+//! script is a few lines of plain JS inside the page.
 //!
 //! No network: CSS and JS are inline, the favicon is a `data:` URL, URLs of the Site are shown
 //! as text (never as `src`/`href`), and a `Content-Security-Policy` meta tag
@@ -20,9 +22,10 @@
 //! the `RunResult` it was rendered from:
 //!
 //! ```html
-//! <tr class="finding sev-high" data-identity="dave" data-severity="high">
-//!   <td>high</td><td>audience-leak</td><td>dave</td><td>GET /reports/quarterly</td>
-//!   <td>dave (company tier) is outside ... <div class="evidence">200 allowed ...</div></td>
+//! <tr class="finding sev-high" data-identities="carol dave" data-severity="high">
+//!   <td>high</td><td>data-exposure</td><td>carol, dave</td><td>GET /api/employees/{id}</td>
+//!   <td>5 URLs</td><td>carol sees `salary` ... (first of 10)
+//!     <div class="evidence">status 200 · allowed ...</div><details>...URLs...</details></td>
 //! </tr>
 //! ```
 
@@ -31,11 +34,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
-use super::ReportError;
-use super::finding_groups;
+use super::{CellTones, ReportError};
 use crate::RunResult;
-use crate::judge::{Finding, Severity};
-use crate::observe::{Observation, Outcome};
+use crate::judge::{Finding, FindingGroup, Severity};
+use crate::observe::Observation;
 
 const TEMPLATE: &str = include_str!("templates/report.html");
 
@@ -47,7 +49,7 @@ struct Page<'a> {
     exit_code: i32,
     identities: Vec<String>,
     rows: Vec<Row>,
-    findings: Vec<FindingView<'a>>,
+    groups: Vec<GroupView<'a>>,
     severities: Vec<&'static str>,
     severity_counts: BTreeMap<&'static str, usize>,
     actions: Vec<ActionRow>,
@@ -58,9 +60,10 @@ struct Page<'a> {
 #[derive(Serialize)]
 struct Cell {
     label: String,
-    /// CSS class of the cell's headline outcome (error > allowed > hidden > denied > skipped),
-    /// `none` without an observation.
+    /// CSS class of the cell's tone (`report::Tone`): `finding`, `expected`, `error`, `none`.
     class: &'static str,
+    /// The kinds of the findings naming the cell, for its tooltip.
+    kinds: String,
     data: Vec<String>,
 }
 
@@ -72,19 +75,22 @@ struct Row {
 }
 
 #[derive(Serialize)]
-struct FindingView<'a> {
+struct GroupView<'a> {
     severity: &'static str,
     kind: &'static str,
-    identity: &'a str,
+    /// Space-separated, for the identity filter (identity names have no spaces).
+    identities: String,
     request: String,
-    url: Option<&'a str>,
-    detail: &'a str,
+    /// The one URL's path, or how many.
+    urls: String,
+    /// Every URL's path, folded under the row.
+    paths: Vec<String>,
+    why: &'a str,
     rule: Option<&'a str>,
     data: &'a [String],
-    /// The matching observation: status, outcome and why, and the redacted data examples.
+    /// The first finding's observation: status, outcome and why, and the redacted data
+    /// examples.
     evidence: Option<Evidence>,
-    /// Findings of the same kind, identity and template beyond this one (shown once).
-    group: usize,
 }
 
 #[derive(Serialize)]
@@ -118,11 +124,17 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
     let path_of = |url: &str| url.strip_prefix(origin).unwrap_or(url).to_string();
 
     let matrix = super::exposure(result);
+    let tones = CellTones::new(super::groups(result));
     let rows: Vec<Row> = matrix
         .rows()
         .map(|row| Row {
             request: row.key.to_string(),
-            cells: row.cells.iter().map(|c| cell(*c)).collect(),
+            cells: row
+                .cells
+                .iter()
+                .zip(&matrix.identities)
+                .map(|(c, identity)| cell(&tones, row.key, identity, *c))
+                .collect(),
             data: row.data.iter().map(|d| d.to_string()).collect(),
         })
         .collect();
@@ -132,16 +144,13 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
         .iter()
         .map(|o| ((o.identity.as_str(), o.method.as_str(), o.url.as_str()), o))
         .collect();
-    let findings: Vec<FindingView> = finding_groups(&result.findings)
-        .into_iter()
-        .flat_map(|group| {
-            group
-                .iter()
-                .enumerate()
-                .map(move |(i, f)| (f, i, group.len()))
-        })
-        .map(|(f, index, len)| {
-            finding_view(f, &observations, &path_of, if index == 0 { len } else { 0 })
+    let groups: Vec<GroupView> = super::groups(result)
+        .iter()
+        .map(|group| {
+            // The judge sorts findings, so the first one a group holds is the one its why
+            // quotes: its observation is the evidence shown.
+            let first = result.findings.iter().find(|f| group.contains(f));
+            group_view(result, group, first, &observations, &path_of)
         })
         .collect();
 
@@ -193,11 +202,10 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
     .iter()
     .map(|s| s.as_str())
     .collect();
-    let severity_counts: BTreeMap<&str, usize> = result
-        .summary
-        .findings
+    // The filter counts what it shows: groups.
+    let severity_counts: BTreeMap<&str, usize> = super::group_counts(result)
         .iter()
-        .map(|(s, n)| (s.as_str(), *n))
+        .map(|(s, (groups, _))| (s.as_str(), *groups))
         .collect();
 
     let template = env.get_template("report.html").map_err(error)?;
@@ -207,7 +215,7 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
         exit_code: result.summary.verdict.exit_code(),
         identities: matrix.identities.clone(),
         rows,
-        findings,
+        groups,
         severities,
         severity_counts,
         actions: action_rows,
@@ -246,61 +254,63 @@ fn formatter(
     }
 }
 
-fn cell(cell: Option<&crate::snapshot::Cell>) -> Cell {
-    let class = match cell.and_then(crate::snapshot::Cell::headline) {
-        Some(Outcome::Error) => "error",
-        Some(Outcome::Allowed) => "allowed",
-        Some(Outcome::Hidden) => "hidden",
-        Some(Outcome::Denied) => "denied",
-        Some(Outcome::Skipped) => "skipped",
-        None => "none",
-    };
+fn cell(
+    tones: &CellTones,
+    key: &crate::snapshot::RowKey,
+    identity: &str,
+    cell: Option<&crate::snapshot::Cell>,
+) -> Cell {
+    let kinds: Vec<&str> = tones
+        .kinds(key, identity)
+        .into_iter()
+        .map(|k| k.as_str())
+        .collect();
     Cell {
         label: super::cell_label(cell),
-        class,
+        class: tones.tone(key, identity, cell).as_str(),
+        kinds: kinds.join(", "),
         data: cell.map_or_else(Vec::new, |c| c.data.iter().cloned().collect()),
     }
 }
 
-fn finding_view<'a>(
-    finding: &'a Finding,
+fn group_view<'a>(
+    result: &RunResult,
+    group: &'a FindingGroup,
+    first: Option<&Finding>,
     observations: &BTreeMap<(&str, &str, &str), &Observation>,
     path_of: &dyn Fn(&str) -> String,
-    group: usize,
-) -> FindingView<'a> {
-    let evidence = match (&finding.identity, &finding.method, &finding.url) {
-        (Some(identity), Some(method), Some(url)) => observations
-            .get(&(identity.as_str(), method.as_str(), url.as_str()))
-            .map(|obs| Evidence {
-                status: obs.status.map_or("-".to_string(), |s| s.to_string()),
-                outcome: obs.outcome.as_str(),
-                reason: obs.reason.clone(),
-                content_type: obs.content_type.clone(),
-                // Observations keep only redacted examples (a shape, a prefix and a
-                // length), never a value.
-                examples: obs
-                    .data
-                    .iter()
-                    .map(|(class, hit)| {
-                        format!("{class} ×{}: {}", hit.count, hit.examples.join(", "))
-                    })
-                    .collect(),
-            }),
-        _ => None,
-    };
-    FindingView {
-        severity: finding.severity.as_str(),
-        kind: finding.kind.as_str(),
-        identity: finding.identity.as_deref().unwrap_or(""),
-        request: match (&finding.method, &finding.url) {
-            (Some(m), Some(u)) => format!("{m} {}", path_of(u)),
-            _ => String::new(),
-        },
-        url: finding.url.as_deref(),
-        detail: &finding.detail,
-        rule: finding.rule.as_deref(),
-        data: &finding.data,
+) -> GroupView<'a> {
+    let origin = result.site.base_url.trim_end_matches('/');
+    let evidence = first
+        .and_then(|f| match (&f.identity, &f.method, &f.url) {
+            (Some(identity), Some(method), Some(url)) => {
+                observations.get(&(identity.as_str(), method.as_str(), url.as_str()))
+            }
+            _ => None,
+        })
+        .map(|obs| Evidence {
+            status: obs.status.map_or("-".to_string(), |s| s.to_string()),
+            outcome: obs.outcome.as_str(),
+            reason: obs.reason.clone(),
+            content_type: obs.content_type.clone(),
+            // Observations keep only redacted examples (a shape, a prefix and a length),
+            // never a value.
+            examples: obs
+                .data
+                .iter()
+                .map(|(class, hit)| format!("{class} ×{}: {}", hit.count, hit.examples.join(", ")))
+                .collect(),
+        });
+    GroupView {
+        severity: group.severity.as_str(),
+        kind: group.kind.as_str(),
+        identities: group.identities.join(" "),
+        request: super::group_request(group).unwrap_or_default(),
+        urls: super::group_urls(group, origin),
+        paths: group.urls.iter().map(|u| path_of(u)).collect(),
+        why: &group.why,
+        rule: group.rule.as_deref(),
+        data: &group.data,
         evidence,
-        group,
     }
 }

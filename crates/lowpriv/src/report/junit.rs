@@ -12,28 +12,32 @@
 //! - `logins` (every identity's session) and `snapshot` (the comparison with the approved
 //!   exposure snapshot; `<skipped>` when none was made).
 //!
-//! A check with no finding at or above `summary.fail_on` is ONE passing testcase; findings
-//! below the threshold are listed in its `<system-out>`. A check with findings at or above
-//! the threshold becomes one failing testcase PER FINDING (`audience-leak: dave GET
-//! /admin/users`), whose `<failure>` carries the detail, severity, identity, URL and rule. So:
+//! The testcases are the run's finding GROUPS (`RunResult.groups`: one per cause, a kind on
+//! one method and template with one rule or data class), not its findings: an IDOR over a
+//! hundred records seen by two identities is one failing testcase, not two hundred. A check
+//! with no group at or above `summary.fail_on` is ONE passing testcase; groups below the
+//! threshold are listed in its `<system-out>`. A check with groups at or above the threshold
+//! becomes one failing testcase PER GROUP (`data-exposure: GET /api/employees/{id} · 5 URLs
+//! (carol, dave)`), whose `<failure>` carries the why, severity, identities, the URLs (the
+//! first ten, and how many more), the data classes and the rule. So:
 //!
-//! - `failures` = the findings at or above `--fail-on` (`summary.findings_at_or_above_fail_on`
+//! - `failures` = the groups at or above `--fail-on` (`summary.groups_at_or_above_fail_on`
 //!   less the `login-failed` and `inconclusive` ones below), plus one when the snapshot
-//!   comparison failed the run. Counting findings, not checks, keeps the number CI shows equal
-//!   to the number the terminal and JSON reports show, and equal to the `<failure>` elements
-//!   a renderer counts itself.
-//! - An inconclusive run is never a pass: each `login-failed` and `inconclusive` finding is an
+//!   comparison failed the run. Counting groups keeps the number CI shows equal to the
+//!   number of causes the terminal and Markdown reports list and the verdict's reason
+//!   counts, and equal to the `<failure>` elements a renderer counts itself.
+//! - An inconclusive run is never a pass: each `login-failed` and `inconclusive` group is an
 //!   `<error>` testcase (under `logins` or `inconclusive`), and an inconclusive verdict with
-//!   no such finding is one `<error>` testcase `verdict` carrying the reasons. `errors` > 0
+//!   no such group is one `<error>` testcase `verdict` carrying the reasons. `errors` > 0
 //!   exactly when the verdict is inconclusive.
 //!
 //! ```xml
 //! <testsuites name="lowpriv" tests="12" failures="2" errors="0">
 //!   <testsuite name="acme-payroll" tests="12" failures="2" errors="0" time="0.812">
 //!     <properties><property name="verdict" value="fail"/>...</properties>
-//!     <testcase name="audience-leak: dave GET /reports/quarterly" classname="audience-leak">
+//!     <testcase name="audience-leak: GET /reports/quarterly (dave)" classname="audience-leak">
 //!       <failure message="dave (company tier) is outside ..." type="audience-leak (high)">
-//!         severity: high ... url: http://127.0.0.1:8080/reports/quarterly
+//!         audience-leak (high): ... identities: dave ... urls: http://127.0.0.1:8080/reports/quarterly
 //!       </failure>
 //!     </testcase>
 //!     <testcase name="unlinked-reachable" classname="unlinked-reachable"/>
@@ -49,7 +53,7 @@ use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, Te
 
 use super::ReportError;
 use crate::RunResult;
-use crate::judge::{Finding, FindingKind};
+use crate::judge::{FindingGroup, FindingKind};
 use crate::snapshot::Status;
 use crate::verdict::Verdict;
 
@@ -90,14 +94,15 @@ fn suite(result: &RunResult) -> TestSuite {
     suite.set_system_out(out);
 
     let origin = result.site.base_url.trim_end_matches('/');
-    let case = |check: &str, finding: &Finding, kind: NonSuccessKind| {
-        finding_case(origin, check, finding, kind)
+    let case = |check: &str, group: &FindingGroup, kind: NonSuccessKind| {
+        group_case(origin, check, group, kind)
     };
-    let at_or_above = |f: &&Finding| f.severity >= summary.fail_on;
+    let at_or_above = |g: &&FindingGroup| g.severity >= summary.fail_on;
+    let groups = super::groups(result);
 
     // Declared `[[expect]]`s, by location: every one the scenario holds (those that held pass),
-    // and any finding's rule among them.
-    let mut declared: BTreeMap<String, Vec<&Finding>> = BTreeMap::new();
+    // and any group's rule among them.
+    let mut declared: BTreeMap<String, Vec<&FindingGroup>> = BTreeMap::new();
     for expect in &result.expectations {
         let label = match (&expect.data, expect.kind) {
             (Some(class), "data") => format!("[[expect]] {} data {class}", expect.location),
@@ -105,32 +110,31 @@ fn suite(result: &RunResult) -> TestSuite {
         };
         declared.entry(label).or_default();
     }
-    for finding in &result.findings {
+    for group in groups {
         if matches!(
-            finding.kind,
+            group.kind,
             FindingKind::RuleViolation | FindingKind::DataExposure
         ) {
             declared
-                .entry(declared_label(finding))
+                .entry(declared_label(group))
                 .or_default()
-                .push(finding);
+                .push(group);
         }
     }
-    for (label, findings) in &declared {
-        check_cases(&mut suite, label, findings, &at_or_above, &case);
+    for (label, groups) in &declared {
+        check_cases(&mut suite, label, groups, &at_or_above, &case);
     }
     // The automatic checks: each is a testcase even when it found nothing, so a CI history
     // shows the check ran and passed.
     for kind in FindingKind::ALL.into_iter().filter(|k| k.is_automatic()) {
-        let findings: Vec<&Finding> = result.findings.iter().filter(|f| f.kind == kind).collect();
-        check_cases(&mut suite, kind.as_str(), &findings, &at_or_above, &case);
+        let of_kind: Vec<&FindingGroup> = groups.iter().filter(|g| g.kind == kind).collect();
+        check_cases(&mut suite, kind.as_str(), &of_kind, &at_or_above, &case);
     }
 
     // Logins: a failed login is an error (the run cannot be judged), never a failure or a pass.
-    let failed_logins: Vec<&Finding> = result
-        .findings
+    let failed_logins: Vec<&FindingGroup> = groups
         .iter()
-        .filter(|f| f.kind == FindingKind::LoginFailed)
+        .filter(|g| g.kind == FindingKind::LoginFailed)
         .collect();
     let mut errors = failed_logins.len();
     if failed_logins.is_empty() {
@@ -153,16 +157,15 @@ fn suite(result: &RunResult) -> TestSuite {
         ok.set_system_out(out);
         suite.add_test_case(ok);
     }
-    for finding in failed_logins {
-        suite.add_test_case(case("logins", finding, NonSuccessKind::Error));
+    for group in failed_logins {
+        suite.add_test_case(case("logins", group, NonSuccessKind::Error));
     }
-    for finding in result
-        .findings
+    for group in groups
         .iter()
-        .filter(|f| f.kind == FindingKind::Inconclusive)
+        .filter(|g| g.kind == FindingKind::Inconclusive)
     {
         errors += 1;
-        suite.add_test_case(case("inconclusive", finding, NonSuccessKind::Error));
+        suite.add_test_case(case("inconclusive", group, NonSuccessKind::Error));
     }
     if summary.verdict == Verdict::Inconclusive && errors == 0 {
         let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
@@ -179,22 +182,22 @@ fn suite(result: &RunResult) -> TestSuite {
     suite
 }
 
-/// One check's testcases: one passing testcase, or one failing testcase per finding at or
-/// above the threshold. Findings below it go to the first testcase's `<system-out>`.
+/// One check's testcases: one passing testcase, or one failing testcase per group at or
+/// above the threshold. Groups below it go to the first testcase's `<system-out>`.
 fn check_cases(
     suite: &mut TestSuite,
     check: &str,
-    findings: &[&Finding],
-    at_or_above: &dyn Fn(&&Finding) -> bool,
-    case: &dyn Fn(&str, &Finding, NonSuccessKind) -> TestCase,
+    groups: &[&FindingGroup],
+    at_or_above: &dyn Fn(&&FindingGroup) -> bool,
+    case: &dyn Fn(&str, &FindingGroup, NonSuccessKind) -> TestCase,
 ) {
-    let (failing, below): (Vec<&Finding>, Vec<&Finding>) =
-        findings.iter().copied().partition(|f| at_or_above(f));
+    let (failing, below): (Vec<&FindingGroup>, Vec<&FindingGroup>) =
+        groups.iter().copied().partition(|g| at_or_above(g));
     let mut cases: Vec<TestCase> = Vec::new();
     let mut names: BTreeMap<String, usize> = BTreeMap::new();
-    for finding in failing {
-        let mut testcase = case(check, finding, NonSuccessKind::Failure);
-        // Two findings of one check on one request (two secrets in one answer) keep apart:
+    for group in failing {
+        let mut testcase = case(check, group, NonSuccessKind::Failure);
+        // Two groups of one check on one request (two secrets in one answer) keep apart:
         // some renderers merge testcases of the same name.
         let seen = names.entry(testcase.name.as_str().to_string()).or_insert(0);
         *seen += 1;
@@ -211,69 +214,68 @@ fn check_cases(
     if !below.is_empty()
         && let Some(first) = cases.first_mut()
     {
-        let mut out = format!("{} finding(s) below --fail-on:\n", below.len());
-        for finding in below {
-            let _ = writeln!(out, "{}", describe(finding));
+        let mut out = format!("{} finding group(s) below --fail-on:\n", below.len());
+        for group in below {
+            let _ = writeln!(out, "{}", describe(group));
         }
         first.set_system_out(out);
     }
     suite.add_test_cases(cases);
 }
 
-fn finding_case(origin: &str, check: &str, finding: &Finding, kind: NonSuccessKind) -> TestCase {
-    let mut target = String::new();
-    if let Some(identity) = &finding.identity {
-        target.push_str(identity);
-    }
-    if let (Some(method), Some(url)) = (&finding.method, &finding.url) {
-        let path = url.strip_prefix(origin).unwrap_or(url);
-        let _ = write!(target, " {method} {path}");
-    }
-    let name = if target.is_empty() {
-        // Site-wide findings (review-overdue, an [[expect]] that matched nothing) have no
-        // identity or URL: the detail tells them apart.
-        format!("{check}: {}", finding.detail)
-    } else {
-        format!("{check}: {}", target.trim_start())
+/// `check: GET /api/employees/{id} · 5 URLs (carol, dave)`: what and where, as the terminal
+/// writes it, then who.
+fn group_case(origin: &str, check: &str, group: &FindingGroup, kind: NonSuccessKind) -> TestCase {
+    let name = match super::group_target(group, origin) {
+        Some(target) if group.identities.is_empty() => format!("{check}: {target}"),
+        Some(target) => format!("{check}: {target} ({})", group.identities.join(", ")),
+        // Site-wide groups (review-overdue, an [[expect]] that matched nothing, a failed
+        // login) have no request: the why tells them apart.
+        None => format!("{check}: {}", group.why),
     };
     let mut status = TestCaseStatus::non_success(kind);
     status
-        .set_message(finding.detail.as_str())
+        .set_message(group.why.as_str())
         .set_type(format!(
             "{} ({})",
-            finding.kind.as_str(),
-            finding.severity.as_str()
+            group.kind.as_str(),
+            group.severity.as_str()
         ))
-        .set_description(describe(finding));
+        .set_description(describe(group));
     let mut case = TestCase::new(name, status);
     case.set_classname(check);
     case
 }
 
-/// A finding as `key: value` lines: what a CI log shows under a failure.
-fn describe(finding: &Finding) -> String {
+/// How many URLs a group's description lists: enough to start from, short enough for a CI
+/// log; the JSON report has them all.
+const URLS_LISTED: usize = 10;
+
+/// A group as `key: value` lines: what a CI log shows under a failure.
+fn describe(group: &FindingGroup) -> String {
     let mut text = format!(
         "{} ({}): {}\n",
-        finding.kind.as_str(),
-        finding.severity.as_str(),
-        finding.detail
+        group.kind.as_str(),
+        group.severity.as_str(),
+        group.why
     );
+    let mut urls: Vec<String> = group.urls.iter().take(URLS_LISTED).cloned().collect();
+    if group.urls.len() > URLS_LISTED {
+        urls.push(format!("… and {} more", group.urls.len() - URLS_LISTED));
+    }
     let fields = [
-        ("identity", finding.identity.clone()),
         (
-            "request",
-            finding
-                .method
-                .as_ref()
-                .zip(finding.url.as_ref())
-                .map(|(m, u)| format!("{m} {u}")),
+            "identities",
+            (!group.identities.is_empty()).then(|| group.identities.join(", ")),
         ),
-        ("template", finding.template.clone()),
+        ("request", super::group_request(group)),
+        ("findings", Some(group.findings.to_string())),
+        ("urls", (!urls.is_empty()).then(|| urls.join(", "))),
         (
             "data",
-            (!finding.data.is_empty()).then(|| finding.data.join(", ")),
+            (!group.data.is_empty()).then(|| group.data.join(", ")),
         ),
-        ("rule", finding.rule.clone()),
+        ("rule", group.rule.clone()),
     ];
     for (key, value) in fields {
         if let Some(value) = value {
@@ -283,13 +285,13 @@ fn describe(finding: &Finding) -> String {
     text
 }
 
-/// `[[expect]] FILE:LINE:COL access` or `... data CLASS`: the declared rule a finding comes
+/// `[[expect]] FILE:LINE:COL access` or `... data CLASS`: the declared rule a group comes
 /// from, by its location in the scenario.
-fn declared_label(finding: &Finding) -> String {
-    let location = finding.rule.as_deref().unwrap_or("(no location)");
-    match finding.kind {
-        FindingKind::DataExposure if !finding.data.is_empty() => {
-            format!("[[expect]] {location} data {}", finding.data.join(", "))
+fn declared_label(group: &FindingGroup) -> String {
+    let location = group.rule.as_deref().unwrap_or("(no location)");
+    match group.kind {
+        FindingKind::DataExposure if !group.data.is_empty() => {
+            format!("[[expect]] {location} data {}", group.data.join(", "))
         }
         _ => format!("[[expect]] {location} access"),
     }

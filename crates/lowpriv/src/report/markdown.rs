@@ -3,27 +3,29 @@
 //!
 //! Sections, in order: the verdict and its reasons; the access matrix (request templates ×
 //! identities; `allow`, `deny`, `hidden`, `ERROR`, `skip`, `*` when data was seen, and the
-//! data classes); the findings grouped by severity, one row per kind, identity and template
-//! like the terminal report; the snapshot drift as sentences (widening apart from
-//! narrowing, the unified diff folded); "If the audience widens" when `--audience` was given.
+//! data classes; a cell a finding names, or an error, in bold); the finding groups by
+//! severity, one row per cause (kind, request, identities, URLs: the one URL's path or how
+//! many, why) like the terminal report; the snapshot drift as sentences (widening apart
+//! from narrowing, the unified diff folded); "If the audience widens" when `--audience` was
+//! given.
 //!
 //! ```markdown
 //! ## lowpriv · acme-payroll · FAIL
 //!
 //! `http://127.0.0.1:8080/` · audience team · fail on high · 100 requests · 18 templates
 //!
-//! - 38 finding(s) at or above high
+//! - 12 finding group(s) at or above high (38 finding(s))
 //!
 //! ### Access matrix
 //! | request | anonymous | dave | data |
 //! | --- | --- | --- | --- |
-//! | GET /api/directory | deny | allow\* | email, salary |
+//! | GET /api/directory | deny | **allow\*** | email, salary |
 //!
-//! ### Findings (40)
-//! #### HIGH (33)
-//! | kind | identity | request | why |
-//! | --- | --- | --- | --- |
-//! | audience\-leak | dave | GET /reports/quarterly | dave (company tier) is outside ... |
+//! ### Findings (14 group(s), 40 finding(s))
+//! #### HIGH (11 group(s), 33 finding(s))
+//! | kind | request | identities | URLs | why |
+//! | --- | --- | --- | --- | --- |
+//! | data\-exposure | GET /api/employees/{id} | carol, dave | 5 URLs | carol sees ... (first of 10) |
 //! ```
 //!
 //! Every cell is escaped: `|`, backticks and Markdown punctuation are backslash-escaped and
@@ -32,9 +34,9 @@
 
 use std::fmt::Write;
 
+use super::{CellTones, Tone};
 use crate::RunResult;
-use crate::observe::Outcome;
-use crate::snapshot::{Cell, Matrix};
+use crate::snapshot::Matrix;
 use crate::verdict::Verdict;
 
 /// Escapes text for a table cell (and for inline text generally).
@@ -71,13 +73,14 @@ pub fn render(result: &RunResult) -> String {
     );
     let _ = writeln!(
         out,
-        "{} · audience {} · fail on {} · {} requests · {} templates · {} findings\n",
+        "{} · audience {} · fail on {} · {} requests · {} templates · {} findings in {} group(s)\n",
         escape(&result.site.base_url),
         result.site.evaluated_audience.as_str(),
         summary.fail_on.as_str(),
         summary.requests,
         summary.templates,
-        result.findings.len()
+        result.findings.len(),
+        result.groups.len()
     );
     for reason in &summary.reasons {
         let _ = writeln!(out, "- {}", escape(reason));
@@ -98,21 +101,25 @@ pub fn render(result: &RunResult) -> String {
         }
     }
 
-    render_matrix(super::exposure(result), &mut out);
+    render_matrix(
+        super::exposure(result),
+        &CellTones::new(super::groups(result)),
+        &mut out,
+    );
     render_findings(result, &mut out);
     render_snapshot(result, &mut out);
     render_preview(result, &mut out);
     out
 }
 
-fn render_matrix(matrix: &Matrix, out: &mut String) {
+fn render_matrix(matrix: &Matrix, tones: &CellTones, out: &mut String) {
     out.push_str("\n### Access matrix\n\n");
     if matrix.is_empty() {
         out.push_str("Nothing was observed.\n");
         return;
     }
     out.push_str(
-        "`allow` · `deny` · `hidden` (404 while others got it) · `ERROR` · `skip` (not sent) · `*` data seen\n\n",
+        "`allow` · `deny` · `hidden` (404 while others got it) · `ERROR` · `skip` (not sent) · `*` data seen · **bold**: a finding names the cell, or an error hid it\n\n",
     );
     out.push_str("| request |");
     for name in &matrix.identities {
@@ -125,12 +132,13 @@ fn render_matrix(matrix: &Matrix, out: &mut String) {
     out.push_str("---|\n");
     for row in matrix.rows() {
         let _ = write!(out, "| {} |", escape(&row.key.to_string()));
-        for cell in &row.cells {
+        for (cell, identity) in row.cells.iter().zip(&matrix.identities) {
             let label = escape(&super::cell_label(*cell));
-            // Bold what a reviewer must read: exposure, and errors that hid an answer.
+            // Bold what a reviewer must read: what a finding names, and errors that hid an
+            // answer; an allow nobody objects to (the owner's own page) is plain.
             if matches!(
-                cell.and_then(Cell::headline),
-                Some(Outcome::Error | Outcome::Allowed)
+                tones.tone(row.key, identity, *cell),
+                Tone::Finding | Tone::Error
             ) {
                 let _ = write!(out, " **{label}** |");
             } else {
@@ -143,43 +151,46 @@ fn render_matrix(matrix: &Matrix, out: &mut String) {
 }
 
 fn render_findings(result: &RunResult, out: &mut String) {
-    if result.findings.is_empty() {
+    let groups = super::groups(result);
+    if groups.is_empty() {
         out.push_str("\n### Findings: none\n");
         return;
     }
-    let _ = writeln!(out, "\n### Findings ({})", result.findings.len());
+    let _ = writeln!(
+        out,
+        "\n### Findings ({} group(s), {} finding(s))",
+        groups.len(),
+        result.findings.len()
+    );
     let origin = result.site.base_url.trim_end_matches('/');
+    let counts = super::group_counts(result);
     let mut current = None;
-    for group in super::finding_groups(&result.findings) {
-        let first = &group[0];
-        if current != Some(first.severity) {
-            current = Some(first.severity);
-            let count = result
-                .summary
-                .findings
-                .get(&first.severity)
-                .copied()
-                .unwrap_or(0);
+    for group in groups {
+        if current != Some(group.severity) {
+            current = Some(group.severity);
+            let (n, findings) = counts.get(&group.severity).copied().unwrap_or_default();
             let _ = writeln!(
                 out,
-                "\n#### {} ({count})\n\n| kind | identity | request | why |\n|---|---|---|---|",
-                first.severity.as_str().to_uppercase()
+                "\n#### {} ({n} group(s), {findings} finding(s))\n\n| kind | request | identities | URLs | why |\n|---|---|---|---|---|",
+                group.severity.as_str().to_uppercase()
             );
         }
-        let target = super::finding_target(group, origin).unwrap_or_else(|| "-".to_string());
-        let mut why = first.detail.clone();
-        if group.len() > 1 {
-            why.push_str(" (first of them)");
-        }
-        if let Some(rule) = &first.rule {
+        let mut why = group.why.clone();
+        if let Some(rule) = &group.rule {
             let _ = write!(why, " [{rule}]");
         }
+        let identities = if group.identities.is_empty() {
+            "-".to_string()
+        } else {
+            group.identities.join(", ")
+        };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} |",
-            escape(first.kind.as_str()),
-            escape(first.identity.as_deref().unwrap_or("-")),
-            escape(&target),
+            "| {} | {} | {} | {} | {} |",
+            escape(group.kind.as_str()),
+            escape(&super::group_request(group).unwrap_or_else(|| "-".to_string())),
+            escape(&identities),
+            escape(&super::group_urls(group, origin)),
             escape(&why)
         );
     }

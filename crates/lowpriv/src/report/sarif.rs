@@ -4,19 +4,24 @@
 //!
 //! Schema: one `run`. `tool.driver` is `lowpriv` with one rule per finding kind (`id` = the
 //! kind, a short description and help text; `properties.security-severity` from the most
-//! severe finding of that kind in this run, which is what GitHub ranks alerts by). One
-//! `result` per finding:
+//! severe group of that kind in this run, which is what GitHub ranks alerts by). One
+//! `result` per finding GROUP (`RunResult.groups`: one per cause, a kind on one method and
+//! template with one rule or data class), so an IDOR over a hundred records seen by two
+//! identities is one code-scanning alert, not two hundred:
 //!
-//! - `level` from the finding's severity: critical, high → `error`; medium → `warning`;
-//!   low, info → `note`. The original severity is in `properties.severity`.
-//! - `message.text` = the finding's detail.
-//! - `locations`: a declared rule's finding points at its `[[expect]]` (`finding.rule` is
-//!   `file:line:col`); an automatic check's finding points at line 1 of the scenario file,
-//!   with the request as a logical location (`GET /admin/users`, kind `resource`).
-//! - `partialFingerprints.lowprivFinding/v1` = `site|kind|identity|method|template`: stable
-//!   across runs (no port, no ID), so code scanning tracks one alert per finding, not a new
-//!   one per run.
-//! - `properties`: severity, identity, method, url, template, data classes.
+//! - `level` from the group's severity (the most severe of its findings): critical, high →
+//!   `error`; medium → `warning`; low, info → `note`. The original severity is in
+//!   `properties.severity`.
+//! - `message.text` = the group's why, then who saw it and over how many URLs.
+//! - `locations`: a declared rule's group points at its `[[expect]]` (`rule` is
+//!   `file:line:col`); an automatic check's group points at line 1 of the scenario file,
+//!   with the request template as a logical location (`GET /admin/users`, kind `resource`).
+//! - `partialFingerprints.lowprivGroup/v1` = the group's fingerprint: FNV-1a 64 (16 hex
+//!   digits) of kind, rule, data classes, method and template (`judge::group` has the
+//!   recipe). No host, port, identity list, count or detail text goes in, so the same flaw
+//!   keeps one alert across nightly runs, however many records or identities it reaches.
+//! - `properties`: severity, identities, method, template, every URL, the number of
+//!   findings, data classes, rule.
 //!
 //! `run.properties` carries the verdict and its reasons; `invocations[0].executionSuccessful`
 //! is false for an inconclusive run.
@@ -25,19 +30,19 @@
 //! {"version": "2.1.0", "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
 //!  "runs": [{"tool": {"driver": {"name": "lowpriv", "rules": [{"id": "audience-leak", ...}]}},
 //!            "results": [{"ruleId": "audience-leak", "ruleIndex": 2, "level": "error",
-//!                         "message": {"text": "dave (company tier) is outside ..."},
+//!                         "message": {"text": "dave (company tier) is outside ... (first of 5); seen by dave over 5 URLs"},
 //!                         "locations": [{"physicalLocation": {"artifactLocation":
 //!                             {"uri": "scenarios/demo.toml"}, "region": {"startLine": 1}},
-//!                           "logicalLocations": [{"name": "GET /reports/quarterly", ...}]}],
-//!                         "partialFingerprints": {"lowprivFinding/v1":
-//!                             "acme-payroll|audience-leak|dave|GET|/reports/quarterly"}}]}]}
+//!                           "logicalLocations": [{"name": "GET /api/employees/{id}", ...}]}],
+//!                         "partialFingerprints": {"lowprivGroup/v1": "5c1d0e6f2a9b3c47"},
+//!                         "properties": {"identities": ["dave"], "findings": 5, ...}}]}]}
 //! ```
 
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::RunResult;
-use crate::judge::{Finding, FindingKind, Severity};
+use crate::judge::{FindingGroup, FindingKind, Severity};
 use crate::verdict::Verdict;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -148,11 +153,10 @@ fn run(result: &RunResult) -> Run {
         .map(|&kind| {
             let (short, help) = describe(kind);
             let mut properties = json!({"tags": ["security", "access-control"]});
-            let worst = result
-                .findings
+            let worst = super::groups(result)
                 .iter()
-                .filter(|f| f.kind == kind)
-                .map(|f| f.severity)
+                .filter(|g| g.kind == kind)
+                .map(|g| g.severity)
                 .max();
             if let Some(score) = worst.and_then(security_severity) {
                 properties["security-severity"] = json!(score);
@@ -168,10 +172,9 @@ fn run(result: &RunResult) -> Run {
         })
         .collect();
     let scenario_uri = uri(&result.scenario);
-    let results = result
-        .findings
+    let results = super::groups(result)
         .iter()
-        .map(|f| finding(result, f, &scenario_uri))
+        .map(|g| group_result(result, g, &scenario_uri))
         .collect();
     let summary = &result.summary;
     Run {
@@ -197,11 +200,11 @@ fn run(result: &RunResult) -> Run {
     }
 }
 
-fn finding(result: &RunResult, finding: &Finding, scenario_uri: &str) -> Value {
-    let rule_index = FindingKind::ALL.iter().position(|k| *k == finding.kind);
-    // `finding.rule` is `file:line:col`; the file may itself contain colons, so split from
-    // the right.
-    let declared = finding.rule.as_deref().and_then(|rule| {
+fn group_result(result: &RunResult, group: &FindingGroup, scenario_uri: &str) -> Value {
+    let rule_index = FindingKind::ALL.iter().position(|k| *k == group.kind);
+    // `rule` is `file:line:col`; the file may itself contain colons, so split from the
+    // right.
+    let declared = group.rule.as_deref().and_then(|rule| {
         let mut parts = rule.rsplitn(3, ':');
         let column: u64 = parts.next()?.parse().ok()?;
         let line: u64 = parts.next()?.parse().ok()?;
@@ -219,46 +222,46 @@ fn finding(result: &RunResult, finding: &Finding, scenario_uri: &str) -> Value {
         }),
     };
     let mut location = json!({"physicalLocation": physical});
-    if let (Some(method), Some(template)) = (&finding.method, &finding.template) {
+    if let (Some(method), Some(template)) = (&group.method, &group.template) {
         location["logicalLocations"] = json!([{
             "name": format!("{method} {template}"),
             "fullyQualifiedName": format!("{}/{method} {template}", result.site.name),
             "kind": "resource",
         }]);
     }
-    let fingerprint = [
-        Some(result.site.name.as_str()),
-        Some(finding.kind.as_str()),
-        finding.identity.as_deref(),
-        finding.method.as_deref(),
-        // Site-wide findings have no template: the rule location tells two apart.
-        finding.template.as_deref().or(finding.rule.as_deref()),
-    ]
-    .iter()
-    .map(|part| part.unwrap_or("-"))
-    .collect::<Vec<_>>()
-    .join("|");
-    let mut properties = json!({"severity": finding.severity.as_str()});
+    let mut message = group.why.clone();
+    if !group.identities.is_empty() {
+        message.push_str(&format!("; seen by {}", group.identities.join(", ")));
+        if group.urls.len() > 1 {
+            message.push_str(&format!(" over {} URLs", group.urls.len()));
+        }
+    }
+    let mut properties = json!({
+        "severity": group.severity.as_str(),
+        "identities": group.identities,
+        "findings": group.findings,
+    });
     for (key, value) in [
-        ("identity", &finding.identity),
-        ("method", &finding.method),
-        ("url", &finding.url),
-        ("template", &finding.template),
-        ("rule", &finding.rule),
+        ("method", &group.method),
+        ("template", &group.template),
+        ("rule", &group.rule),
     ] {
         if let Some(value) = value {
             properties[key] = json!(value);
         }
     }
-    if !finding.data.is_empty() {
-        properties["data"] = json!(finding.data);
+    if !group.urls.is_empty() {
+        properties["urls"] = json!(group.urls);
+    }
+    if !group.data.is_empty() {
+        properties["data"] = json!(group.data);
     }
     let mut value = json!({
-        "ruleId": finding.kind.as_str(),
-        "level": level(finding.severity),
-        "message": {"text": finding.detail},
+        "ruleId": group.kind.as_str(),
+        "level": level(group.severity),
+        "message": {"text": message},
         "locations": [location],
-        "partialFingerprints": {"lowprivFinding/v1": fingerprint},
+        "partialFingerprints": {"lowprivGroup/v1": group.fingerprint},
         "properties": properties,
     });
     if let Some(index) = rule_index {

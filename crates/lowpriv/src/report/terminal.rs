@@ -1,13 +1,15 @@
 //! The terminal report: who the run was, the access matrix (the run's exposure matrix as
-//! templates × identities), the findings grouped by severity with a one-line why, and the
-//! verdict with its reasons. Colour only when asked (a TTY without `NO_COLOR`).
+//! templates × identities; a cell is red when a finding names it, dim when it is as
+//! expected, yellow on an error), the finding groups by severity (one entry per cause: kind,
+//! request, identities, URLs, and a one-line why), and the verdict with its reasons. Colour
+//! only when asked (a TTY without `NO_COLOR`).
 
 use std::fmt::Write;
 
+use super::{CellTones, Tone};
 use crate::RunResult;
 use crate::judge::Severity;
-use crate::observe::Outcome;
-use crate::snapshot::{Cell, Matrix};
+use crate::snapshot::{Change, Matrix};
 use crate::verdict::Verdict;
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -40,7 +42,12 @@ pub fn render(result: &RunResult, style: Style) -> String {
     out.push('\n');
     render_identities(result, style, &mut out);
     out.push('\n');
-    render_matrix(super::exposure(result), style, &mut out);
+    render_matrix(
+        super::exposure(result),
+        &CellTones::new(super::groups(result)),
+        style,
+        &mut out,
+    );
     out.push('\n');
     render_findings(result, style, &mut out);
     if result.audience_preview.is_some() {
@@ -91,11 +98,17 @@ fn render_identities(result: &RunResult, style: Style, out: &mut String) {
     }
 }
 
-/// The access matrix: one row per request template, one column per identity.
-pub fn render_matrix(matrix: &Matrix, style: Style, out: &mut String) {
+/// The access matrix: one row per request template, one column per identity. A cell's
+/// colour is its tone (a finding names it, or it is as expected), not its outcome.
+pub fn render_matrix(matrix: &Matrix, tones: &CellTones, style: Style, out: &mut String) {
+    let legend = if style.color {
+        "; red: a finding names the cell, dim: as expected"
+    } else {
+        ""
+    };
     let _ = writeln!(
         out,
-        "{}  (allow · deny · hidden: 404 while others got it · ERROR · skip: not sent; * data seen)",
+        "{}  (allow · deny · hidden: 404 while others got it · ERROR · skip: not sent; * data seen{legend})",
         style.paint("1", "Access matrix")
     );
     let label_width = matrix
@@ -117,12 +130,13 @@ pub fn render_matrix(matrix: &Matrix, style: Style, out: &mut String) {
             label = label.chars().take(label_width - 1).collect::<String>() + "…";
         }
         let mut line = format!("  {label:label_width$}");
-        for (cell, w) in row.cells.iter().zip(&col_widths) {
+        for ((cell, identity), w) in row.cells.iter().zip(&matrix.identities).zip(&col_widths) {
             let padded = format!("{:w$}", super::cell_label(*cell));
-            let code = match cell.and_then(Cell::headline) {
-                Some(Outcome::Error) => "31",
-                Some(Outcome::Allowed) => "1",
-                _ => "2",
+            let code = match tones.tone(row.key, identity, *cell) {
+                Tone::Finding => "31;1",
+                // Yellow, as an inconclusive verdict is: an error hides the answer.
+                Tone::Error => "33;1",
+                Tone::Expected | Tone::None => "2",
             };
             let _ = write!(line, "  {}", style.paint(code, &padded));
         }
@@ -143,54 +157,49 @@ fn severity_color(severity: Severity) -> &'static str {
     }
 }
 
-/// Findings grouped by severity, most severe first. Findings of one kind for one identity on
-/// one template are one entry (with the number of URLs), so an IDOR over a hundred records
-/// reads as one line, not a hundred; the JSON report keeps every one.
+/// The finding groups by severity, most severe first: one entry per cause (kind, request,
+/// identities, URLs) with its why, so an IDOR over a hundred records seen by two identities
+/// reads as one entry, not two hundred; the JSON report keeps every finding.
 pub fn render_findings(result: &RunResult, style: Style, out: &mut String) {
-    if result.findings.is_empty() {
+    let groups = super::groups(result);
+    if groups.is_empty() {
         let _ = writeln!(out, "{}: none", style.paint("1", "Findings"));
         return;
     }
     let _ = writeln!(
         out,
-        "{} ({})",
+        "{} ({} group(s), {} finding(s))",
         style.paint("1", "Findings"),
+        groups.len(),
         result.findings.len()
     );
     let origin = result.site.base_url.trim_end_matches('/');
+    let counts = super::group_counts(result);
     let mut current = None;
-    for group in super::finding_groups(&result.findings) {
-        let first = &group[0];
-        if current != Some(first.severity) {
-            current = Some(first.severity);
-            let count = result
-                .summary
-                .findings
-                .get(&first.severity)
-                .copied()
-                .unwrap_or(0);
+    for group in groups {
+        if current != Some(group.severity) {
+            current = Some(group.severity);
+            let (n, findings) = counts.get(&group.severity).copied().unwrap_or_default();
             let _ = writeln!(
                 out,
                 "  {}",
                 style.paint(
-                    severity_color(first.severity),
-                    &format!("{} ({count})", first.severity.as_str().to_uppercase())
+                    severity_color(group.severity),
+                    &format!(
+                        "{} ({n} group(s), {findings} finding(s))",
+                        group.severity.as_str().to_uppercase()
+                    )
                 )
             );
         }
-        let target = super::finding_target(group, origin).unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "    {:20} {:10} {}",
-            first.kind.as_str(),
-            first.identity.as_deref().unwrap_or("-"),
-            target
-        );
-        let mut why = first.detail.clone();
-        if group.len() > 1 {
-            why.push_str(" (first of them)");
+        let target = super::group_target(group, origin).unwrap_or_default();
+        let mut head = format!("    {:20} {target}", group.kind.as_str());
+        if !group.identities.is_empty() {
+            let _ = write!(head, " · {}", group.identities.join(", "));
         }
-        if let Some(rule) = &first.rule {
+        let _ = writeln!(out, "{}", head.trim_end());
+        let mut why = group.why.clone();
+        if let Some(rule) = &group.rule {
             let _ = write!(why, "  [{rule}]");
         }
         let _ = writeln!(out, "    {:20} {}", "", style.paint("2", &why));
@@ -257,7 +266,7 @@ pub fn render_audience_preview(result: &RunResult, style: Style, out: &mut Strin
 
 /// The comparison with the approved snapshot: what changed as sentences, then the diff.
 pub fn render_snapshot(result: &RunResult, style: Style, out: &mut String) {
-    use crate::snapshot::{Direction, Status};
+    use crate::snapshot::Status;
     let Some(snapshot) = &result.snapshot else {
         return;
     };
@@ -274,30 +283,37 @@ pub fn render_snapshot(result: &RunResult, style: Style, out: &mut String) {
         style.paint(code, word),
         snapshot.message
     );
+    render_changes(&snapshot.changes, style, "  ", out);
+    if !snapshot.diff.is_empty() {
+        out.push_str(&paint_diff(&snapshot.diff, style, "  "));
+    }
+}
+
+/// What changed in an exposure snapshot, as sentences under a heading per direction:
+/// widening first and red (it is the risk), narrowing green, the rest dim. `run` and
+/// `lowpriv snapshot review` both print drift this way.
+pub fn render_changes(changes: &[Change], style: Style, indent: &str, out: &mut String) {
+    use crate::snapshot::Direction;
     for (direction, title, mark, color) in [
         (Direction::Widening, "exposure widened", "+", "31"),
         (Direction::Narrowing, "exposure narrowed", "-", "32"),
         (Direction::Neutral, "other changes", "~", "2"),
     ] {
-        let lines: Vec<&crate::snapshot::Change> = snapshot
-            .changes
+        let lines: Vec<&Change> = changes
             .iter()
             .filter(|c| c.direction == direction)
             .collect();
         if lines.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "  {title} ({}):", lines.len());
+        let _ = writeln!(out, "{indent}{title} ({}):", lines.len());
         for change in lines {
             let _ = writeln!(
                 out,
-                "    {}",
+                "{indent}  {}",
                 style.paint(color, &format!("{mark} {}", change.sentence()))
             );
         }
-    }
-    if !snapshot.diff.is_empty() {
-        out.push_str(&paint_diff(&snapshot.diff, style, "  "));
     }
 }
 
@@ -336,11 +352,12 @@ pub fn render_verdict(result: &RunResult, style: Style) -> String {
     };
     let exit = result.summary.verdict.exit_code();
     let mut out = format!(
-        "verdict: {} (exit {exit}) · {} requests · {} templates · {} findings\n",
+        "verdict: {} (exit {exit}) · {} requests · {} templates · {} findings in {} group(s)\n",
         style.paint(code, word),
         summary.requests,
         summary.templates,
-        result.findings.len()
+        result.findings.len(),
+        result.groups.len()
     );
     for reason in &summary.reasons {
         let _ = writeln!(out, "  - {reason}");
@@ -351,10 +368,13 @@ pub fn render_verdict(result: &RunResult, style: Style) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observe::Observation;
+    use crate::judge::{Finding, FindingKind};
+    use crate::observe::{Observation, Outcome};
 
+    /// The colour says finding or as expected, not the outcome: an owner's `allow` is dim,
+    /// another identity's `allow` a finding names is red, an error keeps its yellow.
     #[test]
-    fn matrix_cells_are_painted_by_their_headline() {
+    fn matrix_cells_are_painted_by_their_tone() {
         let request = crate::crawl::Request::get(url::Url::parse("http://s.test/r").unwrap());
         let observation = |identity: &str, outcome| {
             let mut o = Observation::skipped(identity, &request, "", true);
@@ -364,22 +384,40 @@ mod tests {
         let observations = [
             observation("a", Outcome::Allowed),
             observation("a", Outcome::Error),
-            observation("b", Outcome::Denied),
             observation("b", Outcome::Allowed),
-            observation("c", Outcome::Hidden),
+            observation("c", Outcome::Denied),
+            observation("owner", Outcome::Allowed),
         ];
-        let identities: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
+        let identities: Vec<String> = ["a", "b", "c", "owner", "d"].map(String::from).to_vec();
         let matrix = Matrix::from_observations("s", &identities, &observations);
+        let findings: Vec<Finding> = ["a", "b"]
+            .into_iter()
+            .map(|who| {
+                Finding::at(
+                    FindingKind::RuleViolation,
+                    &observation(who, Outcome::Allowed),
+                    "not admitted".to_string(),
+                )
+            })
+            .collect();
+        let groups = crate::judge::group(&findings);
         let mut out = String::new();
-        render_matrix(&matrix, Style { color: true }, &mut out);
+        render_matrix(
+            &matrix,
+            &CellTones::new(&groups),
+            Style { color: true },
+            &mut out,
+        );
         let row = out.lines().last().unwrap_or_default();
         for painted in [
-            "\x1b[31mallow+ERROR",
-            "\x1b[1mallow+deny ",
-            "\x1b[2mhidden ",
+            "\x1b[33;1mallow+ERROR",
+            "\x1b[31;1mallow ",
+            "\x1b[2mdeny ",
+            "\x1b[2mallow ",
             "\x1b[2m-  ",
         ] {
             assert!(row.contains(painted), "{painted:?} in {row:?}");
         }
+        assert_eq!(row.matches("\x1b[31;1m").count(), 1, "{row:?}");
     }
 }

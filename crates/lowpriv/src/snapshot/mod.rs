@@ -477,16 +477,42 @@ pub fn reject(store: &Store, name: &str) -> Result<(), SnapshotError> {
     })
 }
 
-/// The approved and pending texts of NAME, for review.
-pub fn pending_diff(store: &Store, name: &str) -> Result<String, SnapshotError> {
+/// A pending snapshot as `lowpriv snapshot review` shows it: what changed as facts (the
+/// sentences a run prints, widening first) and, on request, as a unified diff.
+#[derive(Clone, Debug)]
+pub struct Pending {
+    /// approved → pending; against nothing when none is approved yet (every fact is new).
+    pub changes: Vec<Change>,
+    /// A unified diff, approved → pending.
+    pub diff: String,
+}
+
+/// The pending snapshot of NAME against the approved one, for review. Both files are parsed,
+/// so a hand-edited broken one is named by file:line rather than shown as a diff.
+pub fn pending(store: &Store, name: &str) -> Result<Pending, SnapshotError> {
+    let read = |path: PathBuf| {
+        std::fs::read_to_string(&path).map_err(|source| SnapshotError::Read { path, source })
+    };
     let pending_path = store.pending(name);
-    let pending = std::fs::read_to_string(&pending_path).map_err(|source| SnapshotError::Read {
-        path: pending_path.clone(),
-        source,
-    })?;
+    let pending = read(pending_path.clone())?;
+    let current = Matrix::parse(&pending, &pending_path)?;
     let approved_path = store.approved(name);
-    let approved = std::fs::read_to_string(&approved_path).unwrap_or_default();
-    Ok(unified_diff(&approved, &pending, &approved_path, name))
+    let (approved, matrix) = match read(approved_path.clone()) {
+        Ok(text) => {
+            let matrix = Matrix::parse(&text, &approved_path)?;
+            (text, matrix)
+        }
+        Err(SnapshotError::Read { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            (String::new(), Matrix::from_observations(name, &[], &[]))
+        }
+        Err(err) => return Err(err),
+    };
+    Ok(Pending {
+        changes: changes(&matrix, &current),
+        diff: unified_diff(&approved, &pending, &approved_path, name),
+    })
 }
 
 #[cfg(test)]

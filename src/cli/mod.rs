@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-mod bars;
+mod progress;
 
 use clap::{Args, Parser, Subcommand};
 use lowpriv::judge::Severity;
@@ -325,9 +325,9 @@ fn run_options(report: &ReportArgs, quiet: bool) -> RunOptions {
     let progress: std::sync::Arc<dyn lowpriv::progress::Progress> = if quiet {
         std::sync::Arc::new(lowpriv::progress::Silent)
     } else if std::io::stderr().is_terminal() && !snapshots::in_ci() {
-        std::sync::Arc::new(bars::Bars::new())
+        std::sync::Arc::new(progress::Bars::new())
     } else {
-        std::sync::Arc::new(bars::Lines::new())
+        std::sync::Arc::new(progress::Lines::new())
     };
     RunOptions {
         fail_on: report.fail_on,

@@ -1,4 +1,4 @@
-//! The library's stages import only earlier ones (STYLE.md: "a stage never imports a later
+//! The library's stages import only earlier ones (docs/architecture.md: "no stage imports a later
 //! one"), checked on its source: every `.rs` file under `crates/lowpriv/src/` belongs to the
 //! stage named by its first path component there, and every `crate::<name>` it mentions in
 //! code (a `use` line or a path in an expression; comments, doc comments and string literals

@@ -77,18 +77,17 @@ pub fn collect(
         }));
         unfilled.extend(own.templates.iter().cloned());
     }
-    // The Site's own route templates (OpenAPI paths) name the rows where they fit.
+    // The Site's own route templates (OpenAPI paths) name the rows where they fit, and the
+    // scenario's presentation keys (`[crawl] presentation_params`) leave them.
     let routes: BTreeSet<&String> = crawled
         .identities
         .iter()
         .flat_map(|c| c.routes.iter())
         .collect();
-    if !routes.is_empty() {
-        let routes = crate::crawl::scope::Routes::new(routes);
-        for obs in &mut observations {
-            if let Ok(url) = url::Url::parse(&obs.url) {
-                obs.template = routes.template(&url);
-            }
+    let routes = crate::crawl::scope::Routes::new(routes).with_params(&scenario.crawl.params);
+    for obs in &mut observations {
+        if let Ok(url) = url::Url::parse(&obs.url) {
+            obs.template = routes.template(&url);
         }
     }
     finalize(&mut observations, &scenario.identities);

@@ -90,6 +90,18 @@ pub fn collect(
             obs.template = routes.template(&url);
         }
     }
+    // A request not sent (a destructive-looking query value, say) of a template that was
+    // observed is not a cell of its own: the row is observed, and whether one of its
+    // variants looked unsafe depends on the data, which must not move the snapshot.
+    let observed: BTreeSet<(String, String)> = observations
+        .iter()
+        .filter(|o| o.outcome != super::Outcome::Skipped)
+        .map(|o| (o.method.clone(), o.template.clone()))
+        .collect();
+    observations.retain(|o| {
+        o.outcome != super::Outcome::Skipped
+            || !observed.contains(&(o.method.clone(), o.template.clone()))
+    });
     finalize(&mut observations, &scenario.identities);
     let order: BTreeMap<&str, usize> = scenario
         .identities

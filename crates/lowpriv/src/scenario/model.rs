@@ -221,7 +221,7 @@ pub struct CrawlConfig {
     pub error_budget_percent: u32,
     /// Requests of one template (`/calendar/{date}`, `/search?q={q}`) sent per identity: its
     /// sample. The most novel variants are chosen first (a new set of query keys, then new
-    /// values); the rest are *sampled out*, counted, never a hole. Default 20.
+    /// values); the rest are *sampled out*, counted, never a hole. Default 10.
     pub max_per_template: u32,
     /// Which query keys only present data (sort, page, format, facet) and which select it.
     pub params: QueryParams,
@@ -322,7 +322,7 @@ impl Default for CrawlConfig {
             timeout_secs: 15,
             max_body_bytes: 5_000_000,
             error_budget_percent: 0,
-            max_per_template: 20,
+            max_per_template: 10,
             params: QueryParams::default(),
         }
     }

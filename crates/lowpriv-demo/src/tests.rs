@@ -1108,7 +1108,10 @@ fn the_documented_data_browser_rules_are_the_demo_scenarios() {
     let start = docs.find("```toml\n").expect("a toml block") + "```toml\n".len();
     let block = &docs[start..][..docs[start..].find("```").unwrap()];
     assert!(block.contains("/data/employees.*"));
-    assert!(SCENARIO.contains(block.trim()), "scenarios/demo.toml carries:\n{block}");
+    assert!(
+        SCENARIO.contains(block.trim()),
+        "scenarios/demo.toml carries:\n{block}"
+    );
     let env = |var: &str| {
         if var == "DB_PASSWORD" {
             Some(random_secret())

@@ -231,6 +231,10 @@ impl Frontier {
             .iter()
             .filter_map(|(template, group)| {
                 let sample = self.samples.get(template);
+                // A full sample offers nothing (its rest is sampled out below).
+                if sample.is_some_and(|s| s.chosen >= max) {
+                    return None;
+                }
                 group
                     .values()
                     .map(|c| sample.map_or(0, |s| s.tier(c)))

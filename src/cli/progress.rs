@@ -6,14 +6,34 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use lowpriv::progress::Progress;
+use lowpriv::progress::{CrawlProgress, Progress};
 
 #[derive(Default)]
 struct Counts {
     answered: u64,
     errors: u64,
     queued: usize,
+    /// The crawl's last round, once one is over.
+    crawl: Option<CrawlProgress>,
 }
+
+impl Counts {
+    /// `12 templates (3 waiting) · 240 URLs sent · 80 queued`, or just the queue before the
+    /// crawl's first round is over.
+    fn crawl_text(&self) -> String {
+        match self.crawl {
+            Some(c) => format!(
+                "{} templates ({} waiting) · {} URLs sent · {} queued",
+                c.templates_observed, c.templates_waiting, c.sent, c.queued
+            ),
+            None => format!("{} queued", self.queued),
+        }
+    }
+}
+
+/// Without a terminal, a crawl progress line at most this often: a CI log stays readable on a
+/// long crawl and still shows it is alive.
+const LINE_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Live bars, one per identity: requests answered, queue, errors.
 pub struct Bars {
@@ -47,8 +67,9 @@ impl Bars {
         change(counts);
         bar.set_position(counts.answered);
         bar.set_message(format!(
-            "{} queued · {} errors",
-            counts.queued, counts.errors
+            "{} · {} errors",
+            counts.crawl_text(),
+            counts.errors
         ));
     }
 }
@@ -69,6 +90,13 @@ impl Progress for Bars {
         self.update(identity, |c| c.queued = queued);
     }
 
+    fn crawled(&self, identity: &str, progress: CrawlProgress) {
+        self.update(identity, |c| {
+            c.queued = progress.queued;
+            c.crawl = Some(progress);
+        });
+    }
+
     fn finish(&self) {
         if let Ok(bars) = self.bars.lock() {
             for (bar, _) in bars.values() {
@@ -83,6 +111,8 @@ impl Progress for Bars {
 pub struct Lines {
     started: Instant,
     counts: Mutex<BTreeMap<String, Counts>>,
+    /// When the last crawl line was printed ([`LINE_EVERY`]).
+    last_line: Mutex<Instant>,
 }
 
 impl Lines {
@@ -90,6 +120,7 @@ impl Lines {
         Lines {
             started: Instant::now(),
             counts: Mutex::new(BTreeMap::new()),
+            last_line: Mutex::new(Instant::now()),
         }
     }
 
@@ -121,6 +152,30 @@ impl Progress for Lines {
             c.answered += 1;
             c.errors += u64::from(error);
         }
+    }
+
+    fn crawled(&self, identity: &str, progress: CrawlProgress) {
+        let Ok(mut counts) = self.counts.lock() else {
+            return;
+        };
+        counts.entry(identity.to_string()).or_default().crawl = Some(progress);
+        let Ok(mut last) = self.last_line.lock() else {
+            return;
+        };
+        if last.elapsed() < LINE_EVERY {
+            return;
+        }
+        *last = Instant::now();
+        let line: Vec<String> = counts
+            .iter()
+            .filter(|(_, c)| c.crawl.is_some())
+            .map(|(identity, c)| format!("{identity}: {}", c.crawl_text()))
+            .collect();
+        eprintln!(
+            "lowpriv: crawling, {:.0} s: {}",
+            self.started.elapsed().as_secs_f64(),
+            line.join("; ")
+        );
     }
 
     fn finish(&self) {

@@ -40,6 +40,13 @@ fn demo_reports_every_planted_flaw_and_nothing_on_correct_endpoints() {
         ("data-exposure", "dave", "/api/directory"),
         ("audience-leak", "anonymous", "/api/admin/stats"),
         ("inverted-privilege", "carol", "/hr/reviews"),
+        // The data browser's unfiltered export.
+        ("rule-violation", "carol", "/data/employees.csv"),
+        ("rule-violation", "dave", "/data/employees.csv"),
+        ("cross-identity-data", "carol", "/data/employees.csv"),
+        ("cross-identity-data", "dave", "/data/employees.csv"),
+        ("cross-identity-data", "bob", "/data/employees.csv"),
+        ("audience-leak", "dave", "/data/employees.csv"),
     ];
     for (kind, identity, template) in expected {
         assert!(
@@ -101,6 +108,20 @@ fn demo_reports_every_planted_flaw_and_nothing_on_correct_endpoints() {
     assert_eq!(stats["outcome"], "allowed");
     assert_eq!(stats["shown"], true);
 
+    // The data browser's thousands of URLs are sampled, and the run stays conclusive: every
+    // template found was observed by every identity whose crawl found it.
+    let coverage = &report["coverage"];
+    assert!(coverage.get("unobserved").is_none(), "{coverage}");
+    assert!(
+        coverage["templates_found"].as_u64().unwrap() >= 40,
+        "{coverage}"
+    );
+    assert!(
+        coverage["sampled_out"].as_u64().unwrap() > 500,
+        "{coverage}"
+    );
+    assert!(stdout.contains("coverage: "), "{stdout}");
+
     // Traps untouched.
     assert!(
         stdout.contains("0 logout hits · 0 delete hits · 0 credentials sent to the foreign origin"),
@@ -139,6 +160,8 @@ fn demo_reports_every_planted_flaw_and_nothing_on_correct_endpoints() {
         "anonymous /api/admin/stats allowed",
         "carol /hr/reviews allowed",
         "anonymous /static/app.js sees db-password",
+        "dave /data/employees.csv allowed",
+        "carol /data/employees.csv sees alice-private",
     ] {
         assert!(
             widening.contains(&expected.to_string()),
@@ -222,6 +245,22 @@ fn demo_fixed_passes_over_a_matrix_it_really_observed() {
         outcome_at(&report, "anonymous", "/api/admin/stats").as_deref(),
         Some("denied")
     );
+    // The data browser: each table as its rule says, every format alike.
+    for (identity, template, outcome) in [
+        ("alice", "/data/audit_log", "allowed"),
+        ("bob", "/data/audit_log.json", "denied"),
+        ("bob", "/data/employees.csv", "allowed"),
+        ("carol", "/data/employees.csv", "denied"),
+        ("dave", "/data/employees.csv", "denied"),
+        ("carol", "/data/projects", "allowed"),
+        ("dave", "/data", "denied"),
+    ] {
+        let got = outcomes(&report, identity, template);
+        assert!(
+            !got.is_empty() && got.iter().all(|o| o == outcome),
+            "{identity} {template}: {got:?}"
+        );
+    }
     let allowed = report["summary"]["outcomes"]["allowed"].as_u64().unwrap();
     assert!(allowed >= 20, "only {allowed} allowed observations");
     assert!(stdout.contains("0 logout hits · 0 delete hits · 0 credentials"));

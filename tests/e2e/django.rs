@@ -398,30 +398,22 @@ fn django_admin_flawed_variant_reports_exactly_the_planted_permission() {
     assert_eq!(run.code, Some(1), "{}", run.context());
     assert_eq!(run.report["summary"]["verdict"], "fail");
     // The planted mistake, once per template: finance reaches the HR admin (the app index,
-    // the changelist in every sort order, each employee's change and history pages, also
-    // as linked from a sorted list) and sees salaries on the changelist and change pages.
+    // the changelist, each employee's change and history pages) and sees salaries on the
+    // changelist and change pages. Django's sort orders (`o`) and the list's filters carried
+    // to a change page (`_changelist_filters`) only present, so they are the same rows.
     let employee = "/admin/hr/employee";
     let change = format!("{employee}/{{id}}/change/");
     let history = format!("{employee}/{{id}}/history/");
-    let from_list = "?_changelist_filters={_changelist_filters}";
     let mut expected: Vec<(String, String, String)> = Vec::new();
     for template in [
         "/admin/hr/".to_string(),
         format!("{employee}/"),
-        format!("{employee}/?o={{o}}"),
         change.clone(),
-        format!("{change}{from_list}"),
         history.clone(),
-        format!("{history}{from_list}"),
     ] {
         expected.push(("rule-violation".into(), "finance".into(), template));
     }
-    for template in [
-        format!("{employee}/"),
-        format!("{employee}/?o={{o}}"),
-        change.clone(),
-        format!("{change}{from_list}"),
-    ] {
+    for template in [format!("{employee}/"), change.clone()] {
         expected.push(("data-exposure".into(), "finance".into(), template));
     }
     expected.sort();

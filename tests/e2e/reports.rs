@@ -205,7 +205,15 @@ fn groups_in_the_json_report_and_every_finding_kept() {
         .filter(|g| g["kind"] == "rule-violation")
         .map(|g| g["template"].as_str().unwrap())
         .collect();
-    assert_eq!(broken, ["/admin/users", "/api/admin/stats"]);
+    assert_eq!(
+        broken,
+        [
+            "/admin/users",
+            "/api/admin/stats",
+            "/data/employees.csv",
+            "/data/employees.csv?department={department}"
+        ]
+    );
 }
 
 #[test]

@@ -387,7 +387,7 @@ async fn a_crawl_cut_short_by_max_requests_is_inconclusive() {
         .filter(|i| {
             i["truncated"]
                 .as_str()
-                .is_some_and(|t| t.contains("max_requests (3)"))
+                .is_some_and(|t| t.contains("max_requests (now 3)"))
         })
         .collect();
     assert!(cut.len() >= 3, "{:#?}", report["identities"]);
@@ -398,7 +398,7 @@ async fn a_crawl_cut_short_by_max_requests_is_inconclusive() {
 async fn a_crawl_cut_short_by_max_depth_is_inconclusive() {
     let (code, report, output) = run_edited(|s| s.replace("max_depth = 8", "max_depth = 0")).await;
     assert_eq!(code, 3, "{output}");
-    assert!(output.contains("max_depth (0)"), "{output}");
+    assert!(output.contains("max_depth (now 0)"), "{output}");
     assert_eq!(report["summary"]["verdict"], "inconclusive");
 }
 

@@ -30,7 +30,7 @@ fn shipped() -> String {
 #[test]
 fn snapshots_are_byte_identical_across_runs_and_concurrency() {
     for fixed in [false, true] {
-        let texts: Vec<String> = [1, 16, 1, 16]
+        let texts: Vec<String> = [1, 8, 32, 1, 8, 32]
             .into_iter()
             .map(|c| snap(&run(demo_config(fixed), c)))
             .collect();
@@ -58,10 +58,17 @@ fn growing_the_data_leaves_the_snapshot_unchanged() {
             },
             8,
         );
+        // The Site grew by thousands of URLs (pages, facet values) of the same templates:
+        // the crawl samples them, so what grows is what is sampled out, and the run stays
+        // conclusive with the same snapshot.
         assert!(
-            big.summary.requests > small.summary.requests + 200,
-            "the Site really grew"
+            big.coverage.urls_seen > small.coverage.urls_seen + 100,
+            "the Site really grew: {:?} vs {:?}",
+            big.coverage.urls_seen,
+            small.coverage.urls_seen
         );
+        assert!(big.coverage.unobserved.is_empty(), "{:?}", big.coverage);
+        assert_ne!(big.summary.verdict, lowpriv::Verdict::Inconclusive);
         assert_eq!(snap(&small), snap(&big), "fixed={fixed}");
     }
 }
@@ -467,4 +474,42 @@ fn review_on_a_terminal_accepts_and_rejects() {
     assert!(shown.contains("accepted"), "{shown}");
     assert!(!pending.exists());
     assert_eq!(std::fs::read_to_string(&approved).unwrap(), flawed);
+}
+
+/// Never a false green: a Site with more templates than `max_requests` lets the crawl reach
+/// ends inconclusive, naming templates left unseen and the setting that would cover them.
+#[test]
+fn more_templates_than_max_requests_allows_is_inconclusive_and_named() {
+    let result = run_demo(
+        demo_config(true),
+        |s| s.crawl.max_requests = 25,
+        &RunOptions::default(),
+    );
+    assert_eq!(result.summary.verdict, lowpriv::Verdict::Inconclusive);
+    let unseen = &result.coverage.unobserved;
+    assert!(!unseen.is_empty(), "{:?}", result.coverage);
+    let alice = result
+        .identities
+        .iter()
+        .find(|i| i.name == "alice")
+        .unwrap();
+    let why = alice.truncated.as_deref().unwrap_or_default();
+    assert!(
+        why.contains("found but never requested")
+            && why.contains(
+                &unseen
+                    .iter()
+                    .find(|u| u.identity == "alice")
+                    .unwrap()
+                    .template
+            )
+            && why.contains("raise [crawl] max_requests (now 25)"),
+        "{why}"
+    );
+    let verdict = terminal::render_verdict(&result, terminal::Style::default());
+    assert!(
+        verdict.contains("raise [crawl] max_requests (now 25)"),
+        "{verdict}"
+    );
+    assert!(verdict.contains("never requested"), "{verdict}");
 }

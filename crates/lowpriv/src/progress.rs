@@ -12,8 +12,26 @@ pub trait Progress: Send + Sync {
     fn answered(&self, _identity: &str, _error: bool) {}
     /// How many requests wait in `identity`'s crawl queue.
     fn queued(&self, _identity: &str, _queued: usize) {}
+    /// A round of `identity`'s crawl is over: templates and URLs done, and what waits.
+    /// Calls `queued` by default, for a display that only shows the queue.
+    fn crawled(&self, identity: &str, progress: CrawlProgress) {
+        self.queued(identity, progress.queued);
+    }
     /// The run is over.
     fn finish(&self) {}
+}
+
+/// Where one identity's crawl stands, after a round of its frontier.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CrawlProgress {
+    /// Templates at least one request of which was sent.
+    pub templates_observed: usize,
+    /// Templates found and waiting, never sent yet.
+    pub templates_waiting: usize,
+    /// Requests sent.
+    pub sent: usize,
+    /// Requests waiting (within their templates' samples).
+    pub queued: usize,
 }
 
 /// Reports nothing.

@@ -49,7 +49,131 @@ pub struct RunResult {
     /// "If the audience widens to TIER", when `--audience` was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audience_preview: Option<AudiencePreview>,
+    /// What the crawl covered: templates found and observed, URLs seen, sent, sampled out.
+    pub coverage: CoverageReport,
     pub summary: Summary,
+}
+
+/// What the crawl covered ("coverage, not URL count"): a run is complete when every template
+/// found was observed by every identity whose crawl found it; query variants past a
+/// template's sample (`max_per_template`) are sampled out, counted here, never holes.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CoverageReport {
+    /// Distinct templates any identity's crawl found in reach.
+    pub templates_found: usize,
+    /// Distinct templates some identity's crawl sent a request of.
+    pub templates_observed: usize,
+    /// Per identity whose session was usable, in scenario order.
+    pub identities: Vec<IdentityCoverage>,
+    /// Summed over identities: distinct in-scope URLs each crawl found.
+    pub urls_seen: usize,
+    /// Summed over identities: requests the crawls sent (the replay comes on top).
+    pub urls_sent: usize,
+    /// Summed over identities: URLs of observed templates not sent.
+    pub sampled_out: usize,
+    /// The scenario's `[crawl] max_per_template`.
+    pub max_per_template: u32,
+    /// Templates an identity's crawl found and never sent, by identity then template.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unobserved: Vec<UnobservedTemplate>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct IdentityCoverage {
+    pub identity: String,
+    pub templates_found: usize,
+    pub templates_observed: usize,
+    pub urls_seen: usize,
+    pub urls_sent: usize,
+    pub sampled_out: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct UnobservedTemplate {
+    pub identity: String,
+    pub template: String,
+    pub reason: crate::crawl::Unobserved,
+}
+
+impl CoverageReport {
+    /// From each usable identity's crawl coverage, in scenario order.
+    pub(crate) fn new<'a>(
+        max_per_template: u32,
+        crawls: impl IntoIterator<Item = (&'a str, &'a crate::crawl::Coverage)>,
+    ) -> CoverageReport {
+        let mut report = CoverageReport {
+            max_per_template,
+            ..CoverageReport::default()
+        };
+        let mut found = std::collections::BTreeSet::new();
+        let mut observed = std::collections::BTreeSet::new();
+        for (identity, c) in crawls {
+            found.extend(c.templates_found.iter());
+            observed.extend(c.templates_observed.iter());
+            report.urls_seen += c.urls_seen;
+            report.urls_sent += c.urls_sent;
+            report.sampled_out += c.sampled_out;
+            report.identities.push(IdentityCoverage {
+                identity: identity.to_string(),
+                templates_found: c.templates_found.len(),
+                templates_observed: c.templates_observed.len(),
+                urls_seen: c.urls_seen,
+                urls_sent: c.urls_sent,
+                sampled_out: c.sampled_out,
+            });
+            report
+                .unobserved
+                .extend(
+                    c.unobserved
+                        .iter()
+                        .map(|(template, why)| UnobservedTemplate {
+                            identity: identity.to_string(),
+                            template: template.clone(),
+                            reason: *why,
+                        }),
+                );
+        }
+        report.templates_found = found.len();
+        report.templates_observed = observed.len();
+        report
+    }
+
+    /// One line for the terminal and Markdown reports.
+    pub fn line(&self) -> String {
+        let per_identity: Vec<String> = self
+            .identities
+            .iter()
+            .map(|i| {
+                format!(
+                    "{} {}/{}",
+                    i.identity, i.templates_observed, i.templates_found
+                )
+            })
+            .collect();
+        let mut line = format!(
+            "coverage: {} templates found, observed per identity {} · {} URLs seen, {} sent, \
+             {} sampled out (max_per_template {})",
+            self.templates_found,
+            if per_identity.is_empty() {
+                "(none)".to_string()
+            } else {
+                per_identity.join(", ")
+            },
+            self.urls_seen,
+            self.urls_sent,
+            self.sampled_out,
+            self.max_per_template,
+        );
+        if !self.unobserved.is_empty() {
+            let templates: std::collections::BTreeSet<&str> = self
+                .unobserved
+                .iter()
+                .map(|u| u.template.as_str())
+                .collect();
+            line.push_str(&format!(" · {} never requested", templates.len()));
+        }
+        line
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -170,6 +294,7 @@ pub(crate) struct Parts {
     pub decision: crate::verdict::Decision,
     pub snapshot: Option<SnapshotReport>,
     pub audience_preview: Option<AudiencePreview>,
+    pub coverage: CoverageReport,
     pub duration_ms: u128,
 }
 
@@ -189,6 +314,7 @@ impl RunResult {
             decision,
             snapshot,
             audience_preview,
+            coverage,
             duration_ms,
         } = parts;
         let site = &scenario.site;
@@ -240,6 +366,7 @@ impl RunResult {
             exposure,
             snapshot,
             audience_preview,
+            coverage,
             summary,
         }
     }

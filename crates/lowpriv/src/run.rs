@@ -161,6 +161,14 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
     let audience_preview = options
         .audience
         .map(|to| judge::audience_preview(scenario, &observations.all, to));
+    let coverage = crate::result::CoverageReport::new(
+        scenario.crawl.max_per_template,
+        sessions
+            .iter()
+            .zip(&crawled.identities)
+            .filter(|(session, _)| session.status.is_usable())
+            .map(|(session, own)| (session.identity.name.as_str(), &own.coverage)),
+    );
     let result = RunResult::assemble(
         scenario,
         evaluated,
@@ -172,6 +180,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
             decision,
             snapshot,
             audience_preview,
+            coverage,
             duration_ms: started.elapsed().as_millis(),
         },
     );

@@ -1,27 +1,33 @@
 //! The crawl: per identity, a concurrent frontier from the seeds (and the OpenAPI document)
-//! outwards, bounded by `concurrency`, `max_depth` and `max_requests`, with the Site's shared
-//! rate limit applied by the session.
+//! outwards, in rounds ordered by novelty (`frontier.rs`), bounded by `concurrency`,
+//! `max_depth`, `max_per_template` and `max_requests`, with the Site's shared rate limit
+//! applied by the session.
 //!
 //! Input: logged-in [`Session`]s. Output: a [`CrawlMap`]: per identity, what it was shown and
 //! what each of those requests gave (as observed by the caller's [`Observe`], so a body is
 //! read once and dropped here), what was skipped and why, the actions seen, and whether the
-//! crawl was cut short. Invariants: only GET is sent; nothing outside [`scope::Scope`] is sent;
-//! every request is sent at most once per identity (URLs are normalized first).
+//! crawl was cut short, which is only when a template found in reach was never sent (query
+//! variants of observed templates are sampled out, counted in [`Coverage`]). Invariants: only
+//! GET is sent; nothing outside [`scope::Scope`] is sent; every request is sent at most once
+//! per identity (URLs are normalized first); what is sent does not depend on concurrency or
+//! on the order responses arrive.
 
 pub mod discover;
+pub mod frontier;
 pub mod holes;
 pub mod scope;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use tokio::task::JoinSet;
 use url::Url;
 
 pub use discover::Action;
+pub use frontier::{Budget, Coverage, Frontier, Unobserved};
 use scope::{Admission, Scope};
 
-use crate::progress::ProgressHandle;
+use crate::progress::{CrawlProgress, ProgressHandle};
 use crate::scenario::{Identity, Scenario};
 use crate::session::{FetchError, Response, Session};
 
@@ -64,7 +70,7 @@ pub trait Observe: Send + Sync + 'static {
 #[derive(Debug)]
 pub struct IdentityCrawl<O> {
     pub identity: String,
-    /// Requests sent, in the order they completed.
+    /// Requests sent, in request order within each round of the frontier.
     pub fetched: Vec<(Request, O)>,
     /// Requests found on the Site but not sent, with the reason.
     pub skipped: BTreeMap<Request, String>,
@@ -77,6 +83,8 @@ pub struct IdentityCrawl<O> {
     pub offsite_links: usize,
     /// Why the crawl stopped before its frontier was empty, if it did.
     pub truncated: Option<String>,
+    /// Templates found and observed, URLs seen, sent and sampled out.
+    pub coverage: Coverage,
 }
 
 impl<O> IdentityCrawl<O> {
@@ -90,6 +98,7 @@ impl<O> IdentityCrawl<O> {
             routes: BTreeSet::new(),
             offsite_links: 0,
             truncated: None,
+            coverage: Coverage::default(),
         }
     }
 }
@@ -103,9 +112,8 @@ pub struct CrawlMap<O> {
 #[derive(Clone, Debug)]
 struct Limits {
     concurrency: usize,
-    max_per_template: usize,
-    max_depth: u32,
-    max_requests: usize,
+    budget: Budget,
+    params: crate::scenario::QueryParams,
     openapi: Option<Url>,
     seeds: Vec<Url>,
 }
@@ -128,9 +136,12 @@ pub async fn run<O: Observe>(
     };
     let limits = Limits {
         concurrency: scenario.crawl.concurrency.max(1),
-        max_per_template: scenario.crawl.max_per_template.max(1) as usize,
-        max_depth: scenario.crawl.max_depth,
-        max_requests: scenario.crawl.max_requests as usize,
+        budget: Budget {
+            max_per_template: scenario.crawl.max_per_template.max(1) as usize,
+            max_depth: scenario.crawl.max_depth,
+            max_requests: scenario.crawl.max_requests as usize,
+        },
+        params: scenario.crawl.params.clone(),
         openapi: scenario
             .crawl
             .openapi
@@ -168,156 +179,168 @@ async fn crawl_one<O: Observe>(
     limits: Limits,
     progress: ProgressHandle,
 ) -> IdentityCrawl<O::Output> {
-    let mut result = IdentityCrawl::new(&session.identity.name);
-    let mut frontier = Frontier {
-        scope: &scope,
-        limits: &limits,
-        seen: HashMap::new(),
-        queue: VecDeque::new(),
-        depth_limited: 0,
-        per_template: HashMap::new(),
-    };
+    let name = session.identity.name.clone();
+    let mut result = IdentityCrawl::new(&name);
+    let mut frontier = Frontier::new(&limits.params, limits.budget.clone());
     let starts = limits.seeds.iter().chain(limits.openapi.iter());
     for url in starts {
-        frontier.offer(Request::get(url.clone()), 0, &mut result);
-    }
-    let mut in_flight = JoinSet::new();
-    let mut sent = 0usize;
-    loop {
-        while in_flight.len() < limits.concurrency
-            && sent < limits.max_requests
-            && !session.site.stop.is_stopped()
-        {
-            let Some((request, depth)) = frontier.queue.pop_front() else {
-                break;
-            };
-            sent += 1;
-            let session = session.clone();
-            let observer = observer.clone();
-            let openapi = limits.openapi.clone();
-            in_flight.spawn(async move {
-                let response = session.fetch(&request.url).await;
-                let failed = response.as_ref().map_or(true, |r| r.status >= 500);
-                let found = discover_from(&response, &request, openapi.as_ref());
-                let observation = observer.observe(&session.identity, &request, &response, true);
-                (request, depth, observation, found, failed)
-            });
-        }
-        let stop = &session.site.stop;
-        let joined = tokio::select! {
-            biased;
-            _ = stop.stopped() => {
-                // Dropping the set aborts what is in flight: nothing more is sent.
-                result.truncated.get_or_insert(format!(
-                    "stopped: {}",
-                    stop.reason().unwrap_or_else(|| "stopped".to_string())
-                ));
-                break;
-            }
-            joined = in_flight.join_next() => joined,
-        };
-        let Some(joined) = joined else {
-            break;
-        };
-        let (request, depth, observation, found, failed) = match joined {
-            Ok(done) => done,
-            Err(err) => {
-                // A panicking task is a bug in us; the crawl is no longer complete.
-                result.truncated = Some(format!("internal error in a crawl task: {err}"));
-                continue;
-            }
-        };
-        progress.answered(&session.identity.name, failed);
-        result.fetched.push((request, observation));
-        result.actions.extend(found.actions);
-        result.templates.extend(found.templates);
-        result.routes.extend(found.routes);
-        for link in found.links {
-            frontier.offer(Request::get(link), depth + 1, &mut result);
-        }
-        progress.queued(
-            &session.identity.name,
-            frontier.queue.len() + in_flight.len(),
+        offer(
+            &scope,
+            &mut frontier,
+            Request::get(url.clone()),
+            0,
+            &mut result,
         );
     }
-    if !frontier.queue.is_empty() {
-        let left = frontier.queue.len();
-        result.truncated.get_or_insert(format!(
-            "max_requests ({}) reached with {left} URLs still queued",
-            limits.max_requests
-        ));
-    } else if frontier.depth_limited > 0 {
-        result.truncated.get_or_insert(format!(
-            "max_depth ({}) left {} URLs unvisited",
-            limits.max_depth, frontier.depth_limited
-        ));
+    let stop = &session.site.stop;
+    let mut sent = 0usize;
+    let mut routes_known = 0usize;
+    // Rounds with a barrier: a round's discoveries are offered only once the whole round is
+    // answered, in URL order, so what the next round holds never depends on which response
+    // came back first (see frontier.rs).
+    loop {
+        let round = frontier.next_round();
+        if round.is_empty() {
+            break;
+        }
+        let mut round = round.into_iter();
+        let mut in_flight = JoinSet::new();
+        let mut found_links: BTreeMap<Url, u32> = BTreeMap::new();
+        let mut answered = Vec::new();
+        let mut stopped = false;
+        loop {
+            while in_flight.len() < limits.concurrency
+                && sent < limits.budget.max_requests
+                && !stop.is_stopped()
+            {
+                let Some((request, depth)) = round.next() else {
+                    break;
+                };
+                sent += 1;
+                frontier.sent(&request);
+                let session = session.clone();
+                let observer = observer.clone();
+                let openapi = limits.openapi.clone();
+                in_flight.spawn(async move {
+                    let response = session.fetch(&request.url).await;
+                    let failed = response.as_ref().map_or(true, |r| r.status >= 500);
+                    let found = discover_from(&response, &request, openapi.as_ref());
+                    let observation =
+                        observer.observe(&session.identity, &request, &response, true);
+                    (request, depth, observation, found, failed)
+                });
+            }
+            let joined = tokio::select! {
+                biased;
+                _ = stop.stopped() => {
+                    // Dropping the set aborts what is in flight: nothing more is sent.
+                    result.truncated.get_or_insert(format!(
+                        "stopped: {}",
+                        stop.reason().unwrap_or_else(|| "stopped".to_string())
+                    ));
+                    stopped = true;
+                    break;
+                }
+                joined = in_flight.join_next() => joined,
+            };
+            let Some(joined) = joined else {
+                break;
+            };
+            let (request, depth, observation, found, failed) = match joined {
+                Ok(done) => done,
+                Err(err) => {
+                    // A panicking task is a bug in us; the crawl is no longer complete.
+                    result.truncated = Some(format!("internal error in a crawl task: {err}"));
+                    continue;
+                }
+            };
+            progress.answered(&name, failed);
+            answered.push((request, observation));
+            result.actions.extend(found.actions);
+            result.templates.extend(found.templates);
+            result.routes.extend(found.routes);
+            for link in found.links {
+                let at = found_links
+                    .entry(scope::normalize(&link))
+                    .or_insert(depth + 1);
+                *at = (*at).min(depth + 1);
+            }
+        }
+        // Completion order is not an order: keep the fetched list in request order.
+        answered.sort_by(|a, b| a.0.cmp(&b.0));
+        result.fetched.extend(answered);
+        if stopped {
+            frontier.unsent(round);
+            break;
+        }
+        if result.routes.len() != routes_known {
+            routes_known = result.routes.len();
+            frontier.learn_routes(&result.routes);
+        }
+        for (link, depth) in found_links {
+            offer(
+                &scope,
+                &mut frontier,
+                Request::get(link),
+                depth,
+                &mut result,
+            );
+        }
+        progress.crawled(
+            &name,
+            CrawlProgress {
+                templates_observed: frontier.templates_sent(),
+                templates_waiting: frontier.unseen_waiting(),
+                sent,
+                queued: frontier.waiting(),
+            },
+        );
+        let rest: Vec<(Request, u32)> = round.collect();
+        if !rest.is_empty() {
+            // max_requests reached within the round: the rest waits, and `finish` tells a
+            // template never sent (a hole) from variants of observed ones (sampled out).
+            frontier.unsent(rest);
+            break;
+        }
+        if sent >= limits.budget.max_requests {
+            break;
+        }
     }
+    let (coverage, holes) = frontier.finish(stop.is_stopped());
+    for (request, why) in holes {
+        let reason = match why {
+            Unobserved::MaxRequests => format!(
+                "not sent: max_requests ({}) reached first",
+                limits.budget.max_requests
+            ),
+            Unobserved::MaxDepth => format!("beyond max_depth ({})", limits.budget.max_depth),
+            Unobserved::Stopped => "not sent: the run was stopped".to_string(),
+        };
+        result.skipped.entry(request).or_insert(reason);
+    }
+    if let Some(why) = coverage.shortfall(&limits.budget) {
+        result.truncated.get_or_insert(why);
+    }
+    result.coverage = coverage;
     result
 }
 
-/// One identity's queue of requests to send, and what bounds it.
-struct Frontier<'a> {
-    scope: &'a Scope,
-    limits: &'a Limits,
-    /// Every URL queued so far, with the depth it was found at.
-    seen: HashMap<Url, u32>,
-    queue: VecDeque<(Request, u32)>,
-    /// URLs of templates never observed that max_depth kept out.
-    depth_limited: usize,
-    /// Requests queued per template (max_per_template).
-    per_template: HashMap<String, usize>,
-}
-
-impl Frontier<'_> {
-    /// Queues a request found at `depth`, or records in `result` why it is not sent.
-    fn offer<O>(&mut self, request: Request, depth: u32, result: &mut IdentityCrawl<O>) {
-        let limits = self.limits;
-        match self.scope.check(&request.url) {
-            Admission::Offsite => result.offsite_links += 1,
-            Admission::Skip(reason) => {
-                result.skipped.entry(request).or_insert(reason);
-            }
-            Admission::Crawl => {
-                if self.seen.contains_key(&request.url) {
-                    return;
-                }
-                let template = request.template();
-                if depth > limits.max_depth {
-                    // Past the depth limit, a template already crawled is still in the matrix;
-                    // only a template never seen is part of the Site left unobserved.
-                    let covered = self.per_template.get(&template).is_some_and(|n| *n > 0);
-                    if !covered {
-                        self.depth_limited += 1;
-                    }
-                    result.skipped.entry(request).or_insert_with(|| {
-                        if covered {
-                            format!(
-                                "beyond max_depth ({}); {template} already observed",
-                                limits.max_depth
-                            )
-                        } else {
-                            format!("beyond max_depth ({})", limits.max_depth)
-                        }
-                    });
-                    return;
-                }
-                let sent = self.per_template.entry(template.clone()).or_insert(0);
-                if *sent >= limits.max_per_template {
-                    // A trap (an endless calendar, ever-new queries) or just a big table: the
-                    // template's row is already observed; its further URLs are listed, not sent.
-                    result.skipped.entry(request).or_insert_with(|| {
-                        format!(
-                            "over max_per_template ({}) for {template}",
-                            limits.max_per_template
-                        )
-                    });
-                    return;
-                }
-                *sent += 1;
-                result.skipped.remove(&request);
-                self.seen.insert(request.url.clone(), depth);
-                self.queue.push_back((request, depth));
-            }
+/// Files a request found at `depth` with the frontier, or records in `result` why it is
+/// not sent.
+fn offer<O>(
+    scope: &Scope,
+    frontier: &mut Frontier,
+    request: Request,
+    depth: u32,
+    result: &mut IdentityCrawl<O>,
+) {
+    match scope.check(&request.url) {
+        Admission::Offsite => result.offsite_links += 1,
+        Admission::Skip(reason) => {
+            result.skipped.entry(request).or_insert(reason);
+        }
+        Admission::Crawl => {
+            frontier.offer(request, depth);
         }
     }
 }

@@ -10,7 +10,7 @@ use url::{Origin, Url};
 
 /// The scenario's lenient glob compiler, where the judge still calls it; new code reads the
 /// model's [`PathGlobs`]s.
-use crate::scenario::{PathGlobs, Scenario};
+use crate::scenario::{PathGlobs, QueryParams, Scenario};
 
 /// Words that make a link unsafe to follow with GET: Sites written in a hurry put logout and
 /// delete behind plain links. Matched against whole path or query tokens, case-insensitively.
@@ -129,8 +129,9 @@ pub fn normalize(url: &Url) -> Url {
     url
 }
 
-/// The request template: IDs in the path become placeholders, query values become `{key}`.
-/// One template stands for many requests; the matrix and findings speak of templates.
+/// The request template: IDs in the path become placeholders, query values become `{key}`,
+/// and keys that only present data (the built-in [`QueryParams`]) are left out. One template
+/// stands for many requests; the matrix and findings speak of templates.
 pub fn template(url: &Url) -> String {
     Routes::default().template(url)
 }
@@ -138,9 +139,12 @@ pub fn template(url: &Url) -> String {
 /// Route templates the Site declares (its OpenAPI paths, `/api/users/{username}`). A URL
 /// whose path fits one takes that template, so parameters the heuristics cannot recognise
 /// (a user name, a slug) still collapse into one row; other URLs fall back to recognising IDs.
+///
+/// Query keys the scenario's [`QueryParams`] call presentation are left out of the template.
 #[derive(Clone, Debug, Default)]
 pub struct Routes {
     routes: Vec<Vec<String>>,
+    params: QueryParams,
 }
 
 impl Routes {
@@ -153,7 +157,16 @@ impl Routes {
         routes.sort_by_key(|segments: &Vec<String>| {
             std::cmp::Reverse(segments.iter().filter(|s| !is_param(s)).count())
         });
-        Routes { routes }
+        Routes {
+            routes,
+            params: QueryParams::default(),
+        }
+    }
+
+    /// The same routes, with the scenario's presentation and data keys.
+    pub fn with_params(mut self, params: &QueryParams) -> Routes {
+        self.params = params.clone();
+        self
     }
 
     fn route_for(&self, path: &str) -> Option<String> {
@@ -175,7 +188,11 @@ impl Routes {
             Some(route) => route,
             None => heuristic_path(url.path()),
         };
-        let mut keys: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        let mut keys: Vec<String> = url
+            .query_pairs()
+            .map(|(k, _)| k.into_owned())
+            .filter(|k| !self.params.is_presentation(k))
+            .collect();
         keys.sort();
         keys.dedup();
         if !keys.is_empty() {
@@ -290,7 +307,8 @@ mod tests {
                 "/r/{uuid}/x",
             ),
             ("http://h/blob/0123456789abcdef0123", "/blob/{hex}"),
-            ("http://h/search?q=abc&page=2", "/search?page={page}&q={q}"),
+            ("http://h/search?q=abc&page=2", "/search?q={q}"),
+            ("http://h/search?q=abc&x=2", "/search?q={q}&x={x}"),
             ("http://h/", "/"),
             ("http://h/static/app.js", "/static/app.js"),
             (
@@ -300,6 +318,44 @@ mod tests {
         ];
         for (u, expected) in cases {
             assert_eq!(template(&url(u)), expected, "{u}");
+        }
+    }
+
+    #[test]
+    fn presentation_keys_collapse_and_data_keys_keep_their_place() {
+        let custom = QueryParams::new(&["view".to_string()], &["format".to_string()]);
+        // (url, template with the built-in lists, template with the custom lists)
+        let cases = [
+            (
+                "http://h/data/employees?_sort=name&_page=2&_size=50",
+                "/data/employees",
+                "/data/employees",
+            ),
+            (
+                "http://h/data/employees.csv?_facet=title&title=Engineer",
+                "/data/employees.csv?title={title}",
+                "/data/employees.csv?title={title}",
+            ),
+            (
+                "http://h/admin/users/?o=1.-2&p=3&q=smith&all=",
+                "/admin/users/?q={q}",
+                "/admin/users/?q={q}",
+            ),
+            (
+                "http://h/report?format=csv&view=wide",
+                "/report?view={view}",
+                "/report?format={format}",
+            ),
+            (
+                "http://h/data/query?sql=select+1&_size=10",
+                "/data/query?sql={sql}",
+                "/data/query?sql={sql}",
+            ),
+        ];
+        let routes = Routes::default().with_params(&custom);
+        for (u, default, with_custom) in cases {
+            assert_eq!(template(&url(u)), default, "{u}");
+            assert_eq!(routes.template(&url(u)), with_custom, "{u}");
         }
     }
 

@@ -77,20 +77,31 @@ pub fn collect(
         }));
         unfilled.extend(own.templates.iter().cloned());
     }
-    // The Site's own route templates (OpenAPI paths) name the rows where they fit.
+    // The Site's own route templates (OpenAPI paths) name the rows where they fit, and the
+    // scenario's presentation keys (`[crawl] presentation_params`) leave them.
     let routes: BTreeSet<&String> = crawled
         .identities
         .iter()
         .flat_map(|c| c.routes.iter())
         .collect();
-    if !routes.is_empty() {
-        let routes = crate::crawl::scope::Routes::new(routes);
-        for obs in &mut observations {
-            if let Ok(url) = url::Url::parse(&obs.url) {
-                obs.template = routes.template(&url);
-            }
+    let routes = crate::crawl::scope::Routes::new(routes).with_params(&scenario.crawl.params);
+    for obs in &mut observations {
+        if let Ok(url) = url::Url::parse(&obs.url) {
+            obs.template = routes.template(&url);
         }
     }
+    // A request not sent (a destructive-looking query value, say) of a template that was
+    // observed is not a cell of its own: the row is observed, and whether one of its
+    // variants looked unsafe depends on the data, which must not move the snapshot.
+    let observed: BTreeSet<(String, String)> = observations
+        .iter()
+        .filter(|o| o.outcome != super::Outcome::Skipped)
+        .map(|o| (o.method.clone(), o.template.clone()))
+        .collect();
+    observations.retain(|o| {
+        o.outcome != super::Outcome::Skipped
+            || !observed.contains(&(o.method.clone(), o.template.clone()))
+    });
     finalize(&mut observations, &scenario.identities);
     let order: BTreeMap<&str, usize> = scenario
         .identities

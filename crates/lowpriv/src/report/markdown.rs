@@ -85,6 +85,7 @@ pub fn render(result: &RunResult) -> String {
     for reason in &summary.reasons {
         let _ = writeln!(out, "- {}", escape(reason));
     }
+    let _ = writeln!(out, "\n{}\n", escape(&result.coverage.line()));
     let failed: Vec<String> = result
         .identities
         .iter()

@@ -362,6 +362,7 @@ pub fn render_verdict(result: &RunResult, style: Style) -> String {
     for reason in &summary.reasons {
         let _ = writeln!(out, "  - {reason}");
     }
+    let _ = writeln!(out, "{}", result.coverage.line());
     out
 }
 

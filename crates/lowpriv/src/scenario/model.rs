@@ -286,9 +286,93 @@ pub struct CrawlConfig {
     /// Error cells tolerated, as a share of the observed matrix in percent, when none of them
     /// touches an `[[expect]]` path rule. Default 0: any error cell makes the run inconclusive.
     pub error_budget_percent: u32,
-    /// Requests of one template (`/calendar/{date}`, `/search?q={q}`) sent per identity; the
-    /// rest are `skipped`, so a crawler trap cannot eat the run. Default 100.
+    /// Requests of one template (`/calendar/{date}`, `/search?q={q}`) sent per identity: its
+    /// sample. The most novel variants are chosen first (a new set of query keys, then new
+    /// values); the rest are *sampled out*, counted, never a hole. Default 10.
     pub max_per_template: u32,
+    /// Which query keys only present data (sort, page, format, facet) and which select it.
+    pub params: QueryParams,
+}
+
+/// Query keys that only sort, page, size, format or facet a view: a URL's template ignores
+/// them, so `/data/employees?_sort=name&_page=2` is one row with `/data/employees`. Keys that
+/// select data keep their place in the template (`/search?q={q}`), as does any key in neither
+/// list: a key we do not know is assumed to select data, since collapsing a data-selecting
+/// key could hide a row, while keeping a presentation key only costs a row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueryParams {
+    /// The built-in list plus `[crawl] presentation_params`, minus `[crawl] data_params`.
+    pub presentation: std::collections::BTreeSet<String>,
+    /// The built-in list plus `[crawl] data_params`, minus `[crawl] presentation_params`.
+    pub data: std::collections::BTreeSet<String>,
+}
+
+impl QueryParams {
+    /// Sorting, paging, sizing, formats and facets as common frameworks spell them: generic
+    /// names, Datasette's `_`-prefixed ones, Django admin's `o`, `p`, `all` and
+    /// `_changelist_filters` (the list's filters carried to a change form and back).
+    pub const PRESENTATION: &'static [&'static str] = &[
+        "sort",
+        "sort_by",
+        "order",
+        "order_by",
+        "ordering",
+        "dir",
+        "direction",
+        "page",
+        "per_page",
+        "page_size",
+        "pagesize",
+        "limit",
+        "offset",
+        "format",
+        "_sort",
+        "_sort_desc",
+        "_size",
+        "_page",
+        "_next",
+        "_facet",
+        "_format",
+        "_shape",
+        "_labels",
+        "o",
+        "p",
+        "all",
+        "_changelist_filters",
+    ];
+    /// Keys that select which data a page shows; their values are what a sample should vary.
+    pub const DATA: &'static [&'static str] = &[
+        "id", "q", "query", "sql", "filter", "search", "where", "_where", "_search",
+    ];
+
+    /// The built-in lists, extended by a scenario: a key the scenario names moves from the
+    /// other built-in list into its own.
+    pub fn new(presentation: &[String], data: &[String]) -> QueryParams {
+        let mut out = QueryParams::default();
+        for key in presentation {
+            out.data.remove(key);
+            out.presentation.insert(key.clone());
+        }
+        for key in data {
+            out.presentation.remove(key);
+            out.data.insert(key.clone());
+        }
+        out
+    }
+
+    pub fn is_presentation(&self, key: &str) -> bool {
+        self.presentation.contains(key)
+    }
+}
+
+impl Default for QueryParams {
+    fn default() -> Self {
+        let set = |keys: &[&str]| keys.iter().map(|k| k.to_string()).collect();
+        QueryParams {
+            presentation: set(Self::PRESENTATION),
+            data: set(Self::DATA),
+        }
+    }
 }
 
 /// 32 MiB: a real single-page app ships bundles of several megabytes (and source maps of
@@ -310,7 +394,8 @@ impl Default for CrawlConfig {
             timeout_secs: 15,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             error_budget_percent: 0,
-            max_per_template: 100,
+            max_per_template: 10,
+            params: QueryParams::default(),
         }
     }
 }

@@ -121,6 +121,20 @@ const FRAGMENTS: &[(&str, &str, usize, usize, usize)] = &[
         1,
     ),
     (
+        "[crawl]\npresentation_params = [\"view\"]\ndata_params = [\"view\"]",
+        "`view` is in both `presentation_params` and `data_params`",
+        3,
+        17,
+        1,
+    ),
+    (
+        "[crawl]\ndata_params = [\"a=b\"]",
+        "`data_params` holds query keys, and `a=b` cannot be one",
+        2,
+        17,
+        1,
+    ),
+    (
         "[crawl]\nseeds = \"/\"",
         "`seeds` must be an array of strings",
         2,
@@ -802,7 +816,8 @@ fn demo_scenario_parses() {
     };
     assert_eq!(s.identities.len(), 5);
     assert_eq!(s.data.len(), 4);
-    assert_eq!(s.expects.len(), 2);
+    // Two rules of the Site, three of its data browser.
+    assert_eq!(s.expects.len(), 5);
     assert_eq!(s.site.name, "acme-payroll");
     let names: Vec<_> = s.data.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(names, ["salary", "email", "alice-private", "db-password"]);
@@ -960,4 +975,20 @@ impl Expectation {
             ExpectRule::Data { visible_to, .. } => visible_to.clone(),
         }
     }
+}
+
+#[test]
+fn query_param_lists_extend_the_builtin_ones() {
+    let s = ok(&format!(
+        "{BASE}[crawl]\npresentation_params = [\"view\", \"q\"]\ndata_params = [\"format\"]\n"
+    ));
+    let params = &s.crawl.params;
+    assert!(params.is_presentation("view"));
+    assert!(params.is_presentation("_sort"));
+    // The scenario's word wins over the built-in lists, both ways.
+    assert!(params.is_presentation("q"));
+    assert!(!params.data.contains("q"));
+    assert!(!params.is_presentation("format"));
+    assert!(params.data.contains("format"));
+    assert_eq!(s.crawl.max_per_template, 10);
 }

@@ -22,6 +22,8 @@ pub(super) const KEYS: &[&str] = &[
     "max_body_bytes",
     "error_budget_percent",
     "max_per_template",
+    "presentation_params",
+    "data_params",
 ];
 
 /// The crawl settings plus the compiled globs the `[[expect]]` checks need.
@@ -110,6 +112,40 @@ pub(super) fn crawl(cx: &mut Cx<'_>, t: &Table<'_, '_>) -> Crawl {
     }
     if let Some(n) = t.int_in(cx, "max_per_template", 1, u32::MAX.into()) {
         c.max_per_template = n as u32;
+    }
+    let presentation = query_keys(cx, t, "presentation_params");
+    let data = query_keys(cx, t, "data_params");
+    for (key, span) in &data {
+        if presentation.iter().any(|(p, _)| p == key) {
+            cx.error(
+                span.clone(),
+                format!("`{key}` is in both `presentation_params` and `data_params`"),
+            );
+        }
+    }
+    let keys = |list: Vec<(String, std::ops::Range<usize>)>| -> Vec<String> {
+        list.into_iter().map(|(k, _)| k).collect()
+    };
+    c.params = QueryParams::new(&keys(presentation), &keys(data));
+    out
+}
+
+/// A list of query keys: each non-empty and without `=`/`&`, which would never match a key.
+fn query_keys(
+    cx: &mut Cx<'_>,
+    t: &Table<'_, '_>,
+    key: &str,
+) -> Vec<(String, std::ops::Range<usize>)> {
+    let mut out = Vec::new();
+    for (name, span) in t.str_list(cx, key).unwrap_or_default() {
+        if name.is_empty() || name.contains(['=', '&', '?', '#']) {
+            cx.error(
+                span,
+                format!("`{key}` holds query keys, and `{name}` cannot be one"),
+            );
+        } else {
+            out.push((name, span));
+        }
     }
     out
 }

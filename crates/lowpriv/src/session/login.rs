@@ -22,6 +22,8 @@ use crate::scenario::{LoginMethod, Secret, Verify};
 
 /// Re-logins in a row that bought no confirmed answer before the session counts as lost.
 pub const MAX_FUTILE_RELOGINS: u32 = 3;
+/// Tries at logging in again before a lost session is given up.
+const RELOGIN_ATTEMPTS: u32 = 3;
 
 impl Session {
     /// Logs in (if the identity has a login) and proves it; sets [`Session::status`].
@@ -146,7 +148,16 @@ impl Session {
                 self.futile_relogins.store(0, Ordering::Relaxed);
             }
             tracing::info!(identity = %self.identity.name, count = count + 1, "session lost; logging in again");
-            let result = self.relogin(login).await;
+            // The fresh session races the requests in flight: on a Site that expires sessions
+            // after a few requests, those can use it up before the proof is asked. One failed
+            // proof is no reason to give the identity up; a few in a row are.
+            let mut result = self.relogin(login).await;
+            for _ in 1..RELOGIN_ATTEMPTS {
+                if result.is_ok() {
+                    break;
+                }
+                result = self.relogin(login).await;
+            }
             self.relogins.fetch_add(1, Ordering::AcqRel);
             match result {
                 Ok(()) => *proof = Some((Instant::now(), count + 1)),

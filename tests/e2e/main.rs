@@ -14,6 +14,7 @@ mod cli;
 mod demo;
 mod django;
 mod faults;
+mod holes;
 mod layers;
 mod leak_site;
 mod login;

@@ -26,6 +26,8 @@ pub struct Discovery {
     pub templates: Vec<String>,
     /// Route templates the Site declares (OpenAPI paths): how its URLs are shaped.
     pub routes: Vec<String>,
+    /// The ids a JSON listing showed, to fill holes with (see `holes.rs`).
+    pub ids: super::holes::IdIndex,
 }
 
 /// What an HTML page links to.

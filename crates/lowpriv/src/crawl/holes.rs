@@ -70,6 +70,21 @@ impl IdIndex {
         }
     }
 
+    /// Takes in what another index holds (the same identity's other answers).
+    pub fn merge(&mut self, other: IdIndex) {
+        for (path, fields) in other.by_path {
+            let mine = self.by_path.entry(path).or_default();
+            for (key, values) in fields {
+                let list = mine.entry(key).or_default();
+                for value in values {
+                    if list.len() < MAX_VALUES && !list.contains(&value) {
+                        list.push(value);
+                    }
+                }
+            }
+        }
+    }
+
     /// Up to `limit` paths for `template`, each hole filled left to right from the listing of
     /// the path before it (`/teams/{team}/members` from `GET /teams`). A hole no listing can
     /// fill leaves the template unfilled (an empty answer).

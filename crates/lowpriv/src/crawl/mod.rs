@@ -195,11 +195,26 @@ async fn crawl_one<O: Observe>(
     let stop = &session.site.stop;
     let mut sent = 0usize;
     let mut routes_known = 0usize;
+    let mut ids = holes::IdIndex::default();
+    let mut filled: BTreeSet<String> = BTreeSet::new();
     // Rounds with a barrier: a round's discoveries are offered only once the whole round is
     // answered, in URL order, so what the next round holds never depends on which response
     // came back first (see frontier.rs).
     loop {
-        let round = frontier.next_round();
+        let mut round = frontier.next_round();
+        if round.is_empty() && !stop.is_stopped() {
+            // Nothing left to follow: fill the holes the listings seen so far give values for,
+            // and crawl what that adds (its listings may fill further holes).
+            fill_holes(
+                &session,
+                &scope,
+                &mut frontier,
+                &ids,
+                &mut filled,
+                &mut result,
+            );
+            round = frontier.next_round();
+        }
         if round.is_empty() {
             break;
         }
@@ -259,6 +274,7 @@ async fn crawl_one<O: Observe>(
             result.actions.extend(found.actions);
             result.templates.extend(found.templates);
             result.routes.extend(found.routes);
+            ids.merge(found.ids);
             for link in found.links {
                 let at = found_links
                     .entry(scope::normalize(&link))
@@ -325,6 +341,41 @@ async fn crawl_one<O: Observe>(
     result
 }
 
+/// Values for each unfilled hole, from the listings this identity was shown: at most a few
+/// URLs per template, offered like links; a filled template leaves `templates` (which then
+/// lists only the holes no value was found for).
+fn fill_holes<O>(
+    session: &Session,
+    scope: &Scope,
+    frontier: &mut Frontier,
+    ids: &holes::IdIndex,
+    filled: &mut BTreeSet<String>,
+    result: &mut IdentityCrawl<O>,
+) {
+    let open: Vec<String> = result
+        .templates
+        .iter()
+        .filter(|t| !filled.contains(*t))
+        .cloned()
+        .collect();
+    for template in open {
+        let paths = ids.fill(&template, HOLE_FILLS);
+        if paths.is_empty() {
+            continue;
+        }
+        for path in paths {
+            if let Some(url) = session.site.resolve(&path) {
+                offer(scope, frontier, Request::get(url), 1, result);
+            }
+        }
+        result.templates.remove(&template);
+        filled.insert(template);
+    }
+}
+
+/// URLs one `{param}` template is filled with, at most.
+const HOLE_FILLS: usize = 5;
+
 /// Files a request found at `depth` with the frontier, or records in `result` why it is
 /// not sent.
 fn offer<O>(
@@ -378,6 +429,13 @@ fn discover_from(
     } else if content_type.contains("javascript") || path.ends_with(".js") || path.ends_with(".mjs")
     {
         discover::javascript(&text, &response.final_url)
+    } else if content_type.contains("json") {
+        // A listing's items name the ids a `{param}` hole can be filled with.
+        let mut found = discover::Discovery::default();
+        if let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) {
+            found.ids.record(response.final_url.path(), &json);
+        }
+        found
     } else {
         discover::Discovery::default()
     };
@@ -385,5 +443,6 @@ fn discover_from(
     found.actions.extend(more.actions);
     found.templates.extend(more.templates);
     found.routes.extend(more.routes);
+    found.ids.merge(more.ids);
     found
 }

@@ -271,7 +271,10 @@ fn fresh_run(variant: &str) -> Option<Run> {
         server_log: server.log(),
     };
     // One line for `--nocapture`: what this run cost and found.
-    eprintln!("django {variant}: {}", run.report["summary"]);
+    eprintln!(
+        "django {variant}: {} coverage {}",
+        run.report["summary"], run.report["coverage"]
+    );
     for (var, value) in &passwords {
         for (name, output) in [
             ("stdout", &run.stdout),

@@ -11,8 +11,8 @@
 //! The findings are grouped by cause once, at the end ([`group`]: kind, rule or data class,
 //! method and template).
 //!
-//! One file per check: [`declared`] (access and data rules, the audience, canaries),
-//! [`secrets`], [`heuristics`], [`governance`] (review and expiry dates), [`health`] (what
+//! One file per check: `declared.rs` (access and data rules, the audience, canaries),
+//! `secrets.rs`, `heuristics.rs`, `governance.rs` (review and expiry dates), `health.rs` (what
 //! hid part of the matrix). A new check is a function there, called from [`evaluate`].
 
 mod context;

@@ -542,6 +542,57 @@ const FRAGMENTS: &[(&str, &str, usize, usize, usize)] = &[
         7,
         1,
     ),
+    // 10. acceptances: no green over an unseen Site, no acceptance without a why or an end
+    (
+        "[[accept]]\nkind = \"inconclusive\"\nreason = \"flaky\"\nexpires = 2027-01-01",
+        "`inconclusive` findings cannot be accepted",
+        2,
+        9,
+        1,
+    ),
+    (
+        "[[accept]]\nkind = \"login-failed\"\nreason = \"sso down\"\nexpires = 2027-01-01",
+        "`login-failed` findings cannot be accepted",
+        2,
+        9,
+        1,
+    ),
+    (
+        "[[accept]]\nkind = \"rule-violaton\"\nreason = \"known\"\nexpires = 2027-01-01",
+        "unknown finding kind `rule-violaton`",
+        2,
+        9,
+        1,
+    ),
+    (
+        "[[accept]]\nkind = \"rule-violation\"\nreason = \"known\"",
+        "`expires` is required in [[accept]]",
+        1,
+        1,
+        1,
+    ),
+    (
+        "[[accept]]\nkind = \"rule-violation\"\nreason = \"known\"\nidentities = [\"anno\"]\nexpires = 2027-01-01",
+        "unknown identity `anno`",
+        4,
+        16,
+        1,
+    ),
+    // 11. who includes whom names declared identities, never itself
+    (
+        "[[identity]]\nname = \"hr\"\ntier = \"team\"\nincludes = [\"hr\"]",
+        "identity `hr` includes itself",
+        4,
+        14,
+        1,
+    ),
+    (
+        "[[identity]]\nname = \"hr\"\ntier = \"team\"\nincludes = [\"anno\"]",
+        "unknown identity `anno` in `includes`",
+        4,
+        14,
+        1,
+    ),
     // 9. rules that can never match
     (
         "[crawl]\nscope = [\"/app/**\"]\n[[expect]]\npaths = [\"/admin/**\"]\nallow = [\"anon\"]",

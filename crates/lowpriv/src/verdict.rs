@@ -88,6 +88,7 @@ pub fn decide(
         .iter()
         .filter(|g| g.severity >= fail_on && g.accepted.is_none())
         .count();
+    let drift = snapshot.filter(|r| r.fails(ci));
     let mut decision = Decision {
         verdict: Verdict::Pass,
         reasons: Vec::new(),
@@ -105,10 +106,8 @@ pub fn decide(
             "{groups_at_or_above} finding group(s) at or above {} ({at_or_above} finding(s))",
             fail_on.as_str()
         ));
-    } else if let Some(report) = snapshot.filter(|r| r.fails(ci)) {
+    } else if drift.is_some() {
         decision.verdict = Verdict::Fail;
-        decision.reasons.push(report.message.clone());
-        return decision;
     } else {
         // A pass names what it stands on, so "nothing observed" can never read as green.
         let allowed = observations
@@ -125,7 +124,7 @@ pub fn decide(
         ));
     }
     // Drift is worth saying whatever else decided the verdict.
-    if let Some(report) = snapshot.filter(|r| r.fails(ci)) {
+    if let Some(report) = drift {
         decision.reasons.push(report.message.clone());
     }
     decision

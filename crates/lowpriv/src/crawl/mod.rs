@@ -432,7 +432,11 @@ fn discover_from(
     } else if content_type.contains("json") {
         // A listing's items name the ids a `{param}` hole can be filled with.
         let mut found = discover::Discovery::default();
-        if let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) {
+        // Only a body with an array can list items: the rest is not parsed twice (the
+        // observer reads every JSON body already).
+        if memchr::memchr(b'[', text.as_bytes()).is_some()
+            && let Ok(json) = serde_json::from_str::<serde_json::Value>(&text)
+        {
             found.ids.record(response.final_url.path(), &json);
         }
         found

@@ -10,7 +10,7 @@
 //!
 //! [`Scenario::default_secrets`]: crate::scenario::Scenario::default_secrets
 
-use super::context::{Context, DataVerdict, Rule};
+use super::context::{Context, DataVerdict, Rule, is_secret};
 use super::finding::{Finding, FindingKind};
 use crate::observe::Observation;
 use crate::scenario::{DataKind, ExpectRule, Identity};
@@ -18,16 +18,14 @@ use crate::scenario::{DataKind, ExpectRule, Identity};
 pub(crate) fn check(ctx: &Context, obs: &Observation, identity: &Identity) -> Vec<Finding> {
     let scenario = ctx.scenario;
     let mut findings = Vec::new();
-    let declared = scenario.data.iter().filter_map(|class| {
+    // Which classes are secrets is `is_secret`'s to say; this only words them.
+    let declared = scenario.data.iter().filter(|c| is_secret(c)).map(|class| {
         let what = match &class.kind {
             DataKind::Env { var, .. } => format!("the value of ${var} (`{}`)", class.name),
-            DataKind::Builtin(b) if b.is_secret() => format!("a {} (`{}`)", b.as_str(), class.name),
-            DataKind::Pattern { secret: true, .. } => {
-                format!("a match of the secret pattern `{}`", class.name)
-            }
-            _ => return None,
+            DataKind::Builtin(b) => format!("a {} (`{}`)", b.as_str(), class.name),
+            _ => format!("a match of the secret pattern `{}`", class.name),
         };
-        Some((class.name.as_str(), what))
+        (class.name.as_str(), what)
     });
     let defaults = scenario
         .default_secrets()

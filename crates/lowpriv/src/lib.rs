@@ -36,6 +36,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod crawl;
+pub mod fleet;
 pub mod judge;
 pub mod observe;
 pub mod replay;

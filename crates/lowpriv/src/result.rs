@@ -272,6 +272,8 @@ impl ExpectationReport {
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
     pub verdict: Verdict,
+    /// The process exit code this verdict maps to (0 pass, 1 fail, 3 inconclusive).
+    pub exit_code: i32,
     pub reasons: Vec<String>,
     pub fail_on: Severity,
     pub findings_at_or_above_fail_on: usize,
@@ -326,6 +328,7 @@ impl RunResult {
             .len();
         let summary = Summary {
             verdict: decision.verdict,
+            exit_code: decision.verdict.exit_code(),
             reasons: decision.reasons,
             fail_on: decision.fail_on,
             findings_at_or_above_fail_on: decision.at_or_above_fail_on,

@@ -23,5 +23,6 @@ fn exit_code(outcome: &Outcome) -> i32 {
         Outcome::Done => exit::PASS,
         Outcome::Invalid => exit::USAGE,
         Outcome::Failed => exit::INCONCLUSIVE,
+        Outcome::Fleet(code) => *code,
     }
 }

@@ -3,6 +3,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+mod fleet;
 mod progress;
 
 use clap::{Args, Parser, Subcommand};
@@ -23,6 +24,9 @@ pub enum Outcome {
     /// The command could not finish for a reason outside the input: the async runtime, a
     /// port to serve on, a report that could not be written.
     Failed,
+    /// A fleet ran (or shard reports were merged): the fleet summary's exit code, the worst
+    /// Site's.
+    Fleet(i32),
 }
 
 #[derive(Parser, Debug)]
@@ -52,15 +56,37 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run a scenario against its Site.
+    /// Run a scenario against its Site, or a fleet: several files, or folders (every `*.toml`
+    /// below them).
     Run {
-        /// The scenario file.
-        scenario: PathBuf,
-        /// Use this base URL instead of the scenario's (same scenario, staging or prod).
+        /// Scenario files and folders. One file without fleet options is a single run; more
+        /// than one, a folder, `--out` or a shard option make it a fleet.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Use this base URL instead of the scenario's (same scenario, staging or prod); one
+        /// scenario only.
         #[arg(long)]
         base_url: Option<url::Url>,
         #[command(flatten)]
+        fleet: fleet::FleetArgs,
+        #[command(flatten)]
         report: ReportArgs,
+    },
+    /// Combine shard runs' `fleet.json` files (or their folders) into one fleet report: the
+    /// same files an unsharded run writes, per-Site files copied in.
+    Merge {
+        /// The shards' fleet.json files, or the folders holding them.
+        #[arg(required = true, value_name = "FLEET_JSON")]
+        reports: Vec<PathBuf>,
+        /// Where the merged fleet files go.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Owners still here, one address per line: an owner not in it has left.
+        #[arg(long, value_name = "FILE")]
+        roster: Option<PathBuf>,
+        /// Governance findings at or above this severity fail the fleet (as in the runs).
+        #[arg(long, default_value = "high", value_parser = severity_parser())]
+        fail_on: Severity,
     },
     /// Validate scenario files without touching the network.
     Check {
@@ -72,6 +98,16 @@ enum Command {
         /// Serve the Site with every planted flaw fixed (the run should pass).
         #[arg(long)]
         fixed: bool,
+        /// Serve N distinct demo Sites (flawed, fixed, one down, one with a wrong password,
+        /// slow ones) and run them as a fleet (docs/demo-site.md, "The demo fleet").
+        #[arg(long, value_name = "N", conflicts_with = "fixed")]
+        fleet: Option<usize>,
+        /// With --fleet: Sites run at once.
+        #[arg(long, value_name = "N", default_value_t = 8, requires = "fleet")]
+        jobs: usize,
+        /// With --fleet: where the fleet files and per-Site reports go.
+        #[arg(long, value_name = "DIR", requires = "fleet")]
+        out: Option<PathBuf>,
         #[command(flatten)]
         report: ReportArgs,
     },
@@ -227,10 +263,34 @@ pub fn main() -> Outcome {
     match cli.command {
         Command::Check { scenarios } => check(&scenarios),
         Command::Run {
-            scenario,
+            paths,
             base_url,
+            fleet,
             report,
         } => {
+            let scenario = match fleet::single(&paths, &fleet) {
+                Ok(Some(scenario)) => scenario,
+                Ok(None) => {
+                    if let Err(why) = fleet::refuse_single_options(base_url.as_ref(), &report) {
+                        eprintln!("error: {why}");
+                        return Outcome::Invalid;
+                    }
+                    let options = run_options(&report, true);
+                    runtime.spawn(stop_on_signals(options.stop.clone()));
+                    return runtime.block_on(fleet::run(
+                        &paths,
+                        &fleet,
+                        options,
+                        &scenario::process_env,
+                        cli.quiet,
+                        style,
+                    ));
+                }
+                Err(why) => {
+                    eprintln!("error: {why}");
+                    return Outcome::Invalid;
+                }
+            };
             let Some(mut loaded) = load(&scenario, &scenario::process_env) else {
                 return Outcome::Invalid;
             };
@@ -242,7 +302,24 @@ pub fn main() -> Outcome {
             let outcome = runtime.block_on(lowpriv::run(&loaded, &options));
             finish(outcome, &report, cli.quiet, style, None)
         }
-        Command::Demo { fixed, report } => {
+        Command::Merge {
+            reports,
+            out,
+            roster,
+            fail_on,
+        } => fleet::merge(&reports, &out, roster.as_deref(), fail_on, cli.quiet, style),
+        Command::Demo {
+            fleet: Some(sites),
+            jobs,
+            out,
+            report,
+            ..
+        } => {
+            let options = run_options(&report, true);
+            runtime.spawn(stop_on_signals(options.stop.clone()));
+            runtime.block_on(fleet::demo(sites, jobs, out, options, cli.quiet, style))
+        }
+        Command::Demo { fixed, report, .. } => {
             let options = run_options(&report, cli.quiet);
             runtime.spawn(stop_on_signals(options.stop.clone()));
             match runtime.block_on(lowpriv_demo::run(fixed, &options)) {

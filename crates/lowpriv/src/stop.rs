@@ -9,6 +9,9 @@ use tokio_util::sync::CancellationToken;
 pub struct Stop {
     token: CancellationToken,
     reason: Arc<Mutex<Option<String>>>,
+    /// A fleet's stop, for one Site's run: stopping the fleet stops the Site (with the
+    /// fleet's reason), stopping the Site (its deadline) leaves the fleet running.
+    parent: Option<Box<Stop>>,
 }
 
 impl Stop {
@@ -31,7 +34,17 @@ impl Stop {
     }
 
     pub fn reason(&self) -> Option<String> {
-        self.reason.lock().ok().and_then(|r| r.clone())
+        let own = self.reason.lock().ok().and_then(|r| r.clone());
+        own.or_else(|| self.parent.as_ref().and_then(|p| p.reason()))
+    }
+
+    /// A stop of its own that the parent's stop also trips (one per Site of a fleet).
+    pub fn child(&self) -> Stop {
+        Stop {
+            token: self.token.child_token(),
+            reason: Arc::default(),
+            parent: Some(Box::new(self.clone())),
+        }
     }
 
     /// Resolves once the run is stopped.
@@ -61,5 +74,17 @@ mod tests {
         stop.stop("interrupted");
         assert!(!sleep.await.unwrap(), "the sleep was cut short");
         assert_eq!(stop.reason().as_deref(), Some("deadline"));
+    }
+
+    #[test]
+    fn a_child_stops_with_its_parent_and_alone() {
+        let fleet = super::Stop::new();
+        let (one, two) = (fleet.child(), fleet.child());
+        one.stop("the deadline of 5 s passed");
+        assert!(one.is_stopped() && !two.is_stopped() && !fleet.is_stopped());
+        fleet.stop("interrupted by a signal");
+        assert!(two.is_stopped());
+        assert_eq!(two.reason().as_deref(), Some("interrupted by a signal"));
+        assert_eq!(one.reason().as_deref(), Some("the deadline of 5 s passed"));
     }
 }

@@ -13,16 +13,13 @@ pub(crate) fn check(
 ) -> Vec<Finding> {
     let site = &ctx.scenario.site;
     let mut findings = Vec::new();
-    if let (Some(last), Some(days)) = (site.last_review, site.review_every_days) {
-        let due = last.checked_add(jiff::Span::new().days(i64::from(days)));
-        if let Ok(due) = due
-            && due < today
-        {
-            findings.push(Finding::new(
-                FindingKind::ReviewOverdue,
-                format!("last reviewed {last}; a review was due by {due}"),
-            ));
-        }
+    if let (Some(last), Some(due)) = (site.last_review, site.review_due())
+        && due < today
+    {
+        findings.push(Finding::new(
+            FindingKind::ReviewOverdue,
+            format!("last reviewed {last}; a review was due by {due}"),
+        ));
     }
     if let Some(expires) = site.expires
         && expires < today

@@ -254,6 +254,15 @@ pub struct Site {
     pub public_globs: PathGlobs,
 }
 
+impl Site {
+    /// The day a review falls due: `last_review + review_every_days`.
+    pub fn review_due(&self) -> Option<jiff::civil::Date> {
+        let (last, days) = (self.last_review?, self.review_every_days?);
+        last.checked_add(jiff::Span::new().days(i64::from(days)))
+            .ok()
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct SessionConfig {
     /// Default "/login".

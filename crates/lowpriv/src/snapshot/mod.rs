@@ -60,11 +60,17 @@ pub enum SnapshotError {
 #[derive(Clone, Debug)]
 pub struct Store {
     pub dir: PathBuf,
+    /// Where pending snapshots (`.snap.new`) go, when not beside the approved ones: a fleet
+    /// writes them with its other per-Site outputs.
+    pub pending_dir: Option<PathBuf>,
 }
 
 impl Store {
     pub fn new(dir: impl Into<PathBuf>) -> Store {
-        Store { dir: dir.into() }
+        Store {
+            dir: dir.into(),
+            pending_dir: None,
+        }
     }
 
     pub fn approved(&self, name: &str) -> PathBuf {
@@ -72,12 +78,22 @@ impl Store {
     }
 
     pub fn pending(&self, name: &str) -> PathBuf {
-        self.dir.join(format!("{name}.snap.new"))
+        self.pending_dir
+            .as_ref()
+            .unwrap_or(&self.dir)
+            .join(format!("{name}.snap.new"))
+    }
+
+    /// The same approved snapshots, with pending ones written to `dir` instead.
+    pub fn with_pending_dir(mut self, dir: impl Into<PathBuf>) -> Store {
+        self.pending_dir = Some(dir.into());
+        self
     }
 
     /// Names with a pending snapshot, sorted.
     pub fn pending_names(&self) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+        let dir = self.pending_dir.as_ref().unwrap_or(&self.dir);
+        let Ok(entries) = std::fs::read_dir(dir) else {
             return Vec::new();
         };
         let mut names: Vec<String> = entries
@@ -329,8 +345,9 @@ pub fn check(
 
 fn write_pending(store: &Store, name: &str, text: &str) -> Result<PathBuf, SnapshotError> {
     let path = store.pending(name);
-    std::fs::create_dir_all(&store.dir).map_err(|source| SnapshotError::Write {
-        path: store.dir.clone(),
+    let dir = store.pending_dir.as_ref().unwrap_or(&store.dir);
+    std::fs::create_dir_all(dir).map_err(|source| SnapshotError::Write {
+        path: dir.clone(),
         source,
     })?;
     atomic_file::write(&path, text.as_bytes()).map_err(|source| SnapshotError::Write {

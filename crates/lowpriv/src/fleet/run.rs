@@ -1,0 +1,350 @@
+//! Runs the fleet's Sites, up to `jobs` at once. Each Site is an ordinary run with its own
+//! politeness budget (its scenario's rate limit and concurrency), so a fleet never hits one
+//! Site harder than a single run would; each runs in its own task, so one Site's failure (or
+//! panic) is that Site's row and never stops or hides the others.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+use super::discover::Member;
+use super::governance::{self, Roster};
+use super::model::{
+    Duplicate, FleetFinding, FleetReport, FleetSource, SiteFiles, SiteRow, SiteStatus,
+};
+use super::row;
+use super::shard::Shard;
+use crate::report;
+use crate::scenario::Scenario;
+use crate::verdict::exit;
+use crate::{RunOptions, RunResult};
+
+#[derive(Clone, Debug)]
+pub struct FleetOptions {
+    /// Sites run at once (at least 1).
+    pub jobs: usize,
+    /// This machine's share of the fleet; `None`: every Site.
+    pub shard: Option<Shard>,
+    /// Where per-Site reports (`sites/<name>.*`, pending snapshots too) are written.
+    pub out: Option<PathBuf>,
+    /// Owners still here (`--roster`).
+    pub roster: Option<Roster>,
+    /// What every Site's run gets: severity to fail on, the day, `--deadline` (per Site),
+    /// the snapshot store. Its `stop` is the fleet's: each Site gets a child of it. Its
+    /// `progress` is ignored (Sites run silently; the fleet reports each as it ends).
+    pub run: RunOptions,
+}
+
+/// Told as each Site ends, in the order they end.
+pub trait FleetProgress: Send + Sync {
+    fn site_done(&self, row: &SiteRow, done: usize, total: usize);
+}
+
+pub struct Quiet;
+
+impl FleetProgress for Quiet {
+    fn site_done(&self, _: &SiteRow, _: usize, _: usize) {}
+}
+
+/// One Site's row and metadata findings.
+type Outcome = (SiteRow, Vec<FleetFinding>);
+
+/// Runs every member this shard holds and assembles the fleet report. Per-Site reports are
+/// written as each Site ends, so an interrupted fleet loses nothing already written.
+pub async fn run(
+    members: Vec<Member>,
+    options: &FleetOptions,
+    progress: Arc<dyn FleetProgress>,
+) -> FleetReport {
+    let started = Instant::now();
+    let mut inventory: Vec<String> = members.iter().map(|m| m.name.clone()).collect();
+    inventory.sort();
+    inventory.dedup();
+    let mine: Vec<Member> = members
+        .into_iter()
+        .filter(|m| options.shard.is_none_or(|s| s.holds(&m.name)))
+        .collect();
+    let (members, duplicates) = split_duplicates(mine);
+    let total = members.len();
+    let mut outcomes: Vec<Outcome> = Vec::with_capacity(total);
+    let slots = Arc::new(Semaphore::new(options.jobs.max(1)));
+    let stop = options.run.stop.clone();
+    let mut tasks: JoinSet<Outcome> = JoinSet::new();
+    // Which task is which, so a panicked task still gets its Site's row.
+    let mut running: BTreeMap<tokio::task::Id, (String, PathBuf, Option<Scenario>)> =
+        BTreeMap::new();
+    let mut queue = members.into_iter();
+    let mut done = 0;
+    let mut finish = |outcome: Outcome, outcomes: &mut Vec<Outcome>| {
+        done += 1;
+        progress.site_done(&outcome.0, done, total);
+        outcomes.push(outcome);
+    };
+    loop {
+        // Start the next Site once a slot is free; meanwhile collect Sites that end.
+        let next = if stop.is_stopped() {
+            None
+        } else {
+            queue.next()
+        };
+        let Some(member) = next else { break };
+        let permit = tokio::select! {
+            permit = slots.clone().acquire_owned() => permit.ok(),
+            _ = stop.stopped() => None,
+        };
+        let Some(permit) = permit else {
+            finish(not_run(member, options), &mut outcomes);
+            break;
+        };
+        let scenario = match member.scenario {
+            Ok(scenario) => scenario,
+            Err(err) => {
+                finish(invalid(&member.name, &member.path, &err), &mut outcomes);
+                continue;
+            }
+        };
+        let site_options = site_options(options);
+        let out = options.out.clone();
+        let roster = options.roster.clone();
+        let copy = scenario.clone();
+        // Every log line of this Site's run names it: many Sites log at once.
+        let span = tracing::warn_span!("site", name = %scenario.site.name);
+        let handle = tasks.spawn(
+            async move {
+                let outcome =
+                    run_site(scenario, site_options, out.as_deref(), roster.as_ref()).await;
+                drop(permit);
+                outcome
+            }
+            .instrument(span),
+        );
+        running.insert(handle.id(), (member.name, member.path, Some(copy)));
+        while let Some(joined) = tasks.try_join_next_with_id() {
+            let outcome = joined_outcome(joined, &mut running);
+            finish(outcome, &mut outcomes);
+        }
+    }
+    for member in queue {
+        finish(not_run(member, options), &mut outcomes);
+    }
+    while let Some(joined) = tasks.join_next_with_id().await {
+        let outcome = joined_outcome(joined, &mut running);
+        finish(outcome, &mut outcomes);
+    }
+    let duration_ms = started.elapsed().as_millis();
+    let jobs = options.jobs.max(1);
+    let source = match options.shard {
+        Some(shard) => FleetSource::Shard {
+            index: shard.index,
+            count: shard.count,
+            jobs,
+            duration_ms,
+        },
+        None => FleetSource::Run { jobs, duration_ms },
+    };
+    let (rows, governance): (Vec<SiteRow>, Vec<Vec<FleetFinding>>) = outcomes.into_iter().unzip();
+    super::assemble(
+        source,
+        inventory,
+        rows,
+        governance.into_iter().flatten().collect(),
+        duplicates,
+        Vec::new(),
+        options.run.fail_on,
+    )
+}
+
+/// Two scenarios naming one Site would write one set of reports and one snapshot: the first
+/// (by path) runs, and the others are reported, never run or counted.
+fn split_duplicates(members: Vec<Member>) -> (Vec<Member>, Vec<Duplicate>) {
+    let mut by_name: BTreeMap<String, Vec<Member>> = BTreeMap::new();
+    for member in members {
+        by_name.entry(member.name.clone()).or_default().push(member);
+    }
+    let mut kept = Vec::new();
+    let mut duplicates = Vec::new();
+    for (name, mut copies) in by_name {
+        copies.sort_by(|a, b| a.path.cmp(&b.path));
+        if copies.len() > 1 {
+            duplicates.push(Duplicate {
+                site: name,
+                from: copies.iter().map(|m| m.path.display().to_string()).collect(),
+                kept: copies[0].path.display().to_string(),
+            });
+        }
+        kept.push(copies.swap_remove(0));
+    }
+    kept.sort_by(|a, b| a.path.cmp(&b.path));
+    (kept, duplicates)
+}
+
+/// A scenario that does not load is that Site's error row (exit 2), run or not.
+fn invalid(name: &str, path: &Path, err: &crate::scenario::ScenarioError) -> Outcome {
+    let why = format!("invalid scenario: {}", one_line(&err.to_string()));
+    let row = row::pending(name, path, None, SiteStatus::Error, exit::USAGE, vec![why]);
+    (row, Vec::new())
+}
+
+fn not_run(member: Member, options: &FleetOptions) -> Outcome {
+    if let Err(err) = &member.scenario {
+        return invalid(&member.name, &member.path, err);
+    }
+    let why = options
+        .run
+        .stop
+        .reason()
+        .unwrap_or_else(|| "the fleet stopped".to_string());
+    let scenario = member.scenario.as_ref().ok();
+    let row = row::pending(
+        &member.name,
+        &member.path,
+        scenario,
+        SiteStatus::NotRun,
+        exit::INCONCLUSIVE,
+        vec![format!("not run: {why} before it started")],
+    );
+    let findings = scenario
+        .map(|s| governance::site_findings(s, None, options.roster.as_ref()))
+        .unwrap_or_default();
+    (row, findings)
+}
+
+fn site_options(options: &FleetOptions) -> RunOptions {
+    let mut run = options.run.clone();
+    run.stop = options.run.stop.child();
+    run.progress = crate::progress::ProgressHandle::default();
+    if let (Some(store), Some(out)) = (&run.snapshots, &options.out) {
+        run.snapshots = Some(store.clone().with_pending_dir(out.join(SITES_DIR)));
+    }
+    run
+}
+
+/// Per-Site reports live in this folder of `--out`.
+pub const SITES_DIR: &str = "sites";
+
+async fn run_site(
+    scenario: Scenario,
+    options: RunOptions,
+    out: Option<&Path>,
+    roster: Option<&Roster>,
+) -> Outcome {
+    match crate::run(&scenario, &options).await {
+        Ok(result) => {
+            let (files, problem) = match out {
+                Some(out) => write_site_reports(&result, out),
+                None => (SiteFiles::default(), None),
+            };
+            let mut row = row::judged(&scenario, &result, files);
+            if let (Some(cell), Some(pending)) = (&mut row.snapshot, &result.snapshot)
+                && let Some(path) = &pending.pending
+                && let Some(out) = out
+            {
+                cell.pending = Some(relative(Path::new(path), out));
+            }
+            if let Some(problem) = problem {
+                row.reasons.push(problem);
+                row.exit_code = row.exit_code.max(exit::INCONCLUSIVE);
+            }
+            let findings = governance::site_findings(&scenario, Some(&result), roster);
+            (row, findings)
+        }
+        Err(err) => {
+            let findings = governance::site_findings(&scenario, None, roster);
+            (row::failed(&scenario, &err), findings)
+        }
+    }
+}
+
+/// Writes `sites/<name>.{json,junit.xml,sarif,md,html}`; a file that cannot be written is
+/// named in the row (and makes the Site inconclusive: CI must not pass on a missing report).
+fn write_site_reports(result: &RunResult, out: &Path) -> (SiteFiles, Option<String>) {
+    let dir = out.join(SITES_DIR);
+    if let Err(err) = std::fs::create_dir_all(&dir) {
+        return (
+            SiteFiles::default(),
+            Some(format!("cannot create {}: {err}", dir.display())),
+        );
+    }
+    let name = &result.site.name;
+    let file = |ext: &str| format!("{SITES_DIR}/{name}.{ext}");
+    let files = SiteFiles {
+        json: Some(file("json")),
+        junit: Some(file("junit.xml")),
+        sarif: Some(file("sarif")),
+        markdown: Some(file("md")),
+        html: Some(file("html")),
+    };
+    let path = |rel: &Option<String>| rel.as_ref().map(|r| out.join(r));
+    let mut problem = report::json::write(result, &out.join(file("json")))
+        .err()
+        .map(|err| format!("cannot write the JSON report: {err}"));
+    let outputs = report::Outputs {
+        junit: path(&files.junit),
+        sarif: path(&files.sarif),
+        markdown: path(&files.markdown),
+        html: path(&files.html),
+    };
+    if let Err(err) = report::write_outputs(result, &outputs) {
+        problem.get_or_insert(row::error_chain(&err));
+    }
+    (files, problem)
+}
+
+fn relative(path: &Path, base: &Path) -> String {
+    path.strip_prefix(base)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+fn joined_outcome(
+    joined: Result<(tokio::task::Id, Outcome), tokio::task::JoinError>,
+    running: &mut BTreeMap<tokio::task::Id, (String, PathBuf, Option<Scenario>)>,
+) -> Outcome {
+    match joined {
+        Ok((id, outcome)) => {
+            running.remove(&id);
+            outcome
+        }
+        Err(err) => {
+            let (name, path, scenario) = running
+                .remove(&err.id())
+                .unwrap_or_else(|| ("?".to_string(), PathBuf::new(), None));
+            let why = if err.is_panic() {
+                let payload = err.into_panic();
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic".to_string());
+                format!("the run of this Site crashed (a bug in lowpriv: please report it): {message}")
+            } else {
+                "the run of this Site was cancelled".to_string()
+            };
+            let row = row::pending(
+                &name,
+                &path,
+                scenario.as_ref(),
+                SiteStatus::Error,
+                exit::INCONCLUSIVE,
+                vec![why],
+            );
+            (row, Vec::new())
+        }
+    }
+}
+
+/// The first line of a multi-line message (scenario diagnostics are drawn over many).
+pub(crate) fn one_line(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    match lines.as_slice() {
+        [] => String::new(),
+        [one] => one.trim().to_string(),
+        [first, rest @ ..] => format!("{} (and {} more lines)", first.trim(), rest.len()),
+    }
+}

@@ -1,0 +1,249 @@
+//! `lowpriv run PATH...` as a fleet, `lowpriv merge`, `lowpriv demo --fleet N`: options and
+//! printing only; the fleet itself is `lowpriv::fleet`.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::Args;
+use lowpriv::fleet::{self, FleetOptions, FleetProgress, FleetReport, Roster, Shard, SiteRow};
+use lowpriv::judge::Severity;
+use lowpriv::report::terminal;
+
+use super::{Outcome, ReportArgs, print_error};
+
+#[derive(Args, Debug)]
+pub struct FleetArgs {
+    /// Sites run at once; each keeps its own rate limit and concurrency.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: u16,
+    /// Run only this shard of the fleet, K of N (1-based): Sites are split by a stable hash
+    /// of their name, so N machines share a fleet with no coordination.
+    #[arg(long, value_name = "K/N", env = "LOWPRIV_SHARD", conflicts_with = "shards")]
+    shard: Option<String>,
+    /// Split the fleet into N shards and run the one `JOB_COMPLETION_INDEX` (0-based, set by
+    /// a Kubernetes Indexed Job) names.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    shards: Option<u32>,
+    /// Write fleet.json, fleet.md, fleet.html, fleet.junit.xml, sarif/fleet-K.sarif and the
+    /// per-Site reports (sites/NAME.*, pending snapshots too) here.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Owners still here, one address per line: an owner not in it has left.
+    #[arg(long, value_name = "FILE")]
+    roster: Option<PathBuf>,
+}
+
+impl FleetArgs {
+    fn is_fleet(&self) -> bool {
+        self.shard.is_some() || self.shards.is_some() || self.out.is_some() || self.roster.is_some()
+    }
+
+    fn shard(&self) -> Result<Option<Shard>, String> {
+        let env = std::env::var("JOB_COMPLETION_INDEX").ok();
+        match (&self.shard, self.shards) {
+            (Some(text), _) => Shard::parse(text).map(Some),
+            (None, Some(count)) => Shard::from_index(count, env.as_deref()).map(Some),
+            (None, None) => Ok(None),
+        }
+        .map_err(|e| e.to_string())
+    }
+}
+
+/// The one scenario of a single run, or `None` for a fleet.
+pub fn single(paths: &[PathBuf], args: &FleetArgs) -> Result<Option<PathBuf>, String> {
+    match paths {
+        [one] if !one.is_dir() && !args.is_fleet() => Ok(Some(one.clone())),
+        _ => Ok(None),
+    }
+}
+
+/// The single-run report flags make no sense for many Sites: `--out` holds every report.
+pub fn refuse_single_options(base_url: Option<&url::Url>, report: &ReportArgs) -> Result<(), String> {
+    if base_url.is_some() {
+        return Err("--base-url applies to one scenario; a fleet's Sites keep their own".into());
+    }
+    let given: Vec<&str> = [
+        ("--json", report.json.is_some()),
+        ("--junit", report.junit.is_some()),
+        ("--sarif", report.sarif.is_some()),
+        ("--markdown", report.markdown.is_some()),
+        ("--html", report.html.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(flag, set)| set.then_some(flag))
+    .collect();
+    if !given.is_empty() {
+        return Err(format!(
+            "{} write one Site's report; a fleet writes every format per Site and for the fleet under --out DIR",
+            given.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// One stderr line per Site as it ends (none with `-q`).
+struct Lines {
+    quiet: bool,
+}
+
+impl FleetProgress for Lines {
+    fn site_done(&self, row: &SiteRow, done: usize, total: usize) {
+        if self.quiet {
+            return;
+        }
+        let why = match row.reasons.first() {
+            Some(why) if row.verdict != "pass" && row.verdict != "fail" => format!(" ({why})"),
+            _ => String::new(),
+        };
+        eprintln!(
+            "[{done}/{total}] {}: {} in {:.1} s{why}",
+            row.name,
+            row.verdict,
+            row.duration_ms as f64 / 1000.0
+        );
+    }
+}
+
+pub async fn run(
+    paths: &[PathBuf],
+    args: &FleetArgs,
+    run: lowpriv::RunOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+    quiet: bool,
+    style: terminal::Style,
+) -> Outcome {
+    let shard = match args.shard() {
+        Ok(shard) => shard,
+        Err(why) => {
+            eprintln!("error: {why}");
+            return Outcome::Invalid;
+        }
+    };
+    let roster = match args.roster.as_deref().map(Roster::load).transpose() {
+        Ok(roster) => roster,
+        Err(err) => {
+            print_error(&err);
+            return Outcome::Invalid;
+        }
+    };
+    let files = match fleet::discover::discover(paths) {
+        Ok(files) => files,
+        Err(err) => {
+            print_error(&err);
+            return Outcome::Invalid;
+        }
+    };
+    let members = fleet::discover::load(files, env);
+    for member in &members {
+        if let Err(err) = &member.scenario
+            && shard.is_none_or(|s| s.holds(&member.name))
+        {
+            eprintln!("{}: this Site will not run:", member.path.display());
+            super::print_scenario_error(err);
+        }
+    }
+    let options = FleetOptions {
+        jobs: usize::from(args.jobs),
+        shard,
+        out: args.out.clone(),
+        roster,
+        run,
+    };
+    let report = fleet::run::run(members, &options, Arc::new(Lines { quiet })).await;
+    finish(&report, args.out.as_deref(), quiet, style)
+}
+
+pub fn merge(
+    reports: &[PathBuf],
+    out: &Path,
+    roster: Option<&Path>,
+    fail_on: Severity,
+    quiet: bool,
+    style: terminal::Style,
+) -> Outcome {
+    let roster = match roster.map(Roster::load).transpose() {
+        Ok(roster) => roster,
+        Err(err) => {
+            print_error(&err);
+            return Outcome::Invalid;
+        }
+    };
+    match fleet::merge::merge(reports, out, roster.as_ref(), fail_on) {
+        Ok(report) => finish(&report, Some(out), quiet, style),
+        Err(err) => {
+            print_error(&err);
+            Outcome::Invalid
+        }
+    }
+}
+
+/// Prints the fleet summary and writes the fleet files; the exit code is the fleet's, or 3
+/// when a file could not be written (CI must not pass on a report it cannot upload).
+fn finish(report: &FleetReport, out: Option<&Path>, quiet: bool, style: terminal::Style) -> Outcome {
+    let mut stdout = std::io::stdout().lock();
+    let text = render(report, quiet, style);
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+    let Some(out) = out else {
+        return Outcome::Fleet(report.summary.exit_code);
+    };
+    let written = std::fs::create_dir_all(out)
+        .map_err(|source| fleet::FleetError::Write {
+            path: out.to_path_buf(),
+            source,
+        })
+        .and_then(|()| fleet::write_json(report, &out.join("fleet.json")));
+    if let Err(err) = written {
+        print_error(&err);
+        return Outcome::Failed;
+    }
+    match shim::write_fleet_files(report, out) {
+        Ok(files) => {
+            if !quiet {
+                for note in &files.notes {
+                    eprintln!("note: {note}");
+                }
+            }
+            Outcome::Fleet(report.summary.exit_code)
+        }
+        Err(err) => {
+            print_error(&err);
+            Outcome::Failed
+        }
+    }
+}
+
+fn render(report: &FleetReport, quiet: bool, style: terminal::Style) -> String {
+    let text = shim::render(report, style);
+    if quiet {
+        text.lines().last().map(|l| format!("{l}\n")).unwrap_or_default()
+    } else {
+        text
+    }
+}
+
+pub async fn demo(
+    sites: usize,
+    jobs: usize,
+    out: Option<PathBuf>,
+    run: lowpriv::RunOptions,
+    quiet: bool,
+    style: terminal::Style,
+) -> Outcome {
+    let _ = (sites, jobs, out, run, quiet, style, std::io::stderr().is_terminal());
+    eprintln!("error: lowpriv demo --fleet is not wired yet");
+    Outcome::Invalid
+}
+
+// TEMPORARY until report::fleet lands.
+mod shim {
+    pub struct Files { pub notes: Vec<String> }
+    pub fn write_fleet_files(_: &super::FleetReport, _: &std::path::Path) -> Result<Files, lowpriv::fleet::FleetError> { Ok(Files { notes: vec![] }) }
+    pub fn render(r: &super::FleetReport, _: super::terminal::Style) -> String {
+        let mut s = String::new();
+        for row in &r.sites { s.push_str(&format!("{} {} {:?}\n", row.verdict, row.name, row.reasons)); }
+        s.push_str(&format!("fleet exit {} {:?}\n", r.summary.exit_code, r.summary.reasons));
+        s
+    }
+}

@@ -32,11 +32,18 @@ pub struct FleetArgs {
     /// Owners still here, one address per line: an owner not in it has left.
     #[arg(long, value_name = "FILE")]
     roster: Option<PathBuf>,
+    /// Print the Sites this shard holds (name, then scenario file) and stop: nothing is sent.
+    #[arg(long)]
+    list: bool,
 }
 
 impl FleetArgs {
     fn is_fleet(&self) -> bool {
-        self.shard.is_some() || self.shards.is_some() || self.out.is_some() || self.roster.is_some()
+        self.shard.is_some()
+            || self.shards.is_some()
+            || self.out.is_some()
+            || self.roster.is_some()
+            || self.list
     }
 
     fn shard(&self) -> Result<Option<Shard>, String> {
@@ -135,6 +142,13 @@ pub async fn run(
         }
     };
     let members = fleet::discover::load(files, env);
+    if args.list {
+        let mut stdout = std::io::stdout().lock();
+        for member in members.iter().filter(|m| shard.is_none_or(|s| s.holds(&m.name))) {
+            let _ = writeln!(stdout, "{}\t{}", member.name, member.path.display());
+        }
+        return Outcome::Done;
+    }
     for member in &members {
         if let Err(err) = &member.scenario
             && shard.is_none_or(|s| s.holds(&member.name))

@@ -167,6 +167,10 @@ enum SnapshotAction {
         /// Where snapshots live.
         #[arg(long, value_name = "DIR", default_value = "snapshots")]
         snapshots: PathBuf,
+        /// Where the pending snapshots are, when not beside the approved ones (a fleet
+        /// writes them to `--out DIR/sites`).
+        #[arg(long, value_name = "DIR")]
+        pending: Option<PathBuf>,
         /// Also show the raw unified diff of the snapshot files.
         #[arg(long)]
         diff: bool,
@@ -182,6 +186,10 @@ enum SnapshotAction {
         /// Where snapshots live.
         #[arg(long, value_name = "DIR", default_value = "snapshots")]
         snapshots: PathBuf,
+        /// Where the pending snapshots are, when not beside the approved ones (a fleet
+        /// writes them to `--out DIR/sites`).
+        #[arg(long, value_name = "DIR")]
+        pending: Option<PathBuf>,
     },
 }
 
@@ -603,15 +611,17 @@ fn snapshot_command(action: SnapshotAction, style: terminal::Style) -> Outcome {
             name,
             all,
             snapshots: dir,
+            pending,
         } => {
-            let store = Store::new(&dir);
+            let store = store(&dir, pending);
             let names = if all {
                 store.pending_names()
             } else {
                 name.into_iter().collect()
             };
             if names.is_empty() {
-                println!("no pending snapshots in {}", dir.display());
+                let pending = store.pending_dir.as_ref().unwrap_or(&store.dir);
+                println!("no pending snapshots in {}", pending.display());
                 return Outcome::Done;
             }
             let mut outcome = Outcome::Done;
@@ -629,6 +639,7 @@ fn snapshot_command(action: SnapshotAction, style: terminal::Style) -> Outcome {
         SnapshotAction::Review {
             name,
             snapshots: dir,
+            pending: pending_dir,
             diff: show_diff,
         } => {
             if ci || !std::io::stdin().is_terminal() {
@@ -638,14 +649,15 @@ fn snapshot_command(action: SnapshotAction, style: terminal::Style) -> Outcome {
                 );
                 return Outcome::Invalid;
             }
-            let store = Store::new(&dir);
+            let store = store(&dir, pending_dir);
             let names: Vec<String> = store
                 .pending_names()
                 .into_iter()
                 .filter(|n| name.as_ref().is_none_or(|wanted| wanted == n))
                 .collect();
             if names.is_empty() {
-                println!("no pending snapshots in {}", dir.display());
+                let pending = store.pending_dir.as_ref().unwrap_or(&store.dir);
+                println!("no pending snapshots in {}", pending.display());
                 return Outcome::Done;
             }
             let stdin = std::io::stdin();
@@ -686,6 +698,14 @@ fn snapshot_command(action: SnapshotAction, style: terminal::Style) -> Outcome {
             }
             Outcome::Done
         }
+    }
+}
+
+fn store(dir: &Path, pending: Option<PathBuf>) -> Store {
+    let store = Store::new(dir);
+    match pending {
+        Some(pending) => store.with_pending_dir(pending),
+        None => store,
     }
 }
 

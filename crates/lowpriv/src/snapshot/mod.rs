@@ -478,10 +478,17 @@ pub fn accept(store: &Store, name: &str, ci: bool) -> Result<PathBuf, SnapshotEr
     };
     Matrix::parse(&text, &pending)?;
     let approved = store.approved(name);
-    std::fs::rename(&pending, &approved).map_err(|source| SnapshotError::Write {
+    let write = |source| SnapshotError::Write {
         path: approved.clone(),
         source,
-    })?;
+    };
+    std::fs::create_dir_all(&store.dir).map_err(write)?;
+    // A fleet's pending snapshots may sit on another file system than the approved ones
+    // (an artifact folder): then the text is written over and the pending file removed.
+    if std::fs::rename(&pending, &approved).is_err() {
+        atomic_file::write(&approved, text.as_bytes()).map_err(write)?;
+        let _ = std::fs::remove_file(&pending);
+    }
     Ok(approved)
 }
 

@@ -19,7 +19,12 @@ pub struct FleetArgs {
     jobs: u16,
     /// Run only this shard of the fleet, K of N (1-based): Sites are split by a stable hash
     /// of their name, so N machines share a fleet with no coordination.
-    #[arg(long, value_name = "K/N", env = "LOWPRIV_SHARD", conflicts_with = "shards")]
+    #[arg(
+        long,
+        value_name = "K/N",
+        env = "LOWPRIV_SHARD",
+        conflicts_with = "shards"
+    )]
     shard: Option<String>,
     /// Split the fleet into N shards and run the one `JOB_COMPLETION_INDEX` (0-based, set by
     /// a Kubernetes Indexed Job) names.
@@ -66,7 +71,10 @@ pub fn single(paths: &[PathBuf], args: &FleetArgs) -> Result<Option<PathBuf>, St
 }
 
 /// The single-run report flags make no sense for many Sites: `--out` holds every report.
-pub fn refuse_single_options(base_url: Option<&url::Url>, report: &ReportArgs) -> Result<(), String> {
+pub fn refuse_single_options(
+    base_url: Option<&url::Url>,
+    report: &ReportArgs,
+) -> Result<(), String> {
     if base_url.is_some() {
         return Err("--base-url applies to one scenario; a fleet's Sites keep their own".into());
     }
@@ -144,7 +152,10 @@ pub async fn run(
     let members = fleet::discover::load(files, env);
     if args.list {
         let mut stdout = std::io::stdout().lock();
-        for member in members.iter().filter(|m| shard.is_none_or(|s| s.holds(&m.name))) {
+        for member in members
+            .iter()
+            .filter(|m| shard.is_none_or(|s| s.holds(&m.name)))
+        {
             let _ = writeln!(stdout, "{}\t{}", member.name, member.path.display());
         }
         return Outcome::Done;
@@ -194,7 +205,12 @@ pub fn merge(
 
 /// Prints the fleet summary and writes the fleet files; the exit code is the fleet's, or 3
 /// when a file could not be written (CI must not pass on a report it cannot upload).
-fn finish(report: &FleetReport, out: Option<&Path>, quiet: bool, style: terminal::Style) -> Outcome {
+fn finish(
+    report: &FleetReport,
+    out: Option<&Path>,
+    quiet: bool,
+    style: terminal::Style,
+) -> Outcome {
     let mut stdout = std::io::stdout().lock();
     let text = render(report, quiet, style);
     let _ = stdout.write_all(text.as_bytes());
@@ -231,7 +247,10 @@ fn finish(report: &FleetReport, out: Option<&Path>, quiet: bool, style: terminal
 fn render(report: &FleetReport, quiet: bool, style: terminal::Style) -> String {
     let text = shim::render(report, style);
     if quiet {
-        text.lines().last().map(|l| format!("{l}\n")).unwrap_or_default()
+        text.lines()
+            .last()
+            .map(|l| format!("{l}\n"))
+            .unwrap_or_default()
     } else {
         text
     }
@@ -245,19 +264,39 @@ pub async fn demo(
     quiet: bool,
     style: terminal::Style,
 ) -> Outcome {
-    let _ = (sites, jobs, out, run, quiet, style, std::io::stderr().is_terminal());
+    let _ = (
+        sites,
+        jobs,
+        out,
+        run,
+        quiet,
+        style,
+        std::io::stderr().is_terminal(),
+    );
     eprintln!("error: lowpriv demo --fleet is not wired yet");
     Outcome::Invalid
 }
 
 // TEMPORARY until report::fleet lands.
 mod shim {
-    pub struct Files { pub notes: Vec<String> }
-    pub fn write_fleet_files(_: &super::FleetReport, _: &std::path::Path) -> Result<Files, lowpriv::fleet::FleetError> { Ok(Files { notes: vec![] }) }
+    pub struct Files {
+        pub notes: Vec<String>,
+    }
+    pub fn write_fleet_files(
+        _: &super::FleetReport,
+        _: &std::path::Path,
+    ) -> Result<Files, lowpriv::fleet::FleetError> {
+        Ok(Files { notes: vec![] })
+    }
     pub fn render(r: &super::FleetReport, _: super::terminal::Style) -> String {
         let mut s = String::new();
-        for row in &r.sites { s.push_str(&format!("{} {} {:?}\n", row.verdict, row.name, row.reasons)); }
-        s.push_str(&format!("fleet exit {} {:?}\n", r.summary.exit_code, r.summary.reasons));
+        for row in &r.sites {
+            s.push_str(&format!("{} {} {:?}\n", row.verdict, row.name, row.reasons));
+        }
+        s.push_str(&format!(
+            "fleet exit {} {:?}\n",
+            r.summary.exit_code, r.summary.reasons
+        ));
         s
     }
 }

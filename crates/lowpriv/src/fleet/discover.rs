@@ -158,7 +158,13 @@ mod tests {
         let root = dir.path();
         std::fs::create_dir_all(root.join("b/deeper")).unwrap();
         std::fs::create_dir_all(root.join(".git")).unwrap();
-        for file in ["b/deeper/z.toml", "b/a.toml", "c.toml", "notes.md", ".git/x.toml"] {
+        for file in [
+            "b/deeper/z.toml",
+            "b/a.toml",
+            "c.toml",
+            "notes.md",
+            ".git/x.toml",
+        ] {
             std::fs::write(root.join(file), "").unwrap();
         }
         let given = vec![root.to_path_buf(), root.join("c.toml")];

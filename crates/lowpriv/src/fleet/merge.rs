@@ -90,7 +90,13 @@ pub fn merge(
         return Err(FleetError::ShardCounts {
             counts: inputs
                 .iter()
-                .map(|i| format!("{} has {} shards", i.dir.join("fleet.json").display(), i.count))
+                .map(|i| {
+                    format!(
+                        "{} has {} shards",
+                        i.dir.join("fleet.json").display(),
+                        i.count
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", "),
         });
@@ -234,5 +240,179 @@ fn same_file(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::model::{SiteFiles, SiteStatus};
+    use crate::fleet::row;
+
+    fn row(name: &str, verdict: &str, code: i32) -> SiteRow {
+        let mut row = row::pending(
+            name,
+            Path::new(&format!("sites/{name}.toml")),
+            None,
+            SiteStatus::Judged,
+            code,
+            Vec::new(),
+        );
+        row.verdict = verdict.to_string();
+        row.owner = Some(format!("{name}@acme.example"));
+        row.files = SiteFiles {
+            json: Some(format!("sites/{name}.json")),
+            ..SiteFiles::default()
+        };
+        row
+    }
+
+    /// Writes shard `index` of `count` holding `rows` (and their JSON files) under `root`.
+    fn shard(
+        root: &Path,
+        index: u32,
+        count: u32,
+        inventory: &[&str],
+        rows: Vec<SiteRow>,
+    ) -> PathBuf {
+        let dir = root.join(format!("shard-{index}"));
+        std::fs::create_dir_all(dir.join("sites")).unwrap();
+        for r in &rows {
+            std::fs::write(dir.join(r.files.json.as_ref().unwrap()), &r.name).unwrap();
+        }
+        let report = crate::fleet::assemble(
+            FleetSource::Shard {
+                index,
+                count,
+                jobs: 1,
+                duration_ms: 5,
+            },
+            inventory.iter().map(ToString::to_string).collect(),
+            rows,
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Severity::High,
+        );
+        let path = dir.join("fleet.json");
+        crate::fleet::write_json(&report, &path).unwrap();
+        path
+    }
+
+    #[test]
+    fn shards_merge_into_one_report_with_their_files() {
+        let root = tempfile::tempdir().unwrap();
+        let all = ["a", "b", "c"];
+        let one = shard(
+            root.path(),
+            1,
+            2,
+            &all,
+            vec![row("a", "pass", 0), row("c", "fail", 1)],
+        );
+        let two = shard(root.path(), 2, 2, &all, vec![row("b", "pass", 0)]);
+        let out = root.path().join("fleet");
+        let merged = merge(&[two, one], &out, None, Severity::High).unwrap();
+        let names: Vec<&str> = merged.sites.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, all);
+        assert_eq!(merged.summary.exit_code, 1);
+        assert_eq!(merged.summary.worst, ["c"]);
+        assert!(merged.missing.is_empty() && merged.duplicates.is_empty());
+        assert_eq!(
+            merged.source,
+            FleetSource::Merge {
+                count: 2,
+                shards: vec![1, 2]
+            }
+        );
+        for name in all {
+            let copied = std::fs::read_to_string(out.join(format!("sites/{name}.json"))).unwrap();
+            assert_eq!(copied, name);
+        }
+        assert_eq!(
+            read(&out).unwrap(),
+            merged,
+            "fleet.json is what merge returned"
+        );
+    }
+
+    #[test]
+    fn a_missing_shard_and_a_site_reported_twice_are_said_never_dropped() {
+        let root = tempfile::tempdir().unwrap();
+        let all = ["a", "b", "c"];
+        let one = shard(root.path(), 1, 3, &all, vec![row("a", "pass", 0)]);
+        let two = shard(
+            root.path(),
+            2,
+            3,
+            &all,
+            vec![row("a", "pass", 0), row("b", "pass", 0)],
+        );
+        let merged = merge(&[one, two], &root.path().join("out"), None, Severity::High).unwrap();
+        assert_eq!(merged.missing, ["c"]);
+        assert_eq!(merged.sites.len(), 2, "a is one row");
+        assert_eq!(merged.duplicates.len(), 1);
+        assert_eq!(merged.duplicates[0].from, ["shard 1", "shard 2"]);
+        assert_eq!(merged.duplicates[0].kept, "shard 1");
+        assert_eq!(merged.summary.exit_code, exit::INCONCLUSIVE);
+        assert_eq!(merged.summary.by_verdict.get("missing"), Some(&1));
+    }
+
+    #[test]
+    fn shards_of_different_fleets_and_other_files_are_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let one = shard(root.path(), 1, 2, &["a"], vec![row("a", "pass", 0)]);
+        let other = shard(root.path(), 2, 3, &["b"], vec![row("b", "pass", 0)]);
+        let out = root.path().join("out");
+        assert!(matches!(
+            merge(&[one.clone(), other], &out, None, Severity::High),
+            Err(FleetError::ShardCounts { .. })
+        ));
+        let site_report = root.path().join("site.json");
+        std::fs::write(&site_report, r#"{"schema": 1, "site": {"name": "a"}}"#).unwrap();
+        let err = merge(&[one, site_report], &out, None, Severity::High).unwrap_err();
+        assert!(
+            err.to_string().contains("not a lowpriv fleet report"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_roster_given_to_the_merge_judges_every_shards_owners() {
+        let root = tempfile::tempdir().unwrap();
+        let one = shard(
+            root.path(),
+            1,
+            1,
+            &["a", "b"],
+            vec![row("a", "pass", 0), row("b", "pass", 0)],
+        );
+        let roster = Roster::parse("a@acme.example\n");
+        let merged = merge(
+            &[one],
+            &root.path().join("out"),
+            Some(&roster),
+            Severity::High,
+        )
+        .unwrap();
+        let left: Vec<&str> = merged
+            .governance
+            .iter()
+            .filter(|f| f.kind == FleetFindingKind::OwnerNotInRoster)
+            .map(|f| f.site.as_str())
+            .collect();
+        assert_eq!(left, ["b"]);
+        assert_eq!(
+            merged.summary.exit_code, 0,
+            "medium does not fail at --fail-on high"
+        );
+        let strict = merge(
+            &[root.path().join("shard-1/fleet.json")],
+            &root.path().join("out2"),
+            Some(&roster),
+            Severity::Medium,
+        )
+        .unwrap();
+        assert_eq!(strict.summary.exit_code, exit::FAIL);
     }
 }

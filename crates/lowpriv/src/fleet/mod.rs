@@ -52,7 +52,11 @@ pub fn assemble(
     for row in &sites {
         *by_verdict.entry(row.verdict.clone()).or_default() += 1;
     }
-    let mut exit_code = sites.iter().map(|r| r.exit_code).max().unwrap_or(exit::PASS);
+    let mut exit_code = sites
+        .iter()
+        .map(|r| r.exit_code)
+        .max()
+        .unwrap_or(exit::PASS);
     if sites.is_empty() {
         // A shard that holds no Site judged nothing: never a pass on nothing observed.
         reasons.push("no Site of the fleet is on this shard".to_string());
@@ -104,7 +108,11 @@ pub fn assemble(
             .map(|r| r.name.as_str())
             .collect();
         if !names.is_empty() {
-            reasons.push(format!("{} Site(s) {what}: {}", count(verdict), names.join(", ")));
+            reasons.push(format!(
+                "{} Site(s) {what}: {}",
+                count(verdict),
+                names.join(", ")
+            ));
         }
     }
     if !failing_governance.is_empty() {
@@ -151,4 +159,64 @@ pub fn write_json(report: &FleetReport, path: &Path) -> Result<(), FleetError> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str, verdict: &str, code: i32) -> SiteRow {
+        let mut row = row::pending(
+            name,
+            Path::new("x.toml"),
+            None,
+            SiteStatus::Judged,
+            code,
+            Vec::new(),
+        );
+        row.verdict = verdict.to_string();
+        row
+    }
+
+    fn summary(rows: Vec<SiteRow>) -> FleetSummary {
+        let source = FleetSource::Run {
+            jobs: 1,
+            duration_ms: 0,
+        };
+        assemble(
+            source,
+            Vec::new(),
+            rows,
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Severity::High,
+        )
+        .summary
+    }
+
+    #[test]
+    fn the_fleet_exits_with_its_worst_site_and_names_it() {
+        let s = summary(vec![
+            row("a", "pass", 0),
+            row("b", "fail", 1),
+            row("c", "pass", 0),
+        ]);
+        assert_eq!((s.exit_code, s.worst.clone()), (1, vec!["b".to_string()]));
+        let s = summary(vec![
+            row("a", "inconclusive", 3),
+            row("b", "fail", 1),
+            row("c", "error", 2),
+        ]);
+        assert_eq!((s.exit_code, s.worst.clone()), (3, vec!["a".to_string()]));
+        let s = summary(vec![row("a", "pass", 0), row("b", "pass", 0)]);
+        assert_eq!(s.exit_code, 0);
+        assert!(s.worst.is_empty() && s.reasons.is_empty(), "{s:?}");
+        assert_eq!(s.by_verdict.get("pass"), Some(&2));
+    }
+
+    #[test]
+    fn a_fleet_of_nothing_is_never_a_pass() {
+        assert_eq!(summary(Vec::new()).exit_code, exit::INCONCLUSIVE);
+    }
 }

@@ -40,13 +40,13 @@ pub struct FleetReport {
 #[serde(tag = "mode", rename_all = "lowercase")]
 pub enum FleetSource {
     /// Every Site of the inventory was scheduled here.
-    Run { jobs: usize, duration_ms: u128 },
+    Run { jobs: usize, duration_ms: u64 },
     /// Shard `index` of `count` (1-based): the Sites whose name hashes there.
     Shard {
         index: u32,
         count: u32,
         jobs: usize,
-        duration_ms: u128,
+        duration_ms: u64,
     },
     /// Shard reports combined by `lowpriv merge`: which shards came in, by their index.
     Merge { count: u32, shards: Vec<u32> },
@@ -113,7 +113,7 @@ pub struct SiteRow {
     pub login_failed: Vec<String>,
     pub requests: usize,
     /// Volatile.
-    pub duration_ms: u128,
+    pub duration_ms: u64,
     /// The per-Site files written for this row, relative to the fleet report's folder.
     #[serde(default)]
     pub files: SiteFiles,

@@ -133,7 +133,7 @@ pub fn judged(scenario: &Scenario, result: &RunResult, files: SiteFiles) -> Site
         .map(|i| i.name.clone())
         .collect();
     row.requests = summary.requests;
-    row.duration_ms = summary.duration_ms;
+    row.duration_ms = u64::try_from(summary.duration_ms).unwrap_or(u64::MAX);
     row.files = files;
     row
 }

@@ -136,7 +136,7 @@ pub async fn run(
         let outcome = joined_outcome(joined, &mut running);
         finish(outcome, &mut outcomes);
     }
-    let duration_ms = started.elapsed().as_millis();
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let jobs = options.jobs.max(1);
     let source = match options.shard {
         Some(shard) => FleetSource::Shard {
@@ -173,7 +173,10 @@ fn split_duplicates(members: Vec<Member>) -> (Vec<Member>, Vec<Duplicate>) {
         if copies.len() > 1 {
             duplicates.push(Duplicate {
                 site: name,
-                from: copies.iter().map(|m| m.path.display().to_string()).collect(),
+                from: copies
+                    .iter()
+                    .map(|m| m.path.display().to_string())
+                    .collect(),
                 kept: copies[0].path.display().to_string(),
             });
         }
@@ -322,7 +325,9 @@ fn joined_outcome(
                     .map(|s| (*s).to_string())
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "a panic".to_string());
-                format!("the run of this Site crashed (a bug in lowpriv: please report it): {message}")
+                format!(
+                    "the run of this Site crashed (a bug in lowpriv: please report it): {message}"
+                )
             } else {
                 "the run of this Site was cancelled".to_string()
             };

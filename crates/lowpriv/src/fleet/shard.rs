@@ -20,7 +20,9 @@ pub enum ShardError {
          (a Kubernetes Indexed Job sets it)"
     )]
     Index(String),
-    #[error("--shards N needs JOB_COMPLETION_INDEX in the environment (0-based), or use --shard K/N")]
+    #[error(
+        "--shards N needs JOB_COMPLETION_INDEX in the environment (0-based), or use --shard K/N"
+    )]
     NoIndex,
 }
 

@@ -37,8 +37,8 @@ pub enum Outcome {
              what the privileged ones found as the others, classify the data, and judge it",
     after_help = "Exit codes: 0 pass · 1 findings at or above --fail-on · 2 bad usage or invalid \
                   scenario · 3 inconclusive (a login failed, the Site was unreachable, errors or \
-                  limits hid part of the matrix).\n\nNot built yet: `init`, `merge`, fleets of scenarios (`run DIR`, `--jobs`, \
-                  `--shard`), `--browser`. See README.md."
+                  limits hid part of the matrix).\n\nA fleet (several scenarios, a folder, --out or a shard option) exits with its \
+                  worst Site's code.\n\nNot built yet: `init`, `--browser`. See README.md."
 )]
 struct Cli {
     #[command(subcommand)]

@@ -59,7 +59,10 @@ impl SiteContext {
             deny_markers: scenario.session.deny_markers.clone(),
             timeout: Duration::from_secs(scenario.crawl.timeout_secs),
             max_body_bytes: scenario.crawl.max_body_bytes,
-            limiter: RateLimiter::direct(Quota::per_second(per_second)),
+            // No burst: requests are spaced 1/rate apart from the first one, so no wall-clock
+            // second ever sees more than `rate_limit` of them (a full bucket would allow
+            // twice that in the run's first second).
+            limiter: RateLimiter::direct(Quota::per_second(per_second).allow_burst(NonZeroU32::MIN)),
             stop,
         })
     }

@@ -61,6 +61,28 @@ pub async fn run(
     options: &FleetOptions,
     progress: Arc<dyn FleetProgress>,
 ) -> FleetReport {
+    let runner: SiteRunner = Arc::new(|scenario, options| {
+        Box::pin(async move { crate::run(&scenario, &options).await })
+    });
+    run_with(members, options, progress, runner).await
+}
+
+/// How one Site is run: [`crate::run`], except in the tests of the fleet's own failure paths.
+type SiteRunner = Arc<
+    dyn Fn(
+            Arc<Scenario>,
+            RunOptions,
+        ) -> futures::future::BoxFuture<'static, Result<RunResult, crate::Error>>
+        + Send
+        + Sync,
+>;
+
+async fn run_with(
+    members: Vec<Member>,
+    options: &FleetOptions,
+    progress: Arc<dyn FleetProgress>,
+    runner: SiteRunner,
+) -> FleetReport {
     let started = Instant::now();
     let mut inventory: Vec<String> = members.iter().map(|m| m.name.clone()).collect();
     inventory.sort();
@@ -94,10 +116,12 @@ pub async fn run(
         };
         let Some(member) = next else { break };
         let permit = tokio::select! {
-            permit = slots.clone().acquire_owned() => permit.ok(),
+            biased;
             _ = stop.stopped() => None,
+            permit = slots.clone().acquire_owned() => permit.ok(),
         };
-        let Some(permit) = permit else {
+        // A slot freed by a Site the stop ended must not start another.
+        let Some(permit) = permit.filter(|_| !stop.is_stopped()) else {
             finish(not_run(member, options), &mut outcomes);
             break;
         };
@@ -111,13 +135,15 @@ pub async fn run(
         let site_options = site_options(options);
         let out = options.out.clone();
         let roster = options.roster.clone();
-        let copy = scenario.clone();
+        let scenario = Arc::new(scenario);
+        let copy = Scenario::clone(&scenario);
+        let runner = runner.clone();
         // Every log line of this Site's run names it: many Sites log at once.
         let span = tracing::warn_span!("site", name = %scenario.site.name);
         let handle = tasks.spawn(
             async move {
-                let outcome =
-                    run_site(scenario, site_options, out.as_deref(), roster.as_ref()).await;
+                let result = runner(scenario.clone(), site_options).await;
+                let outcome = site_outcome(&scenario, result, out.as_deref(), roster.as_ref());
                 drop(permit);
                 outcome
             }
@@ -230,19 +256,19 @@ fn site_options(options: &FleetOptions) -> RunOptions {
 /// Per-Site reports live in this folder of `--out`.
 pub const SITES_DIR: &str = "sites";
 
-async fn run_site(
-    scenario: Scenario,
-    options: RunOptions,
+fn site_outcome(
+    scenario: &Scenario,
+    result: Result<RunResult, crate::Error>,
     out: Option<&Path>,
     roster: Option<&Roster>,
 ) -> Outcome {
-    match crate::run(&scenario, &options).await {
+    match result {
         Ok(result) => {
             let (files, problem) = match out {
                 Some(out) => write_site_reports(&result, out),
                 None => (SiteFiles::default(), None),
             };
-            let mut row = row::judged(&scenario, &result, files);
+            let mut row = row::judged(scenario, &result, files);
             if let (Some(cell), Some(pending)) = (&mut row.snapshot, &result.snapshot)
                 && let Some(path) = &pending.pending
                 && let Some(out) = out
@@ -253,12 +279,12 @@ async fn run_site(
                 row.reasons.push(problem);
                 row.exit_code = row.exit_code.max(exit::INCONCLUSIVE);
             }
-            let findings = governance::site_findings(&scenario, Some(&result), roster);
+            let findings = governance::site_findings(scenario, Some(&result), roster);
             (row, findings)
         }
         Err(err) => {
-            let findings = governance::site_findings(&scenario, None, roster);
-            (row::failed(&scenario, &err), findings)
+            let findings = governance::site_findings(scenario, None, roster);
+            (row::failed(scenario, &err), findings)
         }
     }
 }
@@ -351,5 +377,138 @@ pub(crate) fn one_line(text: &str) -> String {
         [] => String::new(),
         [one] => one.trim().to_string(),
         [first, rest @ ..] => format!("{} (and {} more lines)", first.trim(), rest.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::scenario::ScenarioError;
+
+    fn member(name: &str) -> Member {
+        let text = format!(
+            "[site]\nname = \"{name}\"\nbase_url = \"http://127.0.0.1:1\"\naudience = \"team\"\n\
+             owner = \"o@acme.example\"\n\n[[identity]]\nname = \"anonymous\"\ntier = \"external\"\n"
+        );
+        let path = PathBuf::from(format!("{name}.toml"));
+        Member {
+            name: name.to_string(),
+            scenario: crate::scenario::parse(&text, &path, &|_| None),
+            path,
+        }
+    }
+
+    fn options(jobs: usize) -> FleetOptions {
+        FleetOptions {
+            jobs,
+            shard: None,
+            out: None,
+            roster: None,
+            run: RunOptions::default(),
+        }
+    }
+
+    /// A run that ends without judging (no Site is contacted).
+    fn refused(scenario: &Scenario) -> Result<RunResult, crate::Error> {
+        Err(crate::Error::Scenario(ScenarioError::Read {
+            path: scenario.file.clone(),
+            source: std::io::Error::other("not a real run"),
+        }))
+    }
+
+    #[tokio::test]
+    async fn a_site_that_panics_is_its_own_row_and_the_others_still_run() {
+        let runner: SiteRunner = Arc::new(|scenario, _| {
+            Box::pin(async move {
+                if scenario.site.name == "boom" {
+                    panic!("kaboom");
+                }
+                refused(&scenario)
+            })
+        });
+        let members = vec![member("a"), member("boom"), member("c")];
+        let report = run_with(members, &options(2), Arc::new(Quiet), runner).await;
+        let rows: Vec<(&str, &str)> = report
+            .sites
+            .iter()
+            .map(|r| (r.name.as_str(), r.verdict.as_str()))
+            .collect();
+        assert_eq!(rows, [("a", "error"), ("boom", "error"), ("c", "error")]);
+        let boom = &report.sites[1];
+        assert!(boom.reasons[0].contains("crashed") && boom.reasons[0].contains("kaboom"));
+        assert_eq!(boom.exit_code, exit::INCONCLUSIVE);
+        assert_eq!(
+            boom.owner.as_deref(),
+            Some("o@acme.example"),
+            "metadata kept"
+        );
+        assert_eq!(report.summary.exit_code, exit::INCONCLUSIVE);
+    }
+
+    #[tokio::test]
+    async fn no_more_than_jobs_sites_run_at_once_and_all_of_them_run() {
+        let (now, peak, ran) = (
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicUsize::new(0)),
+        );
+        let counters = (now.clone(), peak.clone(), ran.clone());
+        let runner: SiteRunner = Arc::new(move |scenario, _| {
+            let (now, peak, ran) = counters.clone();
+            Box::pin(async move {
+                let in_flight = now.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(in_flight, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                now.fetch_sub(1, Ordering::SeqCst);
+                ran.fetch_add(1, Ordering::SeqCst);
+                refused(&scenario)
+            })
+        });
+        let members = (0..12).map(|i| member(&format!("s{i:02}"))).collect();
+        let report = run_with(members, &options(3), Arc::new(Quiet), runner).await;
+        assert_eq!(report.sites.len(), 12);
+        assert_eq!(ran.load(Ordering::SeqCst), 12);
+        assert_eq!(peak.load(Ordering::SeqCst), 3, "three at once, never more");
+    }
+
+    #[tokio::test]
+    async fn a_stopped_fleet_lists_the_sites_it_never_started() {
+        let runner: SiteRunner = Arc::new(|scenario, options| {
+            Box::pin(async move {
+                // The first Site trips the fleet's stop, as Ctrl-C would.
+                options.stop.stopped().await;
+                refused(&scenario)
+            })
+        });
+        let fleet = options(1);
+        let stop = fleet.run.stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            stop.stop("interrupted by a signal");
+        });
+        let members = vec![member("a"), member("b"), member("c")];
+        let report = run_with(members, &fleet, Arc::new(Quiet), runner).await;
+        let rows: Vec<(&str, &str)> = report
+            .sites
+            .iter()
+            .map(|r| (r.name.as_str(), r.verdict.as_str()))
+            .collect();
+        assert_eq!(rows, [("a", "error"), ("b", "not-run"), ("c", "not-run")]);
+        assert!(report.sites[1].reasons[0].contains("interrupted by a signal"));
+        assert_eq!(report.summary.exit_code, exit::INCONCLUSIVE);
+    }
+
+    #[test]
+    fn two_scenarios_naming_one_site_run_once_and_are_reported() {
+        let mut second = member("a");
+        second.path = PathBuf::from("z/a.toml");
+        let (kept, duplicates) = split_duplicates(vec![second, member("a"), member("b")]);
+        assert_eq!(kept.len(), 2);
+        assert_eq!(duplicates.len(), 1);
+        assert_eq!(duplicates[0].kept, "a.toml");
+        assert_eq!(duplicates[0].from, ["a.toml", "z/a.toml"]);
     }
 }

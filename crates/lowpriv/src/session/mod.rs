@@ -62,7 +62,9 @@ impl SiteContext {
             // No burst: requests are spaced 1/rate apart from the first one, so no wall-clock
             // second ever sees more than `rate_limit` of them (a full bucket would allow
             // twice that in the run's first second).
-            limiter: RateLimiter::direct(Quota::per_second(per_second).allow_burst(NonZeroU32::MIN)),
+            limiter: RateLimiter::direct(
+                Quota::per_second(per_second).allow_burst(NonZeroU32::MIN),
+            ),
             stop,
         })
     }

@@ -1,7 +1,7 @@
 //! `lowpriv run PATH...` as a fleet, `lowpriv merge`, `lowpriv demo --fleet N`: options and
 //! printing only; the fleet itself is `lowpriv::fleet`.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -9,6 +9,7 @@ use clap::Args;
 use lowpriv::fleet::{self, FleetOptions, FleetProgress, FleetReport, Roster, Shard, SiteRow};
 use lowpriv::judge::Severity;
 use lowpriv::report::terminal;
+use lowpriv_demo::fleet::{DemoFleet, FleetPlan};
 
 use super::{Outcome, ReportArgs, print_error};
 
@@ -256,25 +257,88 @@ fn render(report: &FleetReport, quiet: bool, style: terminal::Style) -> String {
     }
 }
 
+/// `lowpriv demo --fleet N`: the demo fleet served in process, its scenarios in a temporary
+/// folder, run as a fleet. No snapshots are compared: the demo fleet is about the fleet view.
 pub async fn demo(
     sites: usize,
     jobs: usize,
     out: Option<PathBuf>,
-    run: lowpriv::RunOptions,
+    mut run: lowpriv::RunOptions,
     quiet: bool,
     style: terminal::Style,
 ) -> Outcome {
-    let _ = (
-        sites,
-        jobs,
-        out,
+    let scenarios = std::env::temp_dir().join(format!("lowpriv-demo-fleet-{}", std::process::id()));
+    let fleet = match DemoFleet::start(FleetPlan::new(sites, &scenarios)).await {
+        Ok(fleet) => fleet,
+        Err(err) => {
+            eprintln!("error: cannot serve the demo fleet: {err}");
+            let _ = std::fs::remove_dir_all(&scenarios);
+            return Outcome::Failed;
+        }
+    };
+    let env = fleet.env();
+    let members = match fleet::discover::discover(std::slice::from_ref(&scenarios)) {
+        Ok(files) => fleet::discover::load(files, &|var| env.get(var).cloned()),
+        Err(err) => {
+            print_error(&err);
+            fleet.shutdown().await;
+            let _ = std::fs::remove_dir_all(&scenarios);
+            return Outcome::Failed;
+        }
+    };
+    run.snapshots = None;
+    let options = FleetOptions {
+        jobs: jobs.max(1),
+        shard: None,
+        out: out.clone(),
+        roster: None,
         run,
-        quiet,
-        style,
-        std::io::stderr().is_terminal(),
-    );
-    eprintln!("error: lowpriv demo --fleet is not wired yet");
-    Outcome::Invalid
+    };
+    let report = fleet::run::run(members, &options, Arc::new(Lines { quiet })).await;
+    let stats = fleet.stats();
+    fleet.shutdown().await;
+    let _ = std::fs::remove_dir_all(&scenarios);
+    let outcome = finish(&report, out.as_deref(), quiet, style);
+    if !quiet {
+        let total = |pick: fn(&lowpriv_demo::DemoStats) -> u64| stats.iter().map(|(_, s)| pick(s)).sum::<u64>();
+        println!(
+            "demo fleet traps: {} logout hits · {} delete hits · {} credentials sent to a foreign origin · {} from another Site",
+            total(|s| s.logout_hits),
+            total(|s| s.delete_hits),
+            total(|s| s.foreign_credentials),
+            total(|s| s.foreign_site_credentials),
+        );
+    }
+    outcome
+}
+
+/// `lowpriv demo-site --sites N --scenarios DIR`: serves the demo fleet until Ctrl-C or
+/// SIGTERM, its scenario files and `fleet.env` (the passwords, for shard processes) in DIR.
+pub async fn demo_sites(sites: usize, scenarios: PathBuf, rate_limit: Option<u32>) -> Outcome {
+    let mut plan = FleetPlan::new(sites, &scenarios);
+    if let Some(rate) = rate_limit {
+        plan.rate_limit = rate;
+    }
+    let ready = |fleet: &DemoFleet| {
+        let mut stdout = std::io::stdout().lock();
+        for member in fleet.members() {
+            let _ = writeln!(stdout, "{}\t{}\t{}", member.name, member.kind.as_str(), member.base_url);
+        }
+        let _ = stdout.flush();
+        eprintln!(
+            "{} demo Sites · scenarios in {} · their variables in {} · Ctrl-C stops them",
+            fleet.members().len(),
+            scenarios.display(),
+            scenarios.join(lowpriv_demo::fleet::ENV_FILE).display()
+        );
+    };
+    match lowpriv_demo::fleet::serve(plan, ready, super::signal()).await {
+        Ok(_) => Outcome::Done,
+        Err(err) => {
+            eprintln!("error: cannot serve the demo fleet: {err}");
+            Outcome::Failed
+        }
+    }
 }
 
 // TEMPORARY until report::fleet lands.

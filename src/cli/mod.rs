@@ -88,7 +88,8 @@ enum Command {
         #[arg(long, default_value = "high", value_parser = severity_parser())]
         fail_on: Severity,
     },
-    /// Validate scenario files without touching the network.
+    /// Validate scenario files (and every `*.toml` below folders) without touching the
+    /// network.
     Check {
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
@@ -125,6 +126,16 @@ enum Command {
         /// Port to listen on (0: any free port).
         #[arg(long, default_value_t = 0)]
         port: u16,
+        /// Serve N distinct demo Sites instead (the demo fleet), each on its own port, and
+        /// write their scenarios and `fleet.env` (their passwords) into --scenarios DIR.
+        #[arg(long, value_name = "N", requires = "scenarios")]
+        sites: Option<usize>,
+        /// With --sites: where the fleet's scenario files go.
+        #[arg(long, value_name = "DIR", requires = "sites")]
+        scenarios: Option<PathBuf>,
+        /// With --sites: every scenario's `rate_limit` (requests per second to one Site).
+        #[arg(long, value_name = "N", requires = "sites")]
+        rate_limit: Option<u32>,
         /// Serve the Site with every planted flaw fixed.
         #[arg(long)]
         fixed: bool,
@@ -368,6 +379,12 @@ pub fn main() -> Outcome {
             }
         }
         Command::DemoSite {
+            sites: Some(sites),
+            scenarios: Some(scenarios),
+            rate_limit,
+            ..
+        } => runtime.block_on(fleet::demo_sites(sites, scenarios, rate_limit)),
+        Command::DemoSite {
             port,
             fixed,
             db_password,
@@ -378,6 +395,7 @@ pub fn main() -> Outcome {
             session_ttl,
             chaos,
             seed,
+            ..
         } => {
             let chaos = match chaos.as_deref().map(lowpriv_demo::Chaos::parse_list) {
                 None => Vec::new(),
@@ -438,7 +456,7 @@ async fn stop_on_signals(stop: lowpriv::stop::Stop) {
     std::process::exit(lowpriv::verdict::exit::INCONCLUSIVE);
 }
 
-async fn signal() {
+pub(crate) async fn signal() {
     #[cfg(unix)]
     {
         let mut term =
@@ -492,10 +510,28 @@ fn print_scenario_error(err: &ScenarioError) {
 }
 
 fn check(paths: &[PathBuf]) -> Outcome {
+    // Folders hold a fleet: every `*.toml` below them, as `run` finds them.
+    let files = match lowpriv::fleet::discover::discover(paths) {
+        Ok(files) => files,
+        Err(err) => {
+            print_error(&err);
+            return Outcome::Invalid;
+        }
+    };
     let mut outcome = Outcome::Done;
-    for path in paths {
+    let mut names: std::collections::BTreeMap<String, PathBuf> = Default::default();
+    for path in &files {
         match load(path, &scenario::process_env) {
             Some(s) => {
+                if let Some(first) = names.insert(s.site.name.clone(), path.clone()) {
+                    eprintln!(
+                        "error: {} and {} both name the Site `{}`: a fleet runs only the first",
+                        first.display(),
+                        path.display(),
+                        s.site.name
+                    );
+                    outcome = Outcome::Invalid;
+                }
                 println!(
                     "{}: ok ({} identities, {} data classes, {} expectations)",
                     path.display(),

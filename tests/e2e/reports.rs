@@ -547,7 +547,7 @@ fn sarif_schema() -> serde_json::Value {
     schema
 }
 
-fn assert_valid_sarif(sarif: &serde_json::Value) {
+pub(crate) fn assert_valid_sarif(sarif: &serde_json::Value) {
     let schema = sarif_schema();
     let validator = jsonschema::options()
         .should_validate_formats(true)

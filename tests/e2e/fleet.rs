@@ -1,0 +1,365 @@
+//! Fleets against the demo fleet (`lowpriv_demo::fleet`): real Sites on loopback ports, each
+//! with its own passwords; the real binary runs them as one fleet, as shards, and merges the
+//! shards. What each Site must give is known by its index (`lowpriv_demo::fleet::profile`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use lowpriv_demo::fleet::{DemoFleet, FleetPlan, SiteKind};
+use serde_json::Value;
+
+use crate::common::*;
+
+/// Runs the binary in `cwd` with the fleet's variables, off the async runtime (the Sites
+/// keep serving meanwhile).
+async fn fleet_cmd(cwd: &Path, args: Vec<String>, env: Vec<(String, String)>) -> Output {
+    let cwd = cwd.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        lowpriv_in(&cwd, &args, &env)
+    })
+    .await
+    .expect("join")
+}
+
+fn args(line: &str) -> Vec<String> {
+    line.split_whitespace().map(str::to_string).collect()
+}
+
+fn env_of(fleet: &DemoFleet) -> Vec<(String, String)> {
+    fleet.env().into_iter().collect()
+}
+
+/// A fleet report without what differs between one run, shards and a merge: how the rows
+/// were gathered and how long each took.
+fn normalized(mut fleet: Value) -> Value {
+    fleet.as_object_mut().unwrap().remove("source");
+    for row in fleet["sites"].as_array_mut().unwrap() {
+        row.as_object_mut().unwrap().remove("duration_ms");
+    }
+    fleet
+}
+
+fn rows(fleet: &Value) -> BTreeMap<String, Value> {
+    fleet["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["name"].as_str().unwrap().to_string(), r.clone()))
+        .collect()
+}
+
+fn listed(out: &Output) -> BTreeSet<String> {
+    text(&out.stdout)
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_of_30_is_judged_site_by_site_and_its_shards_merge_to_the_same_report() {
+    let dir = temp_dir();
+    let root = dir.path();
+    let fleet = DemoFleet::start(FleetPlan::new(30, root.join("sites")))
+        .await
+        .expect("the demo fleet starts");
+    let env = env_of(&fleet);
+
+    // The whole fleet in one process.
+    let out = fleet_cmd(
+        root,
+        args("run sites --jobs 8 --out out/all --snapshots snapshots"),
+        env.clone(),
+    )
+    .await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{}", text(&out.stderr));
+    let all = read_json(&root.join("out/all/fleet.json"));
+    crate::schema::validate_fleet_json(&all);
+    let by_name = rows(&all);
+    assert_eq!(by_name.len(), 30);
+    let mut worst = BTreeSet::new();
+    let mut governance_wanted = BTreeSet::new();
+    for member in fleet.members() {
+        let row = &by_name[&member.name];
+        let code = row["exit_code"].as_i64().unwrap() as i32;
+        assert_eq!(code, member.expected_exit_code, "{}: {row}", member.name);
+        let verdict = match code {
+            0 => "pass",
+            1 => "fail",
+            _ => "inconclusive",
+        };
+        assert_eq!(row["verdict"], verdict, "{}", member.name);
+        match member.kind {
+            SiteKind::Down | SiteKind::WrongPassword => {
+                worst.insert(member.name.clone());
+            }
+            _ => {
+                // Judged on what was really observed: requests answered, a report written.
+                assert!(row["requests"].as_u64().unwrap() > 20, "{row}");
+                let report = read_json(&root.join("out/all").join(row["files"]["json"].as_str().unwrap()));
+                assert_eq!(report["site"]["name"], member.name.as_str());
+                assert!(report["summary"]["outcomes"]["allowed"].as_u64().unwrap() > 0);
+            }
+        }
+        if member.kind == SiteKind::WrongPassword {
+            assert_eq!(row["login_failed"], serde_json::json!(["dave"]), "{row}");
+        }
+        for kind in &member.profile.expected_governance {
+            governance_wanted.insert((member.name.clone(), kind.as_str().to_string()));
+        }
+    }
+    let governance_seen: BTreeSet<(String, String)> = all["governance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["site"].as_str().unwrap().to_string(),
+                f["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(governance_seen, governance_wanted, "every governance finding, and no other");
+    let worst_seen: BTreeSet<String> = all["summary"]["worst"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(worst_seen, worst, "the Sites that set exit code 3");
+    for name in &worst {
+        assert!(stdout.contains(name.as_str()), "the summary names {name}: {stdout}");
+    }
+
+    // The fleet files, within code scanning's limits.
+    let sarif_dir = root.join("out/all/sarif");
+    let mut ids = BTreeSet::new();
+    let mut files = 0;
+    for entry in std::fs::read_dir(&sarif_dir).unwrap() {
+        let sarif = read_json(&entry.unwrap().path());
+        crate::reports::assert_valid_sarif(&sarif);
+        let runs = sarif["runs"].as_array().unwrap();
+        assert!(runs.len() <= 20, "at most 20 runs per file");
+        for run in runs {
+            assert!(run["results"].as_array().unwrap().len() <= 25_000);
+            let id = run["automationDetails"]["id"].as_str().unwrap().to_string();
+            assert!(ids.insert(id.clone()), "{id} is unique");
+        }
+        files += 1;
+    }
+    assert_eq!((files, ids.len()), (2, 30), "30 runs in 2 files");
+    let junit = std::fs::read_to_string(root.join("out/all/fleet.junit.xml")).unwrap();
+    assert_eq!(junit.matches("<testsuite ").count(), 30, "a suite per Site");
+    let html = std::fs::read_to_string(root.join("out/all/fleet.html")).unwrap();
+    let markdown = std::fs::read_to_string(root.join("out/all/fleet.md")).unwrap();
+    for member in fleet.members() {
+        assert!(html.contains(&member.name) && markdown.contains(&member.name));
+    }
+
+    // Three shards, as the GitHub Actions example runs them, then its merge.
+    let commands = crate::examples::example_commands();
+    let shard_runs = (1..=3).map(|k| {
+        let line = commands.github_shard(k);
+        fleet_cmd(root, args(&line), env.clone())
+    });
+    let shard_outputs = futures::future::join_all(shard_runs).await;
+    let mut union = BTreeSet::new();
+    for (k, shard) in shard_outputs.iter().enumerate() {
+        assert!(matches!(shard.status.code(), Some(0 | 1 | 3)), "{}", text(&shard.stderr));
+        let report = read_json(&root.join(commands.github_shard_out(k as u32 + 1)).join("fleet.json"));
+        crate::schema::validate_fleet_json(&report);
+        for name in rows(&report).into_keys() {
+            assert!(union.insert(name.clone()), "{name} is on one shard only");
+        }
+    }
+    assert_eq!(union.len(), 30, "the shards cover the fleet");
+    let merged = fleet_cmd(root, args(&commands.github_merge()), env.clone()).await;
+    assert_eq!(merged.status.code(), Some(3), "{}", text(&merged.stderr));
+    let merged = read_json(&root.join(commands.github_merge_out()).join("fleet.json"));
+    assert_eq!(normalized(merged), normalized(all.clone()), "merge = the unsharded run");
+
+    // The Kubernetes example: the Job's index instead of K/N, the same split and report.
+    let k8s_runs = (0..3).map(|index| {
+        let line = commands.kubernetes_shard(index);
+        let mut env = env.clone();
+        env.push(("JOB_COMPLETION_INDEX".to_string(), index.to_string()));
+        fleet_cmd(root, args(&line), env)
+    });
+    for shard in futures::future::join_all(k8s_runs).await {
+        assert!(matches!(shard.status.code(), Some(0 | 1 | 3)), "{}", text(&shard.stderr));
+    }
+    let merged = fleet_cmd(root, args(&commands.kubernetes_merge()), env.clone()).await;
+    assert_eq!(merged.status.code(), Some(3), "{}", text(&merged.stderr));
+    let merged = read_json(&root.join(commands.kubernetes_merge_out()).join("fleet.json"));
+    assert_eq!(normalized(merged), normalized(all), "the Kubernetes shards merge the same");
+
+    // Sites added to the fleet move no other Site to another shard.
+    let before: Vec<BTreeSet<String>> = (1..=3)
+        .map(|k| listed(&lowpriv_in(root, &["run", "sites", "--shard", &format!("{k}/3"), "--list"], &[])))
+        .collect();
+    let template = std::fs::read_to_string(&fleet.members()[0].scenario_path).unwrap();
+    for extra in 0..12 {
+        let renamed = template.replacen(
+            &format!("name = \"{}\"", fleet.members()[0].name),
+            &format!("name = \"added-later-{extra}\""),
+            1,
+        );
+        std::fs::write(root.join(format!("sites/added-later-{extra}.toml")), renamed).unwrap();
+    }
+    let mut everyone = BTreeSet::new();
+    for k in 1..=3u32 {
+        let after = listed(&lowpriv_in(root, &["run", "sites", "--shard", &format!("{k}/3"), "--list"], &[]));
+        let index = k - 1;
+        let from_index = listed(&lowpriv_in(
+            root,
+            &["run", "sites", "--shards", "3", "--list"],
+            &[("JOB_COMPLETION_INDEX", &index.to_string())],
+        ));
+        assert_eq!(after, from_index, "--shards 3 with index {index} is --shard {k}/3");
+        assert!(before[index as usize].is_subset(&after), "shard {k} kept its Sites");
+        everyone.extend(after);
+    }
+    assert_eq!(everyone.len(), 42, "the added Sites are on some shard");
+    fleet.shutdown().await;
+}
+
+/// Every secret of every Site of a fleet, verbatim and in every encoded form.
+fn secret_forms(fleet: &DemoFleet) -> Vec<String> {
+    fleet
+        .env()
+        .into_values()
+        .flat_map(|s| lowpriv::observe::classify::encoded_forms(&s))
+        .filter(|f| f.len() >= 8)
+        .collect()
+}
+
+fn every_file(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(next) = dirs.pop() {
+        for entry in std::fs::read_dir(&next).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_keeps_each_sites_rate_limit_and_credentials_and_prints_no_secret() {
+    let dir = temp_dir();
+    let root = dir.path();
+    let mut plan = FleetPlan::new(6, root.join("sites"));
+    plan.rate_limit = 20;
+    let fleet = DemoFleet::start(plan).await.expect("the demo fleet starts");
+    let out = fleet_cmd(
+        root,
+        args("run sites --jobs 6 --out out --snapshots snapshots -vv"),
+        env_of(&fleet),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let report = read_json(&root.join("out/fleet.json"));
+    let by_name = rows(&report);
+    for (name, stats) in fleet.stats() {
+        let member = fleet.members().iter().find(|m| m.name == name).unwrap();
+        if member.kind == SiteKind::Down {
+            continue;
+        }
+        assert!(by_name[&name]["requests"].as_u64().unwrap() > 20, "{name} was really run");
+        assert!(
+            stats.max_requests_per_second <= 20,
+            "{name} got {} requests in one second, over its rate_limit of 20",
+            stats.max_requests_per_second
+        );
+        assert_eq!(stats.foreign_site_credentials, 0, "{name} got another Site's credentials");
+        assert_eq!(stats.foreign_credentials, 0, "{name}'s credentials left its origin");
+        assert_eq!((stats.logout_hits, stats.delete_hits), (0, 0));
+    }
+    let forms = secret_forms(&fleet);
+    let mut outputs = vec![
+        ("stdout".to_string(), text(&out.stdout)),
+        ("stderr".to_string(), text(&out.stderr)),
+    ];
+    for file in every_file(&root.join("out")) {
+        outputs.push((
+            file.display().to_string(),
+            String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned(),
+        ));
+    }
+    assert!(outputs.len() > 20, "the reports were written");
+    for (name, content) in &outputs {
+        for form in &forms {
+            assert!(!content.contains(form.as_str()), "{name} holds a secret");
+        }
+    }
+    fleet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_the_sites_in_flight_with_their_reports_and_lists_the_rest_as_not_run() {
+    use std::io::{BufRead, BufReader};
+    let dir = temp_dir();
+    let root = dir.path().to_path_buf();
+    let mut plan = FleetPlan::new(8, root.join("sites"));
+    // Slow enough that the second Site is still in flight when the signal comes.
+    plan.rate_limit = 30;
+    let fleet = DemoFleet::start(plan).await.expect("the demo fleet starts");
+    let env = env_of(&fleet);
+    let done = tokio::task::spawn_blocking(move || {
+        let mut child = std::process::Command::new(bin())
+            .args(["run", "sites", "--jobs", "1", "--out", "out", "--snapshots", "snapshots"])
+            .current_dir(&root)
+            .env_remove("CI")
+            .envs(env)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut lines = Vec::new();
+        for line in stderr.lines() {
+            let line = line.unwrap();
+            let first_done = line.starts_with("[1/");
+            lines.push(line);
+            if first_done {
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                let pid = child.id().to_string();
+                std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+            }
+        }
+        let status = child.wait().unwrap();
+        (status.code(), lines, root)
+    })
+    .await
+    .unwrap();
+    let (code, lines, root) = done;
+    assert_eq!(code, Some(3), "{lines:?}");
+    let report = read_json(&root.join("out/fleet.json"));
+    let verdicts: Vec<String> = report["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["verdict"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(verdicts.len(), 8, "{verdicts:?}");
+    let not_run = verdicts.iter().filter(|v| *v == "not-run").count();
+    assert!((1..=6).contains(&not_run), "{verdicts:?}");
+    let stopped: Vec<&Value> = report["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["reasons"].to_string().contains("stopped before it finished"))
+        .collect();
+    assert_eq!(stopped.len(), 1, "one Site was in flight: {verdicts:?}");
+    let partial = root.join("out").join(stopped[0]["files"]["json"].as_str().unwrap());
+    assert!(partial.exists(), "the Site in flight wrote its partial report");
+    fleet.shutdown().await;
+}

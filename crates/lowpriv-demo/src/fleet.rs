@@ -923,6 +923,160 @@ mod tests {
         fleet.shutdown().await;
     }
 
+    /// The form login over real HTTP: the session id, if the Site issued one.
+    async fn form_login(base: &url::Url, user: &str, password: &str) -> Option<String> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let page = client
+            .get(base.join("/login").unwrap())
+            .send()
+            .await
+            .unwrap();
+        let cookie = |response: &reqwest::Response, name: &str| {
+            response
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .filter_map(|v| v.split(';').next()?.split_once('='))
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.to_string())
+        };
+        let pre = cookie(&page, "csrf_pre").unwrap();
+        let body = page.text().await.unwrap();
+        let marker = "name=\"csrf\" value=\"";
+        let start = body.find(marker).unwrap() + marker.len();
+        let csrf = &body[start..start + body[start..].find('"').unwrap()];
+        let posted = client
+            .post(base.join("/login").unwrap())
+            .header("cookie", format!("csrf_pre={pre}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("csrf={csrf}&username={user}&password={password}"))
+            .send()
+            .await
+            .unwrap();
+        cookie(&posted, "sid")
+    }
+
+    async fn me(base: &url::Url, sid: Option<&str>, basic: Option<(&str, &str)>) -> u16 {
+        let mut request = reqwest::Client::new().get(base.join("/api/me").unwrap());
+        if let Some(sid) = sid {
+            request = request.header("cookie", format!("sid={sid}"));
+        }
+        if let Some((user, password)) = basic {
+            request = request.basic_auth(user, Some(password));
+        }
+        request.send().await.unwrap().status().as_u16()
+    }
+
+    #[tokio::test]
+    async fn credentials_from_another_site_are_refused_and_counted() {
+        let dir = TempDir::new();
+        let fleet = DemoFleet::start(FleetPlan::new(2, &dir.0)).await.unwrap();
+        let env = fleet.env();
+        let [a, b] = fleet.members() else {
+            panic!("two Sites")
+        };
+        let password = |site: &FleetMember| {
+            let site = site.name.to_uppercase().replace('-', "_");
+            env[&format!("FLEET_{site}_CAROL_PASSWORD")].clone()
+        };
+        let unknown = |i: usize| fleet.stats()[i].1.unknown_credentials;
+
+        // Each Site's own credentials work there and are not counted.
+        let a_sid = form_login(&a.base_url, "carol", &password(a))
+            .await
+            .unwrap();
+        let b_sid = form_login(&b.base_url, "carol", &password(b))
+            .await
+            .unwrap();
+        assert_eq!(me(&a.base_url, Some(&a_sid), None).await, 200);
+        assert_eq!(
+            me(&a.base_url, None, Some(("carol", &password(a)))).await,
+            200
+        );
+        // The documented demo password is not a fleet Site's.
+        assert_eq!(
+            me(&a.base_url, None, Some(("carol", "carol-demo-pw-3Xv8"))).await,
+            401
+        );
+        assert_eq!((unknown(0), unknown(1)), (1, 0));
+
+        // B's session, B's password (form and Basic) at A: refused, each counted at A only.
+        assert_eq!(me(&a.base_url, Some(&b_sid), None).await, 401);
+        assert_eq!(form_login(&a.base_url, "carol", &password(b)).await, None);
+        assert_eq!(
+            me(&a.base_url, None, Some(("carol", &password(b)))).await,
+            401
+        );
+        assert_eq!((unknown(0), unknown(1)), (4, 0));
+        fleet.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn serve_writes_the_env_file_and_serves_until_told() {
+        let dir = TempDir::new();
+        let (tell, told) = tokio::sync::oneshot::channel::<()>();
+        let mut seen = Vec::new();
+        let served = serve(
+            FleetPlan::new(3, &dir.0),
+            |fleet| {
+                seen = fleet.members().iter().map(|m| m.base_url.clone()).collect();
+                // Stops only once the fleet is ready: serving went on until then.
+                let _ = tell.send(());
+            },
+            async {
+                let _ = told.await;
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(seen.len(), 3);
+        assert_eq!(served.len(), 3);
+        let env = read_env_file(&dir.0.join(ENV_FILE)).unwrap();
+        assert_eq!(env.len(), 3 * 5);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.0.join(ENV_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "the env file is the owner's only");
+        }
+        // Stopped: the first Site no longer answers.
+        let url = &seen[0];
+        let addr = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
+        assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn requests_per_second_are_counted() {
+        let dir = TempDir::new();
+        let fleet = DemoFleet::start(FleetPlan::new(2, &dir.0)).await.unwrap();
+        let base = &fleet.members()[0].base_url;
+        let client = reqwest::Client::new();
+        for path in ["/healthz", "/nowhere", "/_demo/stats"]
+            .iter()
+            .cycle()
+            .take(30)
+        {
+            client.get(base.join(path).unwrap()).send().await.unwrap();
+        }
+        let stats = fleet.stats();
+        assert_eq!(stats[0].1.requests, 30, "every route counted");
+        // 30 quick requests fall in one second, or straddle two.
+        let peak = stats[0].1.max_requests_per_second;
+        assert!((15..=30).contains(&peak), "{peak}");
+        assert_eq!(
+            (stats[1].1.requests, stats[1].1.max_requests_per_second),
+            (0, 0)
+        );
+        fleet.shutdown().await;
+    }
+
     /// Not a check: the numbers behind the fleet's budget (`cargo test -p lowpriv-demo
     /// measure_every_kind -- --ignored --nocapture`).
     #[tokio::test]
@@ -952,6 +1106,32 @@ mod tests {
         }
         for (name, stats) in fleet.stats() {
             eprintln!("{name}: {stats:?}");
+        }
+        fleet.shutdown().await;
+    }
+
+    /// Not a check either: how close a run at the fleet bench's `rate_limit = 20` comes to
+    /// it in any wall-clock second, Sites run side by side (`-- --ignored --nocapture`).
+    #[tokio::test(flavor = "multi_thread")]
+    #[ignore]
+    async fn measure_at_rate_20() {
+        let dir = TempDir::new();
+        let plan = FleetPlan {
+            rate_limit: 20,
+            ..FleetPlan::new(6, &dir.0)
+        };
+        let fleet = DemoFleet::start(plan).await.unwrap();
+        let judged = [0, 1, 4, 5];
+        let runs = judged.map(|i| run(&fleet, &fleet.members()[i]));
+        for (i, (result, took)) in judged.iter().zip(futures::future::join_all(runs).await) {
+            let stats = &fleet.stats()[*i].1;
+            eprintln!(
+                "{}: exit {} in {took:?}; the Site saw {} requests, at most {} in one second",
+                fleet.members()[*i].name,
+                result.summary.exit_code,
+                stats.requests,
+                stats.max_requests_per_second
+            );
         }
         fleet.shutdown().await;
     }

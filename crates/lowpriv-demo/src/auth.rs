@@ -130,6 +130,11 @@ pub(crate) async fn login_submit(
         .map(|(key, value)| (key.into_owned(), value.into_owned()))
         .collect();
     let field = |name: &str| fields.get(name).map(String::as_str).unwrap_or_default();
+    let password = field("password");
+    // Before the CSRF check: a password that arrived counts, whether or not it could log in.
+    if !password.is_empty() && !site.is_own_password(password) {
+        Counters::bump(&site.stats.unknown_credentials);
+    }
 
     let expected = cookie(&headers, "csrf_pre").and_then(|pre| lock(&site.csrf).get(&pre).cloned());
     if expected.is_none_or(|token| token != field("csrf")) {
@@ -142,8 +147,8 @@ pub(crate) async fn login_submit(
     }
 
     let next = safe_next(fields.get("next").map(String::as_str));
-    let Some(index) = ACCOUNTS.iter().position(|account| {
-        account.user.name == field("username") && account.user.password == field("password")
+    let Some(index) = ACCOUNTS.iter().enumerate().position(|(index, account)| {
+        account.user.name == field("username") && site.password(index) == Some(password)
     }) else {
         return login_response(&site, &headers, &next, Some("Invalid username or password"));
     };

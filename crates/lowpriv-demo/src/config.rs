@@ -4,6 +4,7 @@
 //! The bottom layer with `data`: plain values, no axum, no imports from the crate, so every
 //! other layer can name them. `chaos.rs` injects the faults described here.
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 
 /// How the demo Site behaves.
@@ -25,6 +26,10 @@ pub struct DemoConfig {
     /// On by default: `lowpriv demo`, the tests and the demo scenario cover it; off serves the
     /// Site without `/data`.
     pub data_browser: bool,
+    /// Passwords that replace the documented ones (`USERS`), by user name. A demo fleet gives
+    /// each Site its own, so a password carried over from another Site is refused there, and
+    /// counted (`DemoStats::unknown_credentials`).
+    pub passwords: BTreeMap<String, String>,
 }
 
 /// Deterministic faults: every Nth request (counted over the whole Site, the login form and
@@ -80,6 +85,7 @@ impl Default for DemoConfig {
             reopened: Vec::new(),
             faults: Faults::default(),
             data_browser: true,
+            passwords: BTreeMap::new(),
         }
     }
 }

@@ -28,27 +28,55 @@ fn by_token(token: &str) -> Option<&'static Account> {
     ACCOUNTS.iter().find(|account| account.user.token == token)
 }
 
-fn by_password(name: &str, password: &str) -> Option<&'static Account> {
+fn by_password(site: &SiteState, name: &str, password: &str) -> Option<&'static Account> {
     ACCOUNTS
         .iter()
-        .find(|account| account.user.name == name && account.user.password == password)
+        .enumerate()
+        .find(|&(index, account)| {
+            account.user.name == name && site.password(index) == Some(password)
+        })
+        .map(|(_, account)| account)
 }
 
-fn from_authorization(value: &str) -> Option<&'static Account> {
+/// The name and password of a `Basic` authorization value.
+fn basic(value: &str) -> Option<(String, String)> {
     let (scheme, rest) = value.trim().split_once(' ')?;
-    let rest = rest.trim();
-    if scheme.eq_ignore_ascii_case("bearer") {
-        by_token(rest)
-    } else if scheme.eq_ignore_ascii_case("basic") {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(rest)
-            .ok()?;
-        let decoded = String::from_utf8(decoded).ok()?;
-        let (name, password) = decoded.split_once(':')?;
-        by_password(name, password)
-    } else {
-        None
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
     }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (name, password) = decoded.split_once(':')?;
+    Some((name.to_string(), password.to_string()))
+}
+
+fn from_authorization(site: &SiteState, value: &str) -> Option<&'static Account> {
+    let (scheme, rest) = value.trim().split_once(' ')?;
+    if scheme.eq_ignore_ascii_case("bearer") {
+        by_token(rest.trim())
+    } else {
+        let (name, password) = basic(value)?;
+        by_password(site, &name, &password)
+    }
+}
+
+/// How many credentials on this request the Site never gave out: a `sid` cookie it never
+/// issued (an API token, which doubles as a static session id, is its own), or a Basic
+/// password that none of its accounts has. Form-login passwords are checked where the form
+/// is read (`auth::login_submit`).
+pub(crate) fn unknown_credentials(site: &SiteState, headers: &HeaderMap) -> u64 {
+    let sid = cookie(headers, "sid")
+        .filter(|sid| !sid.is_empty() && by_token(sid).is_none() && !site.issued_session(sid));
+    let passwords = headers
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter_map(basic)
+        .filter(|(_, password)| !site.is_own_password(password))
+        .count();
+    u64::from(sid.is_some()) + u64::try_from(passwords).unwrap_or(u64::MAX)
 }
 
 /// The account behind the request's credentials, if any is valid. Every
@@ -59,7 +87,7 @@ pub(crate) fn identify(site: &SiteState, headers: &HeaderMap) -> Option<&'static
         .get_all(header::AUTHORIZATION)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .find_map(from_authorization);
+        .find_map(|value| from_authorization(site, value));
     let from_api_token = || {
         headers
             .get_all("x-api-token")

@@ -24,9 +24,11 @@ const LAYERS: &[(&str, u8)] = &[
     ("hostile", 4),
     ("foreign", 4),
     ("browser", 4),
+    ("watch", 4),
     ("router", 5),
     ("lib", 6),
     ("runner", 7),
+    ("fleet", 7),
     ("layers", 8),
     ("tests", 8),
 ];

@@ -16,10 +16,10 @@
 //! | 1 | `state` | `Site` (the handlers' shared state), `lock`, `Counters`, `DemoStats` |
 //! | 2 | `layout` | the page layout and the shared responses (`render`, `page`, `Denied`, `json_error`) |
 //! | 3 | `gate` | who is asking (`identify`, `cookie`) and the login/team/role gates |
-//! | 4 | `auth`, `pages`, `api`, `browser`, `chaos`, `hostile`, `foreign` | the handlers (and the fault middleware) |
+//! | 4 | `auth`, `pages`, `api`, `browser`, `chaos`, `hostile`, `foreign`, `watch` | the handlers (and the fault and counting middleware) |
 //! | 5 | `router` | the Site's axum `Router`: routes, fallback, middleware |
 //! | 6 | this file | the public API: `DemoSite`, re-exports of the public types |
-//! | 7 | `runner` | `run`/`run_with`: serve the Site and scan it |
+//! | 7 | `runner`, `fleet` | `run`/`run_with`: serve the Site and scan it; `DemoFleet`: serve many Sites and write their scenarios |
 //!
 //! A module names what it uses by its home (`crate::state::SiteState`), not through the
 //! re-exports here: `crate::Item` means this file, layer 6. The `pub use` re-exports below
@@ -32,6 +32,7 @@ mod browser;
 mod chaos;
 mod config;
 mod data;
+pub mod fleet;
 mod foreign;
 mod gate;
 mod hostile;
@@ -45,9 +46,11 @@ mod state;
 mod table;
 #[cfg(test)]
 mod tests;
+mod watch;
 
 pub use config::{Chaos, DemoConfig, Faults, Flaw};
 pub use data::{DemoUser, USERS};
+pub use fleet::{DemoFleet, FleetMember, FleetPlan, SiteKind};
 pub use runner::{DemoError, run, run_with};
 pub use state::DemoStats;
 

@@ -11,7 +11,7 @@ use axum::routing::get;
 
 use crate::config::DemoConfig;
 use crate::state::{Counters, Site};
-use crate::{api, auth, browser, chaos, hostile, pages};
+use crate::{api, auth, browser, chaos, hostile, pages, watch};
 
 pub(crate) fn router(config: DemoConfig, foreign_url: url::Url, stats: Arc<Counters>) -> Router {
     let data_browser = config.data_browser;
@@ -61,6 +61,11 @@ pub(crate) fn router(config: DemoConfig, foreign_url: url::Url, stats: Arc<Count
         .layer(axum::middleware::from_fn_with_state(
             site.clone(),
             chaos::faults,
+        ))
+        // The last layer is the outermost: every request is counted, faulted or not.
+        .layer(axum::middleware::from_fn_with_state(
+            site.clone(),
+            watch::watch,
         ))
         .with_state(site)
 }

@@ -7,9 +7,10 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::config::{DemoConfig, Faults, Flaw};
-use crate::data::{self, Employee};
+use crate::data::{self, ACCOUNTS, Employee};
 use crate::table::{Cell, Column, Private, Table};
 
 /// Everything the handlers share.
@@ -18,6 +19,9 @@ pub(crate) struct Site {
     /// Flaws served even when `fixed` (to make one exposure change at a time).
     reopened: Vec<Flaw>,
     pub(crate) db_password: String,
+    /// Each account's password, in `ACCOUNTS` order: the documented one unless the config
+    /// replaced it.
+    passwords: Vec<String>,
     pub(crate) employees: Vec<Employee>,
     /// Whether `/data` is served (`DemoConfig::data_browser`).
     pub(crate) data_browser: bool,
@@ -52,6 +56,16 @@ impl Site {
         stats: Arc<Counters>,
     ) -> SiteState {
         let employees = data::employees(config.extra_employees);
+        let passwords = ACCOUNTS
+            .iter()
+            .map(|account| {
+                config
+                    .passwords
+                    .get(account.user.name)
+                    .cloned()
+                    .unwrap_or_else(|| account.user.password.to_string())
+            })
+            .collect();
         let tables = if config.data_browser {
             data_tables(&employees)
         } else {
@@ -65,6 +79,7 @@ impl Site {
             session_uses: Mutex::new(HashMap::new()),
             failed_once: Mutex::new(HashSet::new()),
             db_password: config.db_password,
+            passwords,
             employees,
             data_browser: config.data_browser,
             tables,
@@ -74,6 +89,23 @@ impl Site {
             csrf: Mutex::new(HashMap::new()),
             issued: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The password of `ACCOUNTS[index]` on this Site.
+    pub(crate) fn password(&self, index: usize) -> Option<&str> {
+        self.passwords.get(index).map(String::as_str)
+    }
+
+    /// Whether `password` is any account's password on this Site: one that is not was never
+    /// given out here (a typo, or a credential from another Site of a fleet).
+    pub(crate) fn is_own_password(&self, password: &str) -> bool {
+        self.passwords.iter().any(|own| own == password)
+    }
+
+    /// Whether this Site ever issued `sid` as a form-login session id (a session since logged
+    /// out included).
+    pub(crate) fn issued_session(&self, sid: &str) -> bool {
+        lock(&self.sessions).contains_key(sid) || lock(&self.issued).iter().any(|s| s == sid)
     }
 
     /// Whether this flaw is fixed in the Site being served.
@@ -221,6 +253,21 @@ pub struct DemoStats {
     pub login_posts: u64,
     /// Faults the chaos injected (every kind counted).
     pub faults_injected: u64,
+    /// Requests the Site's router received (the foreign origin's not counted), every route
+    /// and identity together.
+    #[serde(default)]
+    pub requests: u64,
+    /// The most requests the Site received within one wall-clock second (UTC seconds of the
+    /// system clock), every identity together: a scanner keeping its `rate_limit` stays at or
+    /// under it.
+    #[serde(default)]
+    pub max_requests_per_second: u64,
+    /// Credentials this Site never gave out, each time one arrived: a session cookie (`sid`)
+    /// it never issued, or a password (form login or Basic) that is none of its accounts'.
+    /// In a fleet where every Site has its own passwords, anything here came from elsewhere.
+    /// (Credentials sent *to* the foreign origin are `foreign_credentials`.)
+    #[serde(default)]
+    pub unknown_credentials: u64,
 }
 
 /// Live counters shared by both origins; `DemoStats` is their snapshot.
@@ -232,6 +279,11 @@ pub(crate) struct Counters {
     pub(crate) foreign_credentials: AtomicU64,
     pub(crate) login_posts: AtomicU64,
     pub(crate) faults_injected: AtomicU64,
+    pub(crate) requests: AtomicU64,
+    pub(crate) unknown_credentials: AtomicU64,
+    /// The wall-clock second being counted and its requests so far.
+    second: Mutex<(u64, u64)>,
+    max_requests_per_second: AtomicU64,
 }
 
 impl Counters {
@@ -243,6 +295,25 @@ impl Counters {
         Counters::bump(&self.faults_injected);
     }
 
+    /// Counts one request the Site received now.
+    pub(crate) fn count_request(&self) {
+        Counters::bump(&self.requests);
+        let in_second = {
+            let mut current = lock(&self.second);
+            // Read under the lock, so the seconds counted never go backwards between callers.
+            let second = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            if current.0 != second {
+                *current = (second, 0);
+            }
+            current.1 += 1;
+            current.1
+        };
+        self.max_requests_per_second
+            .fetch_max(in_second, Ordering::Relaxed);
+    }
+
     pub(crate) fn snapshot(&self) -> DemoStats {
         DemoStats {
             logout_hits: self.logout_hits.load(Ordering::Relaxed),
@@ -251,6 +322,9 @@ impl Counters {
             foreign_credentials: self.foreign_credentials.load(Ordering::Relaxed),
             login_posts: self.login_posts.load(Ordering::Relaxed),
             faults_injected: self.faults_injected.load(Ordering::Relaxed),
+            requests: self.requests.load(Ordering::Relaxed),
+            max_requests_per_second: self.max_requests_per_second.load(Ordering::Relaxed),
+            unknown_credentials: self.unknown_credentials.load(Ordering::Relaxed),
         }
     }
 }

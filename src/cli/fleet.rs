@@ -306,7 +306,7 @@ pub async fn demo(
             total(|s| s.logout_hits),
             total(|s| s.delete_hits),
             total(|s| s.foreign_credentials),
-            total(|s| s.foreign_site_credentials),
+            total(|s| s.unknown_credentials),
         );
     }
     outcome

@@ -279,7 +279,7 @@ async fn a_fleet_keeps_each_sites_rate_limit_and_credentials_and_prints_no_secre
             "{name} got {} requests in one second, over its rate_limit of 20",
             stats.max_requests_per_second
         );
-        assert_eq!(stats.foreign_site_credentials, 0, "{name} got another Site's credentials");
+        assert_eq!(stats.unknown_credentials, 0, "{name} got another Site's credentials");
         assert_eq!(stats.foreign_credentials, 0, "{name}'s credentials left its origin");
         assert_eq!((stats.logout_hits, stats.delete_hits), (0, 0));
     }

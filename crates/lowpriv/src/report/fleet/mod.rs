@@ -240,3 +240,66 @@ fn source_text(report: &FleetReport) -> String {
 
 #[cfg(test)]
 mod fixtures;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fixtures::Fixture;
+
+    #[test]
+    fn writes_every_fleet_file_and_lists_them() {
+        let mut f = Fixture::new();
+        f.judged("acme", "fail", 1, 2);
+        f.failed("broken", "scenario error");
+        let files = write_fleet_files(&f.report(), f.dir()).unwrap();
+        let names: Vec<String> = files
+            .paths()
+            .map(|p| p.strip_prefix(f.dir()).unwrap().display().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "fleet.md",
+                "fleet.html",
+                "fleet.junit.xml",
+                "sarif/fleet-1.sarif"
+            ]
+        );
+        for path in files.paths() {
+            assert!(std::fs::metadata(path).unwrap().len() > 0, "{path:?}");
+        }
+        assert!(files.notes.is_empty(), "{:?}", files.notes);
+        assert!(
+            !f.dir().join("fleet.json").exists(),
+            "fleet.json is the runner's"
+        );
+
+        // A per-Site file gone missing is a note, not a failure.
+        std::fs::remove_file(f.dir().join("sites/acme.junit.xml")).unwrap();
+        let files = write_fleet_files(&f.report(), f.dir()).unwrap();
+        assert_eq!(files.notes.len(), 1, "{:?}", files.notes);
+        assert!(files.notes[0].starts_with("site acme: cannot read"));
+    }
+
+    #[test]
+    fn a_folder_that_cannot_be_written_is_an_error() {
+        let f = Fixture::new();
+        let missing = f.dir().join("no/such/folder");
+        let err = write_fleet_files(&f.report(), &missing).unwrap_err();
+        assert!(matches!(err, ReportError::Write { .. }), "{err}");
+        assert!(!missing.exists(), "no folder is made up");
+    }
+
+    #[test]
+    fn severities_read_most_severe_first_and_unknown_names_last() {
+        let counts: BTreeMap<String, usize> =
+            [("low", 1), ("critical", 2), ("zeta", 3), ("high", 0)]
+                .map(|(k, v)| (k.to_string(), v))
+                .into();
+        assert_eq!(
+            by_severity(&counts),
+            [("critical", 2), ("low", 1), ("zeta", 3)]
+        );
+        assert!(by_severity(&BTreeMap::new()).is_empty());
+    }
+}

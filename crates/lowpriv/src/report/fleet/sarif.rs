@@ -99,11 +99,17 @@ pub(super) fn write(
     notes: &mut Vec<String>,
 ) -> Result<Vec<PathBuf>, ReportError> {
     let folder = dir.join("sarif");
-    std::fs::create_dir_all(&folder).map_err(|source| ReportError::Write {
-        format: "SARIF",
-        path: folder.clone(),
-        source,
-    })?;
+    // Not `create_dir_all`: a mistyped `dir` is an error, not a new tree.
+    match std::fs::create_dir(&folder) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+            return Err(ReportError::Write {
+                format: "SARIF",
+                path: folder,
+                source: e,
+            });
+        }
+        _ => {}
+    }
     let mut paths = Vec::new();
     for (k, log) in render(report, dir, notes).iter().enumerate() {
         let path = folder.join(file_name(k + 1));
@@ -303,6 +309,10 @@ mod tests {
         assert!(runs.iter().all(|run| rules(run) == rules(&runs[0])));
         let errors = sarif_schema_errors(&logs[0]);
         assert!(errors.is_empty(), "{errors:#?}");
+        // The schema check itself bites: a run without a tool is rejected.
+        let mut broken = logs[0].clone();
+        broken["runs"][1].as_object_mut().unwrap().remove("tool");
+        assert!(!sarif_schema_errors(&broken).is_empty());
     }
 
     #[test]

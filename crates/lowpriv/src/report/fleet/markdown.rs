@@ -281,4 +281,23 @@ mod tests {
         assert!(text.contains("### Governance findings (1)"));
         assert!(text.contains("no owner"));
     }
+
+    /// At the real limit: ten thousand Sites with long reasons do not make a summary GitHub
+    /// refuses.
+    #[test]
+    fn a_big_fleet_stays_under_the_real_limit() {
+        let mut f = Fixture::new();
+        f.failed("template", &"a long reason ".repeat(20));
+        let mut report = f.report();
+        let template = report.sites[0].clone();
+        report.sites = (0..10_000)
+            .map(|i| SiteRow {
+                name: format!("site-{i:05}"),
+                ..template.clone()
+            })
+            .collect();
+        let (text, left_out) = render(&report);
+        assert!(text.len() <= MAX_BYTES, "{} bytes", text.len());
+        assert!(left_out > 0 && left_out < 10_000, "{left_out}");
+    }
 }

@@ -74,7 +74,7 @@ pub fn write_fleet_files(report: &FleetReport, dir: &Path) -> Result<FleetFiles,
     let (text, left_out) = markdown::render(report);
     if left_out > 0 {
         notes.push(format!(
-            "fleet.md leaves out {left_out} row(s) to stay under {} bytes",
+            "fleet.md leaves out {left_out} entries to stay under {} bytes",
             markdown::MAX_BYTES
         ));
     }

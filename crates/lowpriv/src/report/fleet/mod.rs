@@ -281,6 +281,53 @@ mod tests {
         assert!(files.notes[0].starts_with("site acme: cannot read"));
     }
 
+    /// The per-Site JUnit and SARIF files of the demo, as the e2e suite snapshots them (with
+    /// their redactions filled back in), read back case by case and result by result.
+    #[test]
+    fn the_real_per_site_files_read_back_whole() {
+        let snapshot = |name: &str| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../tests/e2e/snapshots")
+                .join(name);
+            let text = std::fs::read_to_string(path).unwrap();
+            // insta's header is the front matter between the first two `---` lines.
+            let body = text.splitn(3, "---\n").nth(2).unwrap();
+            body.replace("[duration]", "0.5").replace("[port]", "8080")
+        };
+        let mut f = Fixture::new();
+        f.judged("acme-payroll", "fail", 1, 0);
+        let junit = snapshot("e2e__reports__flawed_junit.snap");
+        let sarif = snapshot("e2e__reports__flawed_sarif.snap");
+        std::fs::write(f.dir().join("sites/acme-payroll.junit.xml"), &junit).unwrap();
+        std::fs::write(f.dir().join("sites/acme-payroll.sarif"), &sarif).unwrap();
+        let files = write_fleet_files(&f.report(), f.dir()).unwrap();
+        assert!(files.notes.is_empty(), "{:?}", files.notes);
+
+        let read_junit = |path: &Path| {
+            quick_junit::Report::deserialize_from_str(&std::fs::read_to_string(path).unwrap())
+                .unwrap()
+        };
+        let site = quick_junit::Report::deserialize_from_str(&junit).unwrap();
+        let fleet = read_junit(&files.junit);
+        assert_eq!(fleet.test_suites, site.test_suites);
+        assert_eq!((fleet.tests, fleet.failures), (site.tests, site.failures));
+        assert!(fleet.failures > 0);
+
+        let site: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+        let fleet: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&files.sarif[0]).unwrap()).unwrap();
+        let (site_run, fleet_run) = (&site["runs"][0], &fleet["runs"][0]);
+        assert!(!site_run["results"].as_array().unwrap().is_empty());
+        assert_eq!(fleet_run["results"], site_run["results"]);
+        assert_eq!(fleet_run["tool"], site_run["tool"]);
+        assert_eq!(
+            fleet_run["automationDetails"]["id"],
+            "lowpriv/acme-payroll/"
+        );
+        let errors = fixtures::sarif_schema_errors(&fleet);
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+
     #[test]
     fn a_folder_that_cannot_be_written_is_an_error() {
         let f = Fixture::new();

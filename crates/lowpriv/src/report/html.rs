@@ -230,7 +230,7 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
 /// minijinja's HTML escaping, minus `/`: paths and URLs stay readable (and greppable) in the
 /// page, while `&`, `<`, `>`, `"` and `'` are still escaped in every string, so nothing from
 /// the Site can open a tag or leave an attribute.
-fn formatter(
+pub(crate) fn formatter(
     out: &mut minijinja::Output,
     state: &mut minijinja::State,
     value: &minijinja::Value,

@@ -45,7 +45,7 @@ use crate::RunResult;
 use crate::judge::{FindingGroup, FindingKind, Severity};
 use crate::verdict::Verdict;
 
-const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+pub(crate) const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
 /// (short description, help) per kind; an exhaustive match, so a new kind must be described.
 fn describe(kind: FindingKind) -> (&'static str, &'static str) {
@@ -148,29 +148,13 @@ pub fn render(result: &RunResult) -> String {
 }
 
 fn run(result: &RunResult) -> Run {
-    let rules: Vec<Value> = FindingKind::ALL
-        .iter()
-        .map(|&kind| {
-            let (short, help) = describe(kind);
-            let mut properties = json!({"tags": ["security", "access-control"]});
-            let worst = super::groups(result)
-                .iter()
-                .filter(|g| g.kind == kind)
-                .map(|g| g.severity)
-                .max();
-            if let Some(score) = worst.and_then(security_severity) {
-                properties["security-severity"] = json!(score);
-            }
-            json!({
-                "id": kind.as_str(),
-                "name": kind.as_str(),
-                "shortDescription": {"text": short},
-                "fullDescription": {"text": short},
-                "help": {"text": help},
-                "properties": properties,
-            })
-        })
-        .collect();
+    let worst = |kind| {
+        super::groups(result)
+            .iter()
+            .filter(|g| g.kind == kind)
+            .map(|g| g.severity)
+            .max()
+    };
     let scenario_uri = uri(&result.scenario);
     let results = super::groups(result)
         .iter()
@@ -178,12 +162,7 @@ fn run(result: &RunResult) -> Run {
         .collect();
     let summary = &result.summary;
     Run {
-        tool: json!({"driver": {
-            "name": "lowpriv",
-            "version": result.lowpriv_version,
-            "semanticVersion": result.lowpriv_version,
-            "rules": rules,
-        }}),
+        tool: tool(result.lowpriv_version, worst),
         // One category per Site, so code scanning keeps each Site's alerts apart.
         automation_details: json!({"id": format!("lowpriv/{}/", result.site.name)}),
         invocations: vec![json!({
@@ -198,6 +177,36 @@ fn run(result: &RunResult) -> Run {
             "failOn": summary.fail_on.as_str(),
         }),
     }
+}
+
+/// `tool`: `lowpriv` with one rule per finding kind, always all of them in `FindingKind::ALL`
+/// order, so a rule's index and id are the same in every run (the fleet SARIF relies on it).
+/// `worst` gives the most severe group of a kind, for `security-severity`.
+pub(crate) fn tool(version: &str, worst: impl Fn(FindingKind) -> Option<Severity>) -> Value {
+    let rules: Vec<Value> = FindingKind::ALL
+        .iter()
+        .map(|&kind| {
+            let (short, help) = describe(kind);
+            let mut properties = json!({"tags": ["security", "access-control"]});
+            if let Some(score) = worst(kind).and_then(security_severity) {
+                properties["security-severity"] = json!(score);
+            }
+            json!({
+                "id": kind.as_str(),
+                "name": kind.as_str(),
+                "shortDescription": {"text": short},
+                "fullDescription": {"text": short},
+                "help": {"text": help},
+                "properties": properties,
+            })
+        })
+        .collect();
+    json!({"driver": {
+        "name": "lowpriv",
+        "version": version,
+        "semanticVersion": version,
+        "rules": rules,
+    }})
 }
 
 fn group_result(result: &RunResult, group: &FindingGroup, scenario_uri: &str) -> Value {

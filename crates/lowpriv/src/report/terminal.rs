@@ -18,7 +18,7 @@ pub struct Style {
 }
 
 impl Style {
-    fn paint(&self, code: &str, text: &str) -> String {
+    pub(crate) fn paint(&self, code: &str, text: &str) -> String {
         if self.color {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {
@@ -148,7 +148,7 @@ pub fn render_matrix(matrix: &Matrix, tones: &CellTones, style: Style, out: &mut
     }
 }
 
-fn severity_color(severity: Severity) -> &'static str {
+pub(crate) fn severity_color(severity: Severity) -> &'static str {
     match severity {
         Severity::Critical | Severity::High => "31;1",
         Severity::Medium => "33",

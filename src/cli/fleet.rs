@@ -229,7 +229,7 @@ fn finish(
         print_error(&err);
         return Outcome::Failed;
     }
-    match shim::write_fleet_files(report, out) {
+    match fleet::report::write_fleet_files(report, out) {
         Ok(files) => {
             if !quiet {
                 for note in &files.notes {
@@ -246,7 +246,7 @@ fn finish(
 }
 
 fn render(report: &FleetReport, quiet: bool, style: terminal::Style) -> String {
-    let text = shim::render(report, style);
+    let text = fleet::report::terminal::render(report, style);
     if quiet {
         text.lines()
             .last()
@@ -341,26 +341,3 @@ pub async fn demo_sites(sites: usize, scenarios: PathBuf, rate_limit: Option<u32
     }
 }
 
-// TEMPORARY until report::fleet lands.
-mod shim {
-    pub struct Files {
-        pub notes: Vec<String>,
-    }
-    pub fn write_fleet_files(
-        _: &super::FleetReport,
-        _: &std::path::Path,
-    ) -> Result<Files, lowpriv::fleet::FleetError> {
-        Ok(Files { notes: vec![] })
-    }
-    pub fn render(r: &super::FleetReport, _: super::terminal::Style) -> String {
-        let mut s = String::new();
-        for row in &r.sites {
-            s.push_str(&format!("{} {} {:?}\n", row.verdict, row.name, row.reasons));
-        }
-        s.push_str(&format!(
-            "fleet exit {} {:?}\n",
-            r.summary.exit_code, r.summary.reasons
-        ));
-        s
-    }
-}

@@ -9,12 +9,13 @@
 //! | pick this machine's share | [`shard::Shard::holds`] |
 //! | run the Sites, `jobs` at once | [`run::run`] |
 //! | combine shard reports | [`merge::merge`] |
-//! | write `fleet.json` | [`write_json`] (the other fleet files: [`crate::report::fleet`]) |
+//! | write `fleet.json` | [`write_json`] (the other fleet files: [`crate::fleet::report`]) |
 
 pub mod discover;
 pub mod governance;
 pub mod merge;
 pub mod model;
+pub mod report;
 pub mod row;
 pub mod run;
 pub mod shard;

@@ -11,7 +11,6 @@
 //! Markdown is for a PR comment or `$GITHUB_STEP_SUMMARY`; HTML is the reviewer's page.
 //! Each file documents its own schema.
 
-pub mod fleet;
 pub mod html;
 pub mod json;
 pub mod junit;

@@ -31,7 +31,7 @@ use std::path::Path;
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::ReportError;
+use crate::report::ReportError;
 use crate::fleet::{FleetReport, SiteRow};
 
 pub fn render(
@@ -139,7 +139,7 @@ fn row_suite(row: &SiteRow, unreadable: Option<String>) -> TestSuite {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fleet::fixtures::Fixture;
+    use crate::fleet::report::fixtures::Fixture;
 
     fn suite<'a>(report: &'a Report, name: &str) -> &'a TestSuite {
         report

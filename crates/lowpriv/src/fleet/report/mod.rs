@@ -26,7 +26,7 @@ pub mod terminal;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::ReportError;
+use crate::report::ReportError;
 use crate::fleet::{FleetReport, FleetSource, SiteRow, SnapshotCell};
 use crate::judge::Severity;
 

@@ -131,7 +131,7 @@ pub fn render(report: &FleetReport, style: Style) -> String {
 mod tests {
     use super::*;
     use crate::fleet::{Duplicate, FleetFindingKind};
-    use crate::report::fleet::fixtures::Fixture;
+    use crate::fleet::report::fixtures::Fixture;
 
     fn small() -> FleetReport {
         let mut f = Fixture::new();

@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use super::ReportError;
+use crate::report::ReportError;
 use crate::fleet::{FleetReport, SiteRow, SiteStatus};
 use crate::report::sarif::{SCHEMA, tool};
 
@@ -246,7 +246,7 @@ fn pack(runs: Vec<Value>, max: usize) -> Vec<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fleet::fixtures::{Fixture, sarif_schema_errors};
+    use crate::fleet::report::fixtures::{Fixture, sarif_schema_errors};
 
     fn ids(logs: &[Value]) -> Vec<String> {
         logs.iter()

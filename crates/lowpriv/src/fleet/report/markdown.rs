@@ -214,7 +214,7 @@ fn push_lines(out: &mut String, lines: &[String], budget: usize, what: &str) -> 
 mod tests {
     use super::*;
     use crate::fleet::FleetFindingKind;
-    use crate::report::fleet::fixtures::Fixture;
+    use crate::fleet::report::fixtures::Fixture;
 
     fn small() -> Fixture {
         let mut f = Fixture::new();

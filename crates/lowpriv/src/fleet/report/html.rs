@@ -1,6 +1,6 @@
 //! The fleet HTML page (`DIR/fleet.html`): the inventory a platform lead reads.
 //!
-//! One self-contained page (template `templates/fleet.html`, minijinja with the per-Site
+//! One self-contained page (template `fleet.html`, minijinja with the per-Site
 //! report's escaping formatter, so names, owners and reasons from scenario files cannot
 //! become markup): the headline (verdict, exit code, verdict counts, which Sites set the
 //! exit code, the reasons); the inventory table, one row per Site (name, linked to its
@@ -27,10 +27,10 @@ use std::collections::BTreeSet;
 use minijinja::Environment;
 use serde::Serialize;
 
-use super::ReportError;
+use crate::report::ReportError;
 use crate::fleet::{FleetReport, SiteRow};
 
-const TEMPLATE: &str = include_str!("../templates/fleet.html");
+const TEMPLATE: &str = include_str!("fleet.html");
 
 #[derive(Serialize)]
 struct Page<'a> {
@@ -127,7 +127,7 @@ fn row(row: &SiteRow) -> Row<'_> {
 mod tests {
     use super::*;
     use crate::fleet::FleetFindingKind;
-    use crate::report::fleet::fixtures::Fixture;
+    use crate::fleet::report::fixtures::Fixture;
 
     #[test]
     fn hostile_names_owners_and_reasons_are_escaped() {

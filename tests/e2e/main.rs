@@ -13,6 +13,7 @@ mod classify_corpus;
 mod cli;
 mod demo;
 mod django;
+mod examples;
 mod faults;
 mod holes;
 mod layers;

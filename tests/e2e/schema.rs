@@ -391,6 +391,89 @@ fn real_reports_validate_and_a_broken_one_does_not() {
     }
 }
 
+/// `lowpriv run` on the flawed Site with a scenario that makes the rest of a report's
+/// optional parts appear: a login that fails, a crawl cut short (an inconclusive run, its
+/// snapshot comparison skipped), an accepted finding, a `min_rank` rule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inconclusive_report_with_every_optional_part_validates() {
+    let site = start_site(false).await;
+    let dir = temp_dir();
+    let scenario = dir.path().join("edited.toml");
+    let source = std::fs::read_to_string(demo_scenario())
+        .unwrap()
+        .replace("max_requests = 500", "max_requests = 40")
+        + r#"
+[[expect]]
+paths = ["/api/admin/**"]
+min_rank = 90
+
+[[accept]]
+kind = "secret-exposed"
+reason = "rotated on every deploy (TICKET-7)"
+expires = 2099-01-31
+"#;
+    std::fs::write(&scenario, source).unwrap();
+    let json = dir.path().join("report.json");
+    let mut env = demo_env();
+    for (key, value) in &mut env {
+        if key == "DEMO_DAVE_PASSWORD" {
+            *value = "not-daves-password".to_string();
+        }
+    }
+    let out = lowpriv(
+        vec![
+            "run".to_string(),
+            scenario.display().to_string(),
+            "--base-url".to_string(),
+            site.base_url.to_string(),
+            "--json".to_string(),
+            json.display().to_string(),
+        ],
+        env,
+    )
+    .await;
+    site.shutdown().await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let report = read_json(&json);
+    validate_report_json(&report);
+
+    // What the run covered, so the validation above checked these parts too.
+    assert_eq!(report["summary"]["verdict"], "inconclusive");
+    assert_eq!(report["summary"]["exit_code"], 3);
+    assert_eq!(report["snapshot"]["status"], "skipped");
+    let any = |list: &str, field: &str| {
+        report[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|item| !item[field].is_null())
+    };
+    assert!(any("identities", "login_error"), "a login_error");
+    assert!(any("findings", "accepted"), "an accepted finding");
+    assert!(any("groups", "accepted"), "an accepted group");
+    assert!(any("expectations", "min_rank"), "a min_rank rule");
+    assert!(
+        !report["coverage"]["unobserved"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "unobserved templates"
+    );
+    // The negative: an accepted finding without its reason is not a report.
+    let mut broken = report.clone();
+    let finding = broken["findings"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|f| !f["accepted"].is_null())
+        .unwrap();
+    finding["accepted"]
+        .as_object_mut()
+        .unwrap()
+        .remove("reason");
+    assert!(!is_valid_report(&broken));
+}
+
 // ---------------------------------------------------------------------------------------
 // Fleet reports
 

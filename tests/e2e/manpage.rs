@@ -211,3 +211,19 @@ fn the_help_parsers_read_what_they_should() {
         "--json FILE don't"
     );
 }
+
+#[test]
+fn a_dir_that_cannot_be_written_is_an_error_not_a_silent_success() {
+    let dir = temp_dir();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let target = file.join("man");
+    let out = lowpriv_sync(&["manpage", "--dir", target.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("error: cannot write the man pages to "),
+        "{stderr}"
+    );
+    assert_eq!(text(&out.stdout), "");
+}

@@ -4,6 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 mod fleet;
+mod manpage;
 mod progress;
 
 use clap::{Args, Parser, Subcommand};
@@ -119,8 +120,12 @@ enum Command {
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
-    /// Print the man page (roff), generated from these definitions.
-    Manpage,
+    /// Print the man page (roff): one page covering every command and option.
+    Manpage {
+        /// Write one page per command here instead (`lowpriv.1`, `lowpriv-run.1`, ...).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Serve the embedded demo Site on 127.0.0.1 until interrupted.
     DemoSite {
         /// Port to listen on (0: any free port).
@@ -364,19 +369,8 @@ pub fn main() -> Outcome {
             clap_complete::generate(shell, &mut command, "lowpriv", &mut std::io::stdout());
             Outcome::Done
         }
-        Command::Manpage => {
-            let command = <Cli as clap::CommandFactory>::command();
-            let mut out = Vec::new();
-            match clap_mangen::Man::new(command).render(&mut out) {
-                Ok(()) => {
-                    let _ = std::io::stdout().write_all(&out);
-                    Outcome::Done
-                }
-                Err(err) => {
-                    eprintln!("error: cannot render the man page: {err}");
-                    Outcome::Invalid
-                }
-            }
+        Command::Manpage { dir } => {
+            manpage::run(<Cli as clap::CommandFactory>::command(), dir.as_deref())
         }
         Command::DemoSite {
             sites: Some(sites),

@@ -105,7 +105,7 @@ pub struct SiteRow {
     /// Every finding, by severity name.
     #[serde(default)]
     pub findings_by_severity: BTreeMap<String, usize>,
-    /// Snapshot comparison: none | new | unchanged | drift (and how many facts widened).
+    /// Snapshot comparison (`None`: no snapshots compared) and how many facts widened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<SnapshotCell>,
     /// Identities whose login failed, by name.
@@ -121,7 +121,7 @@ pub struct SiteRow {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotCell {
-    /// new | unchanged | drift
+    /// new | unchanged | drift | skipped
     pub status: String,
     pub widened: usize,
     pub narrowed: usize,

@@ -300,7 +300,9 @@ pub async fn demo(
     let _ = std::fs::remove_dir_all(&scenarios);
     let outcome = finish(&report, out.as_deref(), quiet, style);
     if !quiet {
-        let total = |pick: fn(&lowpriv_demo::DemoStats) -> u64| stats.iter().map(|(_, s)| pick(s)).sum::<u64>();
+        let total = |pick: fn(&lowpriv_demo::DemoStats) -> u64| {
+            stats.iter().map(|(_, s)| pick(s)).sum::<u64>()
+        };
         println!(
             "demo fleet traps: {} logout hits · {} delete hits · {} credentials sent to a foreign origin · {} from another Site",
             total(|s| s.logout_hits),
@@ -322,7 +324,13 @@ pub async fn demo_sites(sites: usize, scenarios: PathBuf, rate_limit: Option<u32
     let ready = |fleet: &DemoFleet| {
         let mut stdout = std::io::stdout().lock();
         for member in fleet.members() {
-            let _ = writeln!(stdout, "{}\t{}\t{}", member.name, member.kind.as_str(), member.base_url);
+            let _ = writeln!(
+                stdout,
+                "{}\t{}\t{}",
+                member.name,
+                member.kind.as_str(),
+                member.base_url
+            );
         }
         let _ = stdout.flush();
         eprintln!(
@@ -340,4 +348,3 @@ pub async fn demo_sites(sites: usize, scenarios: PathBuf, rate_limit: Option<u32
         }
     }
 }
-

@@ -15,6 +15,7 @@ mod demo;
 mod django;
 mod examples;
 mod faults;
+mod fleet;
 mod holes;
 mod layers;
 mod leak_site;

@@ -122,6 +122,16 @@ fn audience_wider_than_data(scenario: &Scenario, result: &RunResult) -> Vec<Flee
         let ExpectRule::Data { data, visible_to } = &expect.rule else {
             continue;
         };
+        // A canary in one identity's own records says who owns a record, not who may use
+        // the Site: a company-wide Site where each person sees their own is as intended
+        // (the run's cross-identity check guards it).
+        let personal = scenario
+            .data
+            .iter()
+            .any(|class| class.name == *data && class.belongs_to.is_some());
+        if personal {
+            continue;
+        }
         let admits_audience = visible_to
             .iter()
             .any(|p| matches!(p, Principal::Tier(t) if *t <= floor));

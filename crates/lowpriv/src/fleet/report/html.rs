@@ -27,8 +27,8 @@ use std::collections::BTreeSet;
 use minijinja::Environment;
 use serde::Serialize;
 
-use crate::report::ReportError;
 use crate::fleet::{FleetReport, SiteRow};
+use crate::report::ReportError;
 
 const TEMPLATE: &str = include_str!("fleet.html");
 

@@ -31,8 +31,8 @@ use std::path::Path;
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::report::ReportError;
 use crate::fleet::{FleetReport, SiteRow};
+use crate::report::ReportError;
 
 pub fn render(
     report: &FleetReport,

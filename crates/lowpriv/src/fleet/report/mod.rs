@@ -26,9 +26,9 @@ pub mod terminal;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::report::ReportError;
 use crate::fleet::{FleetReport, FleetSource, SiteRow, SnapshotCell};
 use crate::judge::Severity;
+use crate::report::ReportError;
 
 /// The fleet files one [`write_fleet_files`] wrote, and what a person should know about them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

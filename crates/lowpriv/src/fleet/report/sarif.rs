@@ -30,8 +30,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::report::ReportError;
 use crate::fleet::{FleetReport, SiteRow, SiteStatus};
+use crate::report::ReportError;
 use crate::report::sarif::{SCHEMA, tool};
 
 /// GitHub code scanning's limit on runs in one uploaded file.

@@ -19,6 +19,9 @@ use crate::fleet::FleetReport;
 use crate::judge::Severity;
 use crate::report::terminal::{Style, severity_color};
 
+/// Reasons shown under a Site that was not judged pass or fail.
+const SHOWN_REASONS: usize = 3;
+
 fn verdict_color(verdict: &str) -> &'static str {
     match verdict {
         "pass" => "32;1",
@@ -71,8 +74,16 @@ pub fn render(report: &FleetReport, style: Style) -> String {
             .trim_end()
         );
         if !matches!(row.verdict.as_str(), "pass" | "fail") {
-            for reason in &row.reasons {
+            // A fleet has many rows: the first reasons say enough, the Site's report the rest.
+            for reason in row.reasons.iter().take(SHOWN_REASONS) {
                 let _ = writeln!(out, "  {:12}    - {}", "", style.paint("2", reason));
+            }
+            if row.reasons.len() > SHOWN_REASONS {
+                let more = format!(
+                    "- and {} more in its report",
+                    row.reasons.len() - SHOWN_REASONS
+                );
+                let _ = writeln!(out, "  {:12}    {}", "", style.paint("2", &more));
             }
         }
     }
@@ -130,8 +141,8 @@ pub fn render(report: &FleetReport, style: Style) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fleet::{Duplicate, FleetFindingKind};
     use crate::fleet::report::fixtures::Fixture;
+    use crate::fleet::{Duplicate, FleetFindingKind};
 
     fn small() -> FleetReport {
         let mut f = Fixture::new();

@@ -316,10 +316,19 @@ pub async fn demo(
 
 /// `lowpriv demo-site --sites N --scenarios DIR`: serves the demo fleet until Ctrl-C or
 /// SIGTERM, its scenario files and `fleet.env` (the passwords, for shard processes) in DIR.
-pub async fn demo_sites(sites: usize, scenarios: PathBuf, rate_limit: Option<u32>) -> Outcome {
+pub async fn demo_sites(
+    sites: usize,
+    scenarios: PathBuf,
+    rate_limit: Option<u32>,
+    data_browser: bool,
+) -> Outcome {
     let mut plan = FleetPlan::new(sites, &scenarios);
     if let Some(rate) = rate_limit {
         plan.rate_limit = rate;
+    }
+    if data_browser {
+        plan.data_browser = true;
+        plan.max_requests = 500;
     }
     let ready = |fleet: &DemoFleet| {
         let mut stdout = std::io::stdout().lock();

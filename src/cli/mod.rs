@@ -141,6 +141,10 @@ enum Command {
         /// With --sites: every scenario's `rate_limit` (requests per second to one Site).
         #[arg(long, value_name = "N", requires = "sites")]
         rate_limit: Option<u32>,
+        /// With --sites: serve each Site's data browser too (Sites the size of `lowpriv
+        /// demo`'s, about 1,300 requests each instead of 130), for the fleet bench.
+        #[arg(long, requires = "sites")]
+        data_browser: bool,
         /// Serve the Site with every planted flaw fixed.
         #[arg(long)]
         fixed: bool,
@@ -376,8 +380,9 @@ pub fn main() -> Outcome {
             sites: Some(sites),
             scenarios: Some(scenarios),
             rate_limit,
+            data_browser,
             ..
-        } => runtime.block_on(fleet::demo_sites(sites, scenarios, rate_limit)),
+        } => runtime.block_on(fleet::demo_sites(sites, scenarios, rate_limit, data_browser)),
         Command::DemoSite {
             port,
             fixed,

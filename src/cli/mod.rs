@@ -382,7 +382,12 @@ pub fn main() -> Outcome {
             rate_limit,
             data_browser,
             ..
-        } => runtime.block_on(fleet::demo_sites(sites, scenarios, rate_limit, data_browser)),
+        } => runtime.block_on(fleet::demo_sites(
+            sites,
+            scenarios,
+            rate_limit,
+            data_browser,
+        )),
         Command::DemoSite {
             port,
             fixed,

@@ -202,6 +202,7 @@ async fn a_fleet_of_30_is_judged_site_by_site_and_its_shards_merge_to_the_same_r
     for member in fleet.members() {
         assert!(html.contains(&member.name) && markdown.contains(&member.name));
     }
+    fleet_html_filters_and_sorts_in_chromium(html, &all);
 
     // Each example's shards, run as their scheduler runs them (three processes at once), then
     // its merge: the same fleet report as the one run. The Kubernetes example runs in a
@@ -478,4 +479,57 @@ async fn sigterm_ends_the_sites_in_flight_with_their_reports_and_lists_the_rest_
         "the Site in flight wrote its partial report"
     );
     fleet.shutdown().await;
+}
+
+/// The fleet page in headless Chromium: a view given in the link (fail Sites only, sorted by
+/// name, descending) hides the other rows and orders the rest; nothing is fetched.
+fn fleet_html_filters_and_sorts_in_chromium(page: String, fleet: &Value) {
+    use crate::reports::{PageServer, chromium, chromium_run};
+    let Some(binary) = chromium() else { return };
+    let server = PageServer::start(page);
+    let dom = chromium_run(
+        binary,
+        &["--dump-dom".to_string()],
+        &server.url("#verdict=fail&sort=site&desc"),
+    );
+    let doc = scraper::Html::parse_document(&dom);
+    let rows = scraper::Selector::parse("#sites tbody tr").unwrap();
+    let first_cell = scraper::Selector::parse("td").unwrap();
+    let mut shown = Vec::new();
+    let mut order = Vec::new();
+    for row in doc.select(&rows) {
+        let cell = row.select(&first_cell).next().unwrap();
+        let name = cell.text().collect::<String>().trim().to_string();
+        order.push(name.clone());
+        if row.value().attr("hidden").is_none() {
+            assert_eq!(row.value().attr("data-verdict"), Some("fail"), "{name}");
+            shown.push(name);
+        }
+    }
+    let failing: BTreeSet<String> = rows_of(fleet, "fail");
+    assert_eq!(
+        shown.iter().cloned().collect::<BTreeSet<_>>(),
+        failing,
+        "only fail rows shown"
+    );
+    let mut sorted = order.clone();
+    sorted.sort();
+    sorted.reverse();
+    assert_eq!(order, sorted, "sorted by Site name, descending");
+    assert_eq!(order.len(), 30);
+    assert_eq!(
+        server.requests(),
+        ["GET /report.html HTTP/1.1"],
+        "the page fetched nothing"
+    );
+}
+
+fn rows_of(fleet: &Value, verdict: &str) -> BTreeSet<String> {
+    fleet["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["verdict"] == verdict)
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect()
 }

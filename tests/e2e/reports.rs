@@ -797,7 +797,7 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// Chromium, or `None` (with a notice) where it is missing outside CI. In CI (`CI` set) a
 /// missing Chromium fails the test: `.ci/run` installs it, so a skip there would hide a gap.
-fn chromium() -> Option<&'static str> {
+pub(crate) fn chromium() -> Option<&'static str> {
     if Path::new(CHROMIUM).exists() {
         return Some(CHROMIUM);
     }
@@ -812,7 +812,7 @@ fn chromium() -> Option<&'static str> {
 }
 
 /// Runs Chromium headless on `url` with `extra` flags; kills it after 120 s.
-fn chromium_run(binary: &str, extra: &[String], url: &str) -> String {
+pub(crate) fn chromium_run(binary: &str, extra: &[String], url: &str) -> String {
     let profile = tempfile::tempdir().unwrap();
     let mut command = std::process::Command::new(binary);
     command
@@ -854,7 +854,7 @@ fn chromium_run(binary: &str, extra: &[String], url: &str) -> String {
 }
 
 /// A 127.0.0.1 server that serves the page at `/report.html` and records every request line.
-struct PageServer {
+pub(crate) struct PageServer {
     port: u16,
     requests: Arc<Mutex<Vec<String>>>,
     stop: Arc<AtomicBool>,
@@ -862,7 +862,7 @@ struct PageServer {
 }
 
 impl PageServer {
-    fn start(page: String) -> PageServer {
+    pub(crate) fn start(page: String) -> PageServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -912,11 +912,11 @@ impl PageServer {
         }
     }
 
-    fn url(&self, fragment: &str) -> String {
+    pub(crate) fn url(&self, fragment: &str) -> String {
         format!("http://127.0.0.1:{}/report.html{fragment}", self.port)
     }
 
-    fn requests(&self) -> Vec<String> {
+    pub(crate) fn requests(&self) -> Vec<String> {
         self.requests.lock().unwrap().clone()
     }
 }

@@ -9,6 +9,7 @@ fn help_lists_the_commands_and_says_what_is_not_built() {
     let help = text(&out.stdout);
     for command in [
         "run",
+        "merge",
         "check",
         "demo",
         "snapshot",

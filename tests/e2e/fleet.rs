@@ -533,3 +533,117 @@ fn rows_of(fleet: &Value, verdict: &str) -> BTreeSet<String> {
         .map(|r| r["name"].as_str().unwrap().to_string())
         .collect()
 }
+
+#[test]
+fn bad_fleet_usage_is_exit_2_and_says_what() {
+    let dir = temp_dir();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("sites")).unwrap();
+    let demo = std::fs::read_to_string(demo_scenario()).unwrap();
+    std::fs::write(root.join("sites/a.toml"), &demo).unwrap();
+    std::fs::write(root.join("sites/b.toml"), &demo).unwrap();
+    let cases: [(&[&str], &[(&str, &str)], &str); 7] = [
+        (
+            &["run", "sites", "--shard", "4/3", "--list"],
+            &[],
+            "is not a shard",
+        ),
+        (
+            &["run", "sites", "--shards", "3", "--list"],
+            &[],
+            "JOB_COMPLETION_INDEX",
+        ),
+        (
+            &["run", "sites", "--shards", "3", "--list"],
+            &[("JOB_COMPLETION_INDEX", "3")],
+            "from 0 to N-1",
+        ),
+        (
+            &["run", "nowhere", "--out", "out"],
+            &[],
+            "nowhere does not exist",
+        ),
+        (
+            &["run", "sites", "--json", "x.json"],
+            &[],
+            "under --out DIR",
+        ),
+        (
+            &["run", "sites", "--base-url", "http://127.0.0.1:9"],
+            &[],
+            "one scenario",
+        ),
+        (
+            &["merge", "missing.json", "--out", "m"],
+            &[],
+            "cannot read the fleet report",
+        ),
+    ];
+    for (args, env, says) in cases {
+        let out = lowpriv_in(root, args, env);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?} says {says:?}: {stderr}");
+        assert!(
+            !root.join("out").exists() && !root.join("m").exists(),
+            "{args:?} wrote nothing"
+        );
+    }
+    // Two scenarios naming one Site: a lint of the folder says so.
+    let env = demo_env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let out = lowpriv_in(root, &["check", "sites"], &env);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("both name the Site `acme-payroll`"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A per-Site report is not a shard report.
+    std::fs::write(
+        root.join("site.json"),
+        r#"{"schema": 1, "site": {"name": "a"}}"#,
+    )
+    .unwrap();
+    let out = lowpriv_in(root, &["merge", "site.json", "--out", "m"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("per-Site report"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_whose_scenario_is_broken_is_its_error_row_and_the_others_are_judged() {
+    let dir = temp_dir();
+    let root = dir.path();
+    let fleet = DemoFleet::start(FleetPlan::new(2, root.join("sites")))
+        .await
+        .expect("the demo fleet starts");
+    // A typo'd key and an unset variable: that Site's problems, printed with file:line:col.
+    std::fs::write(
+        root.join("sites/zz-broken.toml"),
+        "[site]\nname = \"zz-broken\"\nbase_url = \"http://127.0.0.1:9\"\nadience = \"team\"\n\n\
+         [[identity]]\nname = \"a\"\ntier = \"external\"\n[identity.login]\nbearer = \"${UNSET_TOKEN_VAR}\"\n",
+    )
+    .unwrap();
+    let out = fleet_cmd(root, args("run sites --out out"), env_of(&fleet)).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the worst row is an invalid scenario: {stderr}"
+    );
+    assert!(stderr.contains("sites/zz-broken.toml:4:1"), "{stderr}");
+    assert!(stderr.contains("UNSET_TOKEN_VAR"), "{stderr}");
+    let report = read_json(&root.join("out/fleet.json"));
+    let by_name = rows(&report);
+    assert_eq!(by_name["zz-broken"]["verdict"], "error");
+    assert_eq!(by_name["zz-broken"]["exit_code"], 2);
+    let judged: Vec<&str> = fleet.members().iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(by_name[judged[0]]["verdict"], "fail");
+    assert_eq!(by_name[judged[1]]["verdict"], "pass");
+    assert_eq!(report["summary"]["worst"], serde_json::json!(["zz-broken"]));
+    fleet.shutdown().await;
+}

@@ -127,8 +127,17 @@ async fn a_fleet_of_30_is_judged_site_by_site_and_its_shards_merge_to_the_same_r
                         .join("out/all")
                         .join(row["files"]["json"].as_str().unwrap()),
                 );
+                crate::schema::validate_report_json(&report);
                 assert_eq!(report["site"]["name"], member.name.as_str());
                 assert!(report["summary"]["outcomes"]["allowed"].as_u64().unwrap() > 0);
+                // No approved snapshot yet: the pending one is with the Site's reports.
+                assert_eq!(row["snapshot"]["status"], "new", "{row}");
+                let pending = row["snapshot"]["pending"].as_str().unwrap();
+                assert!(pending.starts_with("sites/") && pending.ends_with(".snap.new"));
+                assert!(
+                    root.join("out/all").join(pending).exists(),
+                    "{pending} written"
+                );
             }
         }
         if member.kind == SiteKind::WrongPassword {
@@ -252,15 +261,21 @@ async fn a_fleet_of_30_is_judged_site_by_site_and_its_shards_merge_to_the_same_r
             normalized(all.clone()),
             "merge = the unsharded run"
         );
-        for name in [
-            "fleet.md",
-            "fleet.html",
-            "fleet.junit.xml",
-            "sarif/fleet-1.sarif",
-            "sarif/fleet-2.sarif",
-        ] {
+        for name in ["fleet.md", "fleet.html", "fleet.junit.xml"] {
             assert!(merged_dir.join(name).exists(), "{name} merged");
         }
+        let mut ids = BTreeSet::new();
+        for k in 1..=2 {
+            let sarif = read_json(&merged_dir.join(format!("sarif/fleet-{k}.sarif")));
+            for run in sarif["runs"].as_array().unwrap() {
+                assert!(ids.insert(run["automationDetails"]["id"].to_string()));
+            }
+        }
+        assert_eq!(
+            ids.len(),
+            30,
+            "the merged SARIF has a run per Site, each id once"
+        );
     }
 
     // Sites added to the fleet move no other Site to another shard.

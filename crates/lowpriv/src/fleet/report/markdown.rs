@@ -106,11 +106,14 @@ fn table_row(row: &SiteRow) -> String {
         "pass" => row.verdict.clone(),
         "fail" => "**fail**".to_string(),
         _ if row.reasons.is_empty() => format!("**{}**", escape(&row.verdict)),
-        _ => format!(
-            "**{}**: {}",
-            escape(&row.verdict),
-            escape(&row.reasons.join("; "))
-        ),
+        _ => {
+            // The first reasons say enough in a table cell; the Site's report has them all.
+            let mut why = row.reasons[..row.reasons.len().min(3)].join("; ");
+            if row.reasons.len() > 3 {
+                why.push_str(&format!("; and {} more", row.reasons.len() - 3));
+            }
+            format!("**{}**: {}", escape(&row.verdict), escape(&why))
+        }
     };
     let cells = [
         escape(&row.name),

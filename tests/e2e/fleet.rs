@@ -549,6 +549,9 @@ fn rows_of(fleet: &Value, verdict: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Arguments, environment, and what the error must say.
+type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+
 #[test]
 fn bad_fleet_usage_is_exit_2_and_says_what() {
     let dir = temp_dir();
@@ -557,7 +560,7 @@ fn bad_fleet_usage_is_exit_2_and_says_what() {
     let demo = std::fs::read_to_string(demo_scenario()).unwrap();
     std::fs::write(root.join("sites/a.toml"), &demo).unwrap();
     std::fs::write(root.join("sites/b.toml"), &demo).unwrap();
-    let cases: [(&[&str], &[(&str, &str)], &str); 7] = [
+    let cases: [Case; 7] = [
         (
             &["run", "sites", "--shard", "4/3", "--list"],
             &[],

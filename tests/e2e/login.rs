@@ -246,3 +246,123 @@ verify = { path = "/api/me", contains = "alice" }
     assert!(output.contains("does not contain `alice`"), "{output}");
     site.shutdown().await;
 }
+
+/// The single-page-app login: `POST /api/auth/login` with a JSON body; alice's session is the
+/// token in the answer, bob's the cookie it sets. The Site expires every session after a few
+/// requests, so both logins are replayed during the run and the answers stay the real ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logins_hold_by_token_and_by_cookie_and_are_replayed_when_lost() {
+    let mut config = demo_config(true);
+    config.faults.session_ttl = Some(12);
+    let site = start_site_with(config).await;
+    let identities = r#"
+[[identity]]
+name = "alice"
+tier = "owner"
+rank = 100
+[identity.login]
+json = "/api/auth/login"
+fields = { username = "alice", password = "${ALICE_PASSWORD}" }
+token = "/access_token"
+verify = { path = "/api/me", contains = "alice" }
+
+[[identity]]
+name = "bob"
+tier = "team"
+rank = 50
+[identity.login]
+json = "/api/auth/login"
+fields = { username = "bob", password = "${BOB_PASSWORD}" }
+verify = { path = "/api/me", contains = "bob" }
+"#;
+    let env = vec![
+        ("ALICE_PASSWORD".to_string(), password("alice")),
+        ("BOB_PASSWORD".to_string(), password("bob")),
+    ];
+    let (code, report, output) = run(&site.base_url, identities, env.clone()).await;
+    assert_eq!(code, 0, "{output}");
+    for who in ["alice", "bob"] {
+        let identity = report["identities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["name"] == who)
+            .unwrap();
+        assert_eq!(identity["login"], "json", "{identity}");
+        assert_eq!(identity["logged_in"], true, "{identity}");
+        assert!(
+            identity["relogins"].as_u64().unwrap() > 0,
+            "the session expired and was renewed: {identity}"
+        );
+        assert!(
+            identity.get("session_lost").is_none_or(|l| l.is_null()),
+            "{identity}"
+        );
+    }
+    assert_eq!(
+        outcome_at(&report, "alice", "/admin/users").as_deref(),
+        Some("allowed")
+    );
+    assert_eq!(
+        outcome_at(&report, "bob", "/payroll/summary").as_deref(),
+        Some("allowed")
+    );
+    assert_eq!(
+        outcome_at(&report, "bob", "/admin/users").as_deref(),
+        Some("denied")
+    );
+
+    // Every token the Site issued, and the passwords, stay out of what lowpriv wrote.
+    let issued: serde_json::Value = reqwest::get(site.base_url.join("/_demo/issued").unwrap())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap();
+    let tokens = issued["session_ids"].as_array().unwrap();
+    assert!(
+        tokens.len() >= 4,
+        "logins and re-logins issued sessions: {issued}"
+    );
+    let report_text = report.to_string();
+    for secret in tokens
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .chain(env.iter().map(|(_, v)| v.clone()))
+    {
+        assert!(
+            !output.contains(&secret) && !report_text.contains(&secret),
+            "a secret was written"
+        );
+    }
+    assert_eq!(
+        (
+            site.stats().foreign_credentials,
+            site.stats().unknown_credentials
+        ),
+        (0, 0)
+    );
+
+    // A wrong password: the login fails, naming the identity and the answer, and the run is
+    // inconclusive.
+    let wrong = vec![
+        (
+            "ALICE_PASSWORD".to_string(),
+            "not-alices-password".to_string(),
+        ),
+        ("BOB_PASSWORD".to_string(), password("bob")),
+    ];
+    let (code, report, output) = run(&site.base_url, identities, wrong).await;
+    assert_eq!(code, 3, "{output}");
+    let alice = report["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "alice")
+        .unwrap();
+    assert_eq!(alice["logged_in"], false);
+    let why = alice["login_error"].as_str().unwrap();
+    assert!(why.contains("POST /api/auth/login answered 401"), "{why}");
+    site.shutdown().await;
+}

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::data::ACCOUNTS;
 use crate::gate::cookie;
-use crate::layout::{escape, html_response, redirect_found, render};
+use crate::layout::{escape, html_response, json_error, redirect_found, render};
 use crate::state::{Counters, SiteState, lock};
 
 /// 32 hex characters that are unpredictable enough for a loopback demo: no
@@ -165,6 +165,47 @@ pub(crate) async fn login_submit(
                 format!("sid={sid}; HttpOnly; Path=/; SameSite=Lax"),
             ),
         ],
+    )
+        .into_response()
+}
+
+/// `POST /api/auth/login` with `{"username": ..., "password": ...}`: the single-page-app
+/// login. Answers `{"access_token": ..., "token_type": "Bearer"}` and sets the same session
+/// as a cookie: a client may use either (the token is the session id, so the session's
+/// expiry applies to both). No CSRF token: a JSON body cannot come from a plain HTML form.
+pub(crate) async fn login_json(State(site): State<SiteState>, body: Bytes) -> Response {
+    Counters::bump(&site.stats.login_posts);
+    let fields: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let field = |name: &str| {
+        fields
+            .get(name)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+    };
+    let password = field("password");
+    if !password.is_empty() && !site.is_own_password(password) {
+        Counters::bump(&site.stats.unknown_credentials);
+    }
+    let Some(index) = ACCOUNTS.iter().enumerate().position(|(index, account)| {
+        account.user.name == field("username") && site.password(index) == Some(password)
+    }) else {
+        return json_error(StatusCode::UNAUTHORIZED, "invalid username or password");
+    };
+    let sid = random_hex();
+    lock(&site.sessions).insert(sid.clone(), index);
+    lock(&site.issued).push(sid.clone());
+    let answer =
+        serde_json::json!({"access_token": sid, "token_type": "Bearer", "expires_in": 3600});
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (
+                header::SET_COOKIE,
+                format!("sid={sid}; HttpOnly; Path=/; SameSite=Lax"),
+            ),
+        ],
+        answer.to_string(),
     )
         .into_response()
 }

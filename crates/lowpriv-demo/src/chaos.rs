@@ -109,7 +109,19 @@ pub(crate) async fn faults(
                 .contains(&Chaos::SessionExpiry)
                 .then_some(SESSION_EXPIRY_TTL)
         });
-        if let (Some(ttl), Some(sid)) = (ttl, cookie(request.headers(), "sid")) {
+        // A session is its cookie, or a JSON login's bearer token (the same id).
+        let bearer = || {
+            let value = request.headers().get(axum::http::header::AUTHORIZATION)?;
+            let token = value
+                .to_str()
+                .ok()?
+                .strip_prefix("Bearer ")?
+                .trim()
+                .to_string();
+            lock(&site.sessions).contains_key(&token).then_some(token)
+        };
+        let session = cookie(request.headers(), "sid").or_else(bearer);
+        if let (Some(ttl), Some(sid)) = (ttl, session) {
             let mut uses = lock(&site.session_uses);
             let used = uses.entry(sid.clone()).or_insert(0);
             *used += 1;

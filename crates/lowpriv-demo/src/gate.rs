@@ -55,7 +55,12 @@ fn basic(value: &str) -> Option<(String, String)> {
 fn from_authorization(site: &SiteState, value: &str) -> Option<&'static Account> {
     let (scheme, rest) = value.trim().split_once(' ')?;
     if scheme.eq_ignore_ascii_case("bearer") {
-        by_token(rest.trim())
+        // A JSON login's access token is its session id (see `auth::login_json`).
+        let token = rest.trim();
+        by_token(token).or_else(|| {
+            let index = *lock(&site.sessions).get(token)?;
+            ACCOUNTS.get(index)
+        })
     } else {
         let (name, password) = basic(value)?;
         by_password(site, &name, &password)

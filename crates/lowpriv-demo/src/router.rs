@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::config::DemoConfig;
 use crate::state::{Counters, Site};
@@ -18,6 +18,7 @@ pub(crate) fn router(config: DemoConfig, foreign_url: url::Url, stats: Arc<Count
     let site = Site::new(config, foreign_url, stats);
     let routes = Router::new()
         .route("/login", get(auth::login_page).post(auth::login_submit))
+        .route("/api/auth/login", post(auth::login_json))
         .route("/logout", get(auth::logout))
         .route("/", get(pages::home))
         .route("/dashboard", get(pages::dashboard))

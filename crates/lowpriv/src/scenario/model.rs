@@ -438,6 +438,16 @@ pub enum LoginMethod {
         /// (input name, value) in file order. Every value is treated as secret in output.
         fields: Vec<(String, Secret)>,
     },
+    /// POST `fields` to `path` as a JSON object (or form-encoded, `form_encoded`), and take
+    /// the session from the answer: the cookies it sets, and the token at the JSON pointer
+    /// `token` when given, sent as `Authorization: Bearer` or in `token_header`.
+    Json {
+        path: String,
+        fields: Vec<(String, Secret)>,
+        form_encoded: bool,
+        token: Option<String>,
+        token_header: Option<String>,
+    },
     Bearer(Secret),
     Basic {
         user: String,
@@ -453,6 +463,7 @@ impl LoginMethod {
     pub fn kind(&self) -> &'static str {
         match self {
             LoginMethod::Form { .. } => "form",
+            LoginMethod::Json { .. } => "json",
             LoginMethod::Bearer(_) => "bearer",
             LoginMethod::Basic { .. } => "basic",
             LoginMethod::Cookie(_) => "cookie",

@@ -264,7 +264,7 @@ const FRAGMENTS: &[(&str, &str, usize, usize, usize)] = &[
     ),
     (
         "[[identity]]\nname = \"bob\"\ntier = \"team\"\n[identity.login]\nbearer = \"${DB_PASSWORD}\"\nfields = { a = \"b\" }",
-        "`fields` only goes with `form`",
+        "`fields` only goes with `form` or `json`",
         6,
         1,
         1,
@@ -1042,4 +1042,58 @@ fn query_param_lists_extend_the_builtin_ones() {
     assert!(!params.is_presentation("format"));
     assert!(params.data.contains("format"));
     assert_eq!(s.crawl.max_per_template, 10);
+}
+
+#[test]
+fn a_json_login_takes_its_path_fields_token_and_header() {
+    let s = ok(&format!(
+        "{BASE}[[identity]]\nname = \"alice\"\ntier = \"owner\"\n[identity.login]\n\
+         json = \"/api/auth/login\"\nfields = {{ username = \"alice\", password = \"${{DEMO_ALICE_PASSWORD}}\" }}\n\
+         token = \"/data/token\"\ntoken_header = \"X-Auth\"\nencoding = \"form\"\n"
+    ));
+    let login = s.identities[1].login.as_ref().unwrap();
+    let LoginMethod::Json {
+        path,
+        fields,
+        form_encoded,
+        token,
+        token_header,
+    } = &login.method
+    else {
+        panic!("{:?}", login.method.kind());
+    };
+    assert_eq!(path, "/api/auth/login");
+    assert_eq!(fields.len(), 2);
+    assert!(*form_encoded);
+    assert_eq!(token.as_deref(), Some("/data/token"));
+    assert_eq!(token_header.as_deref(), Some("X-Auth"));
+    assert_eq!(login.method.kind(), "json");
+}
+
+#[test]
+fn a_json_login_refuses_what_it_cannot_use() {
+    for (extra, says) in [
+        ("token = \"access_token\"\n", "JSON pointer"),
+        (
+            "token = \"/t\"\ntoken_header = \"bad header\"\n",
+            "not a valid header name",
+        ),
+        ("token_header = \"X-Auth\"\n", "needs `token`"),
+        ("encoding = \"xml\"\n", "unknown encoding"),
+    ] {
+        let text = rendered(&format!(
+            "{BASE}[[identity]]\nname = \"alice\"\ntier = \"owner\"\n[identity.login]\n\
+             json = \"/api/auth/login\"\nfields = {{ password = \"${{DEMO_ALICE_PASSWORD}}\" }}\n{extra}"
+        ));
+        assert!(text.contains(says), "{extra}: {text}");
+    }
+    let text = rendered(&format!(
+        "{BASE}[[identity]]\nname = \"bob\"\ntier = \"team\"\n[identity.login]\n\
+         bearer = \"${{T}}\"\ntoken = \"/t\"\n"
+    ));
+    assert!(text.contains("`token` only goes with `json`"), "{text}");
+    let text = rendered(&format!(
+        "{BASE}[[identity]]\nname = \"bob\"\ntier = \"team\"\n[identity.login]\njson = \"/api/login\"\n"
+    ));
+    assert!(text.contains("`json` needs a `fields` table"), "{text}");
 }

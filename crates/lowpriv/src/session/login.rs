@@ -1,4 +1,4 @@
-//! Logging in: the five methods (form, bearer, basic, cookie, headers), the proof that a login
+//! Logging in: the six methods (form, JSON, bearer, basic, cookie, headers), the proof that a login
 //! held, and logging in again when a refusal turns out to be a session that quietly expired.
 //!
 //! Input: a [`Session`] and its identity's [`Login`](crate::scenario::Login). Output: the
@@ -16,6 +16,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use scraper::{ElementRef, Html};
 use url::Url;
 
+use super::transport::Body;
 use super::{FetchError, LoginError, LoginStatus, Response, Session, refusal};
 use crate::markup;
 use crate::scenario::{LoginMethod, Secret, Verify};
@@ -37,6 +38,9 @@ impl Session {
             match &login.method {
                 LoginMethod::Form { form, fields } => {
                     submit_form(self, form, fields).await?;
+                }
+                LoginMethod::Json { .. } => {
+                    json_login(self, &login.method).await?;
                 }
                 LoginMethod::Bearer(token) => {
                     self.add_header("authorization", &format!("Bearer {}", token.expose()))?;
@@ -81,15 +85,23 @@ impl Session {
         }
     }
 
-    fn add_header(&mut self, name: &str, value: &str) -> Result<(), LoginError> {
+    fn add_header(&self, name: &str, value: &str) -> Result<(), LoginError> {
         let bad = || LoginError::BadHeader {
             name: name.to_string(),
         };
         let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?;
         let mut header_value = HeaderValue::from_str(value).map_err(|_| bad())?;
         header_value.set_sensitive(true);
-        self.headers.insert(header_name, header_value);
+        let mut headers = self.headers.write().map_err(|_| LoginError::Verify {
+            reason: "credential headers poisoned".into(),
+        })?;
+        headers.insert(header_name, header_value);
         Ok(())
+    }
+
+    /// The credentials every request carries (a copy: a replayed login may replace them).
+    pub(super) fn credential_headers(&self) -> reqwest::header::HeaderMap {
+        self.headers.read().map(|h| h.clone()).unwrap_or_default()
     }
 
     /// GET `url` as this identity, making sure a refusal is not a session that quietly
@@ -185,13 +197,87 @@ impl Session {
     /// Logs in again after the session was lost: a fresh jar and the form again, or, for
     /// static credentials, just the proof (they cannot be renewed).
     async fn relogin(&self, login: &crate::scenario::Login) -> Result<(), LoginError> {
-        if let LoginMethod::Form { form, fields } = &login.method {
-            if let Ok(mut jar) = self.jar.lock() {
-                jar.clear();
+        match &login.method {
+            LoginMethod::Form { form, fields } => {
+                if let Ok(mut jar) = self.jar.lock() {
+                    jar.clear();
+                }
+                submit_form(self, form, fields).await?;
             }
-            submit_form(self, form, fields).await?;
+            LoginMethod::Json { .. } => {
+                if let Ok(mut jar) = self.jar.lock() {
+                    jar.clear();
+                }
+                json_login(self, &login.method).await?;
+            }
+            _ => {}
         }
         verify(self, login.verify.as_ref(), &self.first_seed).await
+    }
+}
+
+/// POST the login's fields as JSON (or form-encoded) to its path on the Site's origin, and
+/// take the session from the answer: its cookies (the jar keeps them), and the token at the
+/// JSON pointer when the scenario names one, sent on every request from then on.
+async fn json_login(session: &Session, method: &LoginMethod) -> Result<(), LoginError> {
+    let LoginMethod::Json {
+        path,
+        fields,
+        form_encoded,
+        token,
+        token_header,
+    } = method
+    else {
+        return Ok(());
+    };
+    let url = session
+        .site
+        .resolve(path)
+        .ok_or_else(|| LoginError::Submit {
+            reason: format!("login path `{path}` is not on the Site's origin"),
+        })?;
+    let body = if *form_encoded {
+        Body::form(
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(fields.iter().map(|(n, v)| (n.as_str(), v.expose())))
+                .finish(),
+        )
+    } else {
+        let object: serde_json::Map<String, serde_json::Value> = fields
+            .iter()
+            .map(|(n, v)| (n.clone(), serde_json::Value::from(v.expose())))
+            .collect();
+        Body::json(serde_json::Value::Object(object).to_string())
+    };
+    let response = session
+        .send(Method::POST, &url, Some(body))
+        .await
+        .map_err(|e| LoginError::Submit {
+            reason: e.describe(),
+        })?;
+    if !(200..300).contains(&response.status) {
+        return Err(LoginError::Submit {
+            reason: format!("POST {path} answered {}", response.status),
+        });
+    }
+    let Some(pointer) = token else {
+        return Ok(());
+    };
+    // The answer's text is never quoted in an error: it holds the token.
+    let value: serde_json::Value =
+        serde_json::from_slice(&response.body).map_err(|_| LoginError::Submit {
+            reason: format!("POST {path} did not answer JSON, so it has no token at {pointer}"),
+        })?;
+    let found = value
+        .pointer(pointer)
+        .and_then(|v| v.as_str())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| LoginError::Submit {
+            reason: format!("POST {path} answered no token (a non-empty string) at {pointer}"),
+        })?;
+    match token_header {
+        Some(name) => session.add_header(name, found),
+        None => session.add_header("authorization", &format!("Bearer {found}")),
     }
 }
 
@@ -255,7 +341,7 @@ pub(super) async fn submit_form(
         .extend_pairs(values.iter().map(|(n, v)| (n.as_str(), v.as_str())))
         .finish();
     let response = session
-        .send(Method::POST, &form.action, Some(body))
+        .send(Method::POST, &form.action, Some(Body::form(body)))
         .await
         .map_err(|e| LoginError::Submit {
             reason: e.describe(),

@@ -147,8 +147,9 @@ pub struct Session {
     pub status: LoginStatus,
     client: reqwest::Client,
     jar: Arc<CookieStoreMutex>,
-    /// Credentials sent with every request (bearer, basic, headers); only ever to `site.origin`.
-    headers: HeaderMap,
+    /// Credentials sent with every request (bearer, basic, headers, a JSON login's token);
+    /// only ever to `site.origin`. Replaced when a JSON login is replayed.
+    headers: std::sync::RwLock<HeaderMap>,
     pub site: Arc<SiteContext>,
     /// Where the default proof of login looks.
     first_seed: String,
@@ -187,7 +188,7 @@ impl Session {
             status,
             client,
             jar,
-            headers: HeaderMap::new(),
+            headers: std::sync::RwLock::new(HeaderMap::new()),
             site,
             first_seed: "/".to_string(),
             proof: tokio::sync::Mutex::new(None),

@@ -43,6 +43,29 @@ pub(super) fn client(
         .build()
 }
 
+/// A login's request body (the only bodies lowpriv sends).
+#[derive(Clone)]
+pub(crate) struct Body {
+    pub text: String,
+    pub content_type: &'static str,
+}
+
+impl Body {
+    pub fn form(text: String) -> Body {
+        Body {
+            text,
+            content_type: "application/x-www-form-urlencoded",
+        }
+    }
+
+    pub fn json(text: String) -> Body {
+        Body {
+            text,
+            content_type: "application/json",
+        }
+    }
+}
+
 impl Session {
     /// GET `url`, following same-origin redirects by hand.
     pub async fn get(&self, url: &Url) -> Result<Response, FetchError> {
@@ -55,11 +78,11 @@ impl Session {
         &self,
         method: Method,
         url: &Url,
-        form_body: Option<String>,
+        body: Option<Body>,
     ) -> Result<Response, FetchError> {
         let mut current = url.clone();
         let mut method = method;
-        let mut body = form_body;
+        let mut body = body;
         let mut redirects = Vec::new();
         let mut retries = 0;
         loop {
@@ -139,7 +162,7 @@ impl Session {
         &self,
         method: &Method,
         url: &Url,
-        body: Option<String>,
+        body: Option<Body>,
     ) -> Result<(Hop, u32), FetchError> {
         let retryable = *method == Method::GET || *method == Method::HEAD;
         let mut attempt = 0;
@@ -191,12 +214,7 @@ impl Session {
         }
     }
 
-    async fn hop(
-        &self,
-        method: &Method,
-        url: &Url,
-        body: Option<String>,
-    ) -> Result<Hop, FetchError> {
+    async fn hop(&self, method: &Method, url: &Url, body: Option<Body>) -> Result<Hop, FetchError> {
         tokio::select! {
             biased;
             _ = self.site.stop.stopped() => return Err(self.stopped()),
@@ -205,11 +223,11 @@ impl Session {
         let mut request = self
             .client
             .request(method.clone(), url.clone())
-            .headers(self.headers.clone());
-        if let Some(form) = body {
+            .headers(self.credential_headers());
+        if let Some(body) = body {
             request = request
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(form);
+                .header("content-type", body.content_type)
+                .body(body.text);
         }
         tracing::debug!(identity = %self.identity.name, %method, url = %url, "request");
         let response = tokio::select! {

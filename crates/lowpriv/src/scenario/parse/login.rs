@@ -15,10 +15,22 @@ use super::super::model::*;
 use super::table::{Table, path, type_error};
 use super::{Cx, Value};
 
-const LOGIN_METHODS: &[&str] = &["form", "bearer", "basic", "cookie", "headers"];
+const LOGIN_METHODS: &[&str] = &["form", "json", "bearer", "basic", "cookie", "headers"];
 pub(super) const KEYS: &[&str] = &[
-    "form", "fields", "bearer", "basic", "cookie", "headers", "verify",
+    "form",
+    "json",
+    "fields",
+    "token",
+    "token_header",
+    "encoding",
+    "bearer",
+    "basic",
+    "cookie",
+    "headers",
+    "verify",
 ];
+/// Keys that only a JSON login takes.
+const JSON_ONLY: &[&str] = &["token", "token_header", "encoding"];
 const BASIC: &[&str] = &["user", "password"];
 const VERIFY: &[&str] = &["path", "contains"];
 
@@ -41,7 +53,7 @@ pub(super) fn login(cx: &mut Cx<'_>, t: &Table<'_, '_>, identity: &str) -> Optio
         cx.error_help(
             t.anchor(),
             "[identity.login] has no login method",
-            "set exactly one of: form, bearer, basic, cookie, headers",
+            "set exactly one of: form, json, bearer, basic, cookie, headers",
         );
         return None;
     };
@@ -55,16 +67,25 @@ pub(super) fn login(cx: &mut Cx<'_>, t: &Table<'_, '_>, identity: &str) -> Optio
         );
         ok = false;
     }
-    if method != "form"
+    if !matches!(method, "form" | "json")
         && let Some(span) = t.key_span("fields")
     {
-        cx.error(span, "`fields` only goes with `form`");
+        cx.error(span, "`fields` only goes with `form` or `json`");
         ok = false;
+    }
+    if method != "json" {
+        for key in JSON_ONLY {
+            if let Some(span) = t.key_span(key) {
+                cx.error(span, format!("`{key}` only goes with `json`"));
+                ok = false;
+            }
+        }
     }
 
     let method =
         match method {
             "form" => form_login(cx, t, identity),
+            "json" => json_login(cx, t, identity),
             "bearer" => credential(cx, t, "bearer", identity, true)
                 .map(|v| LoginMethod::Bearer(Secret::new(v))),
             "cookie" => credential(cx, t, "cookie", identity, true)
@@ -111,10 +132,80 @@ pub(super) fn login(cx: &mut Cx<'_>, t: &Table<'_, '_>, identity: &str) -> Optio
 
 fn form_login(cx: &mut Cx<'_>, t: &Table<'_, '_>, identity: &str) -> Option<LoginMethod> {
     let form = t.str(cx, "form").and_then(|v| path(cx, "form", v));
+    let fields = login_fields(cx, t, "form", identity)?;
+    Some(LoginMethod::Form {
+        form: form?,
+        fields,
+    })
+}
+
+/// `json = "/api/auth/login"`, its `fields`, and where the answer keeps the session.
+fn json_login(cx: &mut Cx<'_>, t: &Table<'_, '_>, identity: &str) -> Option<LoginMethod> {
+    let login_path = t.str(cx, "json").and_then(|v| path(cx, "json", v));
+    let fields = login_fields(cx, t, "json", identity);
+    let mut ok = true;
+    let token = t.str(cx, "token").and_then(|(pointer, span)| {
+        if pointer.starts_with('/') {
+            Some(pointer)
+        } else {
+            cx.error_help(
+                span,
+                "`token` is a JSON pointer into the login's answer",
+                "e.g. token = \"/access_token\" for {\"access_token\": \"...\"}",
+            );
+            ok = false;
+            None
+        }
+    });
+    let token_header = t.str(cx, "token_header").and_then(|(name, span)| {
+        let valid = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        if !valid {
+            cx.error(span, format!("`{name}` is not a valid header name"));
+            ok = false;
+        }
+        valid.then_some(name)
+    });
+    if token_header.is_some() && token.is_none() && ok {
+        cx.error(
+            t.key_span("token_header").unwrap_or(t.anchor()),
+            "`token_header` needs `token`: the pointer to the token it carries",
+        );
+        ok = false;
+    }
+    let form_encoded = match t.str(cx, "encoding") {
+        None => false,
+        Some((e, _)) if e == "json" => false,
+        Some((e, _)) if e == "form" => true,
+        Some((e, span)) => {
+            cx.error_help(span, format!("unknown encoding `{e}`"), "json or form");
+            ok = false;
+            false
+        }
+    };
+    let (path, fields) = (login_path?, fields?);
+    ok.then_some(LoginMethod::Json {
+        path,
+        fields,
+        form_encoded,
+        token,
+        token_header,
+    })
+}
+
+/// The `fields` a form or JSON login sends, in file order, credentials resolved.
+fn login_fields(
+    cx: &mut Cx<'_>,
+    t: &Table<'_, '_>,
+    method: &str,
+    identity: &str,
+) -> Option<Vec<(String, Secret)>> {
     let Some(fields_value) = t.get("fields") else {
         cx.error_help(
-            t.key_span("form").unwrap_or(t.anchor()),
-            "`form` needs a `fields` table",
+            t.key_span(method).unwrap_or(t.anchor()),
+            format!("`{method}` needs a `fields` table"),
             "e.g. fields = { username = \"carol\", password = \"${CAROL_PASSWORD}\" }",
         );
         return None;
@@ -144,8 +235,7 @@ fn form_login(cx: &mut Cx<'_>, t: &Table<'_, '_>, identity: &str) -> Option<Logi
             None => ok = false,
         }
     }
-    let form = form?;
-    ok.then_some(LoginMethod::Form { form, fields })
+    ok.then_some(fields)
 }
 
 fn headers(cx: &mut Cx<'_>, t: &Table<'_, '_>, identity: &str) -> Option<LoginMethod> {

@@ -107,33 +107,38 @@ echo "== nginx serves $base" >&2
 
 # tool | URLs | wall s | CPU s | peak RSS KiB, one line per run.
 results=()
-timed() { # timed LABEL URLS_FILE CMD... : runs CMD under /usr/bin/time
-  local label=$1 count_file=$2
-  shift 2
-  echo "== $label" >&2
+timed() { # timed CMD... : runs CMD under /usr/bin/time; `measured` is "wall cpu rss_kib"
   /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$@"
   local wall user sys rss
   read -r wall user sys rss < <(tail -1 "$work/time")
-  results+=("$label|$(cat "$count_file")|$wall|$(echo "$user + $sys" | bc -l)|$rss")
+  measured="$wall $(echo "$user + $sys" | bc -l) $rss"
+}
+row() { # row LABEL URLS : the last `timed` run, as a row of the table
+  local wall cpu rss
+  read -r wall cpu rss <<< "$measured"
+  case $1 in raw*) ;; *) [ "${2:-0}" -ge "$URLS" ] || echo "warning: $1 fetched ${2:-0} of $URLS URLs" >&2 ;; esac
+  results+=("$1|$2|$wall|$cpu|$rss")
 }
 command -v bc > /dev/null || { echo "bench-crawl needs bc: sudo apt-get install -y bc" >&2; exit 2; }
 
 # 1. wrk: the URL list, round and round, for a fixed time.
-timed "raw (wrk, 1 thread, 16 conn)" "$work/wrk.count" sh -c "
+echo "== wrk, ${WRK_SECS}s" >&2
+timed sh -c "
   wrk -t1 -c16 -d${WRK_SECS}s -s '$repo/scripts/bench-crawl/walk.lua' '$base' -- '$work/urls.txt' \
     > '$work/wrk.out' 2>&1"
-grep -E '^ +[0-9]+ requests in' "$work/wrk.out" | awk '{print $1}' > "$work/wrk.count"
 if grep -q 'Non-2xx' "$work/wrk.out"; then
   echo "wrk saw errors:" >&2
   cat "$work/wrk.out" >&2
   exit 1
 fi
+row "raw (wrk, 1 thread, 16 conn)" "$(grep -E '^ +[0-9]+ requests in' "$work/wrk.out" | awk '{print $1}')"
 
 # 2. wget --recursive, one connection, robots.txt off (nginx has none: it would be a 404).
-timed "wget --recursive (1 conn)" "$work/wget.count" sh -c "
+echo "== wget --recursive" >&2
+timed sh -c "
   wget --recursive --level=inf --no-parent -e robots=off --no-verbose \
     -P '$work/wget' -o '$work/wget.log' '$base/' || true"
-grep -c ' URL:' "$work/wget.log" > "$work/wget.count" || true
+row "wget --recursive (1 conn)" "$(grep -c ' URL:' "$work/wget.log" || true)"
 
 # 3. scrapy in a virtualenv of its own.
 venv=$repo/target/bench-venv
@@ -146,8 +151,9 @@ if [ ! -x "$venv/bin/scrapy" ]; then
   "$venv/bin/pip" install --quiet scrapy
 fi
 scrapy_version=$("$venv/bin/python" -c 'import scrapy; print(scrapy.__version__)')
-timed "scrapy $scrapy_version (16 concurrent)" "$work/scrapy.count" \
-  "$venv/bin/python" scripts/bench-crawl/spider.py "$base" "$work/scrapy.count"
+echo "== scrapy $scrapy_version" >&2
+timed "$venv/bin/python" scripts/bench-crawl/spider.py "$base" "$work/scrapy.count"
+row "scrapy $scrapy_version (16 concurrent)" "$(cat "$work/scrapy.count")"
 
 # 4. lowpriv, release build.
 echo "== cargo build --release (lowpriv)" >&2
@@ -194,11 +200,10 @@ for i in 2 3 4 5; do export "BENCH_USER_$i=bench-user-$i"; done
 run_lowpriv() { # run_lowpriv IDENTITIES LABEL
   local ids=$1 label=$2 code=0
   scenario "$ids" > "$work/lowpriv-$ids.toml"
-  timed "$label" "$work/lowpriv-$ids.count" sh -c "
+  echo "== $label" >&2
+  timed sh -c "
     '$bin' run '$work/lowpriv-$ids.toml' --snapshots '$work/snap-$ids' \
-      --json '$work/lowpriv-$ids.json' -q > '$work/lowpriv-$ids.out' 2>&1; echo \$? > '$work/lowpriv-$ids.code'" \
-    || true
-  # Written by timed's sh before the count is read: fill the count in afterwards.
+      --json '$work/lowpriv-$ids.json' -q > '$work/lowpriv-$ids.out' 2>&1; echo \$? > '$work/lowpriv-$ids.code'"
   code=$(cat "$work/lowpriv-$ids.code")
   case $code in 0 | 1 | 3) ;; *)
     echo "lowpriv exited $code:" >&2
@@ -219,14 +224,9 @@ if len(per) != ids or short:
     sys.exit(f"lowpriv did not send all {urls} URLs as each of {ids} identities: {per}")
 print(requests)
 PY
-  # The count file existed (empty) when timed read it: patch the last row.
-  local last=$((${#results[@]} - 1))
-  IFS='|' read -r l _ w c r <<< "${results[$last]}"
-  results[last]="$l|$(cat "$work/lowpriv-$ids.count")|$w|$c|$r"
+  row "$label" "$(cat "$work/lowpriv-$ids.count")"
 }
-: > "$work/lowpriv-1.count"
 run_lowpriv 1 "lowpriv, 1 identity"
-: > "$work/lowpriv-5.count"
 run_lowpriv 5 "lowpriv, 5 identities, replay"
 
 echo

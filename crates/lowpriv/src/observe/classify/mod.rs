@@ -197,7 +197,7 @@ impl Classifier {
             if found.rule.secret {
                 claimed.push(found.range.clone());
             }
-            record(&mut hits, found.class, "builtin", || found.example.clone());
+            record(&mut hits, found.class, "builtin", || found.example(text));
         }
         for (class, regex, secret) in &self.patterns {
             for m in regex.find_iter(text) {
@@ -218,7 +218,7 @@ impl Classifier {
                 .iter()
                 .any(|r| r.start < found.range.end && found.range.start < r.end);
             if !overlaps {
-                record(&mut hits, found.class, "builtin", || found.example);
+                record(&mut hits, found.class, "builtin", || found.example(text));
             }
         }
         (hits, paths.into_sorted())

@@ -243,6 +243,7 @@ fn main() {
         )
     };
     let parts = [
+        ("nothing configured (JSON key paths only)", time(&[])),
         ("builtin rules only", time(&builtins_only)),
         (
             "  keywordless rules only (card, IBAN, SSN, phone)",

@@ -239,6 +239,28 @@ impl Engine {
 
     /// Every validated hit in `text`, in rule order, then position.
     pub fn scan(&self, text: &str) -> Vec<Found<'_>> {
+        let (mut found, mut hits) = self.first_pass(text);
+        self.windows_pass(text, &mut hits, &mut found);
+        // A generic rule speaks only where no specific secret rule did: one leaked token is
+        // one finding, under its most precise name. A declared generic class yields only to a
+        // declared specific one: against a default-on rule, the scenario's own name wins (the
+        // classifier drops the default's hit instead).
+        let specific: Vec<(Range<usize>, bool)> = found
+            .iter()
+            .filter(|f| f.rule.secret && !f.rule.fallback)
+            .map(|f| (f.range.clone(), f.implicit))
+            .collect();
+        found.retain(|f| {
+            !f.rule.fallback
+                || !specific.iter().any(|(r, implicit)| {
+                    (f.implicit || !implicit) && r.start < f.range.end && f.range.start < r.end
+                })
+        });
+        found
+    }
+
+    /// The keywordless rules' hits, and per rule where its keywords occur (unsorted).
+    fn first_pass(&self, text: &str) -> (Vec<Found<'_>>, Vec<Vec<usize>>) {
         let mut found = Vec::new();
         // Where each keyword rule's keywords occur.
         let mut hits: Vec<Vec<usize>> = vec![Vec::new(); self.active.len()];
@@ -261,6 +283,11 @@ impl Engine {
         if let Some(keywords) = &self.keywords {
             keywords.scan(text, &taken, &mut hits);
         }
+        (found, hits)
+    }
+
+    /// Each keyword rule's regex, in the windows around its keyword hits.
+    fn windows_pass<'e>(&'e self, text: &str, hits: &mut [Vec<usize>], found: &mut Vec<Found<'e>>) {
         for (index, active) in self.active.iter().enumerate() {
             let Some(regex) = &active.regex else {
                 continue;
@@ -314,22 +341,6 @@ impl Engine {
                 }
             }
         }
-        // A generic rule speaks only where no specific secret rule did: one leaked token is
-        // one finding, under its most precise name. A declared generic class yields only to a
-        // declared specific one: against a default-on rule, the scenario's own name wins (the
-        // classifier drops the default's hit instead).
-        let specific: Vec<(Range<usize>, bool)> = found
-            .iter()
-            .filter(|f| f.rule.secret && !f.rule.fallback)
-            .map(|f| (f.range.clone(), f.implicit))
-            .collect();
-        found.retain(|f| {
-            !f.rule.fallback
-                || !specific.iter().any(|(r, implicit)| {
-                    (f.implicit || !implicit) && r.start < f.range.end && f.range.start < r.end
-                })
-        });
-        found
     }
 }
 
@@ -429,15 +440,15 @@ impl KeywordSet {
                 lower.make_ascii_lowercase();
                 let mut at = 0;
                 while at < end - chunk {
-                    let Some(found) = searcher.find_in(&lower, aho_corasick::Span::from(at..lower.len()))
+                    let Some(found) =
+                        searcher.find_in(&lower, aho_corasick::Span::from(at..lower.len()))
                     else {
                         break;
                     };
                     if found.start() >= end - chunk {
                         break;
                     }
-                    if let Some(&(active, priority)) =
-                        self.patterns.get(found.pattern().as_usize())
+                    if let Some(&(active, priority)) = self.patterns.get(found.pattern().as_usize())
                     {
                         starts.push((chunk + found.start(), priority, active));
                     }
@@ -454,7 +465,9 @@ impl KeywordSet {
         let mut at = 0;
         while at < text.len() {
             let found = match &self.searcher {
-                KeywordSearcher::Packed(packed) => packed.find_in(text, aho_corasick::Span::from(at..text.len())),
+                KeywordSearcher::Packed(packed) => {
+                    packed.find_in(text, aho_corasick::Span::from(at..text.len()))
+                }
                 KeywordSearcher::Automaton(automaton) => {
                     automaton.find(aho_corasick::Input::new(text).span(at..text.len()))
                 }
@@ -635,10 +648,7 @@ fn keyword_set(
         }
     }
     if fold_case && let Some(searcher) = lowered(&literals) {
-        return Some(KeywordSet {
-            searcher,
-            patterns,
-        });
+        return Some(KeywordSet { searcher, patterns });
     }
     let build = |kind| {
         AhoCorasick::builder()
@@ -713,6 +723,210 @@ fn last_digits(value: &str, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first pass as one regex of every keywordless rule and every rule's keywords, read
+    /// leftmost-first and searched again from the next character after each keyword: the
+    /// definition the fast passes must agree with. Returns (rule id, range) of each keywordless
+    /// match judged valid, and the sorted keyword hits per rule.
+    fn reference_first_pass(
+        engine: &Engine,
+        text: &str,
+    ) -> (Vec<(String, Range<usize>)>, Vec<Vec<usize>>) {
+        let mut order: Vec<usize> = (0..engine.active.len()).collect();
+        order.sort_by_key(|&i| {
+            RULES
+                .iter()
+                .position(|r| std::ptr::eq(r, engine.active[i].rule))
+        });
+        // (pattern, Some(keywordless rule) | None for a keyword rule's keywords, active index)
+        let mut patterns: Vec<String> = Vec::new();
+        let mut alternatives: Vec<(bool, usize)> = Vec::new();
+        for &index in &order {
+            let rule = engine.active[index].rule;
+            if rule.keywords.is_empty() {
+                patterns.push(rule.regex.clone());
+                alternatives.push((true, index));
+            }
+        }
+        for &index in &order {
+            let rule = engine.active[index].rule;
+            let keywords: Vec<String> = rule
+                .keywords
+                .iter()
+                .filter(|k| k.len() > 1)
+                .map(|k| regex::escape(k))
+                .collect();
+            if engine.active[index].regex.is_none() || keywords.is_empty() {
+                continue;
+            }
+            let flags = if ignores_case(rule) { "i-u" } else { "-u" };
+            patterns.push(format!("(?{flags}:{})", keywords.join("|")));
+            alternatives.push((false, index));
+        }
+        let mut found = Vec::new();
+        let mut hits: Vec<Vec<usize>> = vec![Vec::new(); engine.active.len()];
+        for &(byte, index) in &engine.bytes {
+            hits[index].extend(memchr::memchr_iter(byte, text.as_bytes()));
+        }
+        let regex = meta::Regex::builder()
+            .configure(meta::Regex::config().nfa_size_limit(Some(RULE_SIZE_LIMIT * 40)))
+            .build_many(&patterns)
+            .unwrap();
+        let mut at = 0;
+        while at <= text.len() {
+            let Some(whole) = regex.find(Input::new(text).span(at..text.len())) else {
+                break;
+            };
+            let (keywordless, index) = alternatives[whole.pattern().as_usize()];
+            if !keywordless {
+                hits[index].push(whole.start());
+                at = next_char(text, whole.start());
+                continue;
+            }
+            let active = &engine.active[index];
+            if judge(active, text, whole.range(), whole.range()).is_some() {
+                found.push((active.rule.id.clone(), whole.range()));
+            }
+            at = whole.end();
+        }
+        for h in &mut hits {
+            h.sort_unstable();
+        }
+        (found, hits)
+    }
+
+    #[test]
+    fn the_fast_first_pass_agrees_with_one_alternation_of_everything() {
+        let engine = Engine::new(
+            &Builtin::ALL
+                .iter()
+                .map(|b| (b.as_str().to_string(), *b))
+                .collect::<Vec<_>>(),
+        );
+        assert!(engine.keywordless.is_some() && engine.keywords.is_some());
+        // Pieces that start, hold or cut keywords and keywordless shapes, with multibyte
+        // text and mixed case; a deterministic generator glues them into many bodies.
+        const PIECES: &[&str] = &[
+            "key",
+            "KEY",
+            "Key",
+            "kEy",
+            "secret",
+            "SeCrEt",
+            "token",
+            "passw",
+            "PASSPHRASE",
+            "passphrase",
+            "pwd",
+            "PRIVATE KEY",
+            "private key",
+            "postgres",
+            "MYSQL",
+            "Redis",
+            "amqp",
+            "mongodb",
+            "mariadb",
+            "eyJ",
+            "EYJ",
+            "AKIA",
+            "akia",
+            "ASIA",
+            "AIza",
+            "ghp_",
+            "gho_",
+            "github_pat_",
+            "glpat-",
+            "xoxb-",
+            "sk_live_",
+            "rk_live_",
+            "sk-",
+            "SK-",
+            "$2a$",
+            "$2b$",
+            "$argon2",
+            "pbkdf2",
+            "PBKDF2",
+            "scrypt$",
+            "$7$",
+            "$6$",
+            "4111",
+            "1111",
+            " ",
+            "-",
+            ".",
+            "+1 ",
+            "(415)",
+            "415",
+            "555",
+            "2671",
+            "123",
+            "45",
+            "6789",
+            "GB82",
+            "WEST",
+            "1234",
+            "5698",
+            "7654",
+            "32",
+            "DE89",
+            "3704",
+            "0044",
+            "0532",
+            "0130",
+            "00",
+            "@",
+            "ann",
+            "acme.example",
+            "é",
+            "ü",
+            "ß",
+            "\u{fffd}",
+            "\n",
+            "\"",
+            "=",
+            ":",
+            "_",
+            "x",
+            "Q8xZ2Lp0Rk4Vn7Ws5Jt1",
+            "Z4Q7XK2M5N3P6R7T",
+            "<td>",
+            "</td>",
+        ];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut bodies: Vec<String> = vec![
+            super::super::SOURCE.to_string(),
+            "GB82AKIAZ4Q7XK2M5N3P6R7T".into(),
+            "4111 1111 1111 1111KEY".into(),
+            "PASSPHRASEpasswordKEYkey".into(),
+        ];
+        for _ in 0..3000 {
+            let pieces = 1 + next() % 40;
+            bodies.push(
+                (0..pieces)
+                    .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                    .collect(),
+            );
+        }
+        for body in &bodies {
+            let (found, mut hits) = engine.first_pass(body);
+            for h in &mut hits {
+                h.sort_unstable();
+            }
+            let found: Vec<(String, Range<usize>)> = found
+                .iter()
+                .map(|f| (f.rule.id.clone(), f.range.clone()))
+                .collect();
+            let (want_found, want_hits) = reference_first_pass(&engine, body);
+            assert_eq!(found, want_found, "{body:?}");
+            assert_eq!(hits, want_hits, "{body:?}");
+        }
+    }
 
     /// The windows (`before`, `reach`) are tight: each keyword rule must still find, whole,
     /// the longest instance its format allows in practice, with its keyword far into it.

@@ -257,6 +257,10 @@ fn main() {
             "  keyword secret rules only",
             time(&builtins_where(&|b| !keywordless(b) && b != Builtin::Email)),
         ),
+        (
+            "    of which generic_secret alone",
+            time(&builtins_where(&|b| b == Builtin::GenericSecret)),
+        ),
         ("canaries and env secrets only", time(&literals_only)),
         (
             "json_keys only (JSON keys and HTML tables)",

@@ -724,14 +724,14 @@ fn last_digits(value: &str, n: usize) -> String {
 mod tests {
     use super::*;
 
+    /// A keywordless rule's validated match: (rule id, range).
+    type RuleHit = (String, Range<usize>);
+
     /// The first pass as one regex of every keywordless rule and every rule's keywords, read
     /// leftmost-first and searched again from the next character after each keyword: the
     /// definition the fast passes must agree with. Returns (rule id, range) of each keywordless
     /// match judged valid, and the sorted keyword hits per rule.
-    fn reference_first_pass(
-        engine: &Engine,
-        text: &str,
-    ) -> (Vec<(String, Range<usize>)>, Vec<Vec<usize>>) {
+    fn reference_first_pass(engine: &Engine, text: &str) -> (Vec<RuleHit>, Vec<Vec<usize>>) {
         let mut order: Vec<usize> = (0..engine.active.len()).collect();
         order.sort_by_key(|&i| {
             RULES
@@ -918,7 +918,7 @@ mod tests {
             for h in &mut hits {
                 h.sort_unstable();
             }
-            let found: Vec<(String, Range<usize>)> = found
+            let found: Vec<RuleHit> = found
                 .iter()
                 .map(|f| (f.rule.id.clone(), f.range.clone()))
                 .collect();

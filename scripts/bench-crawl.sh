@@ -12,7 +12,10 @@
 # five (full replay). Each tool's wall time, CPU (user+sys) and peak RSS come from
 # /usr/bin/time; one table is printed at the end. Every tool is checked to have fetched all
 # 2N+2 URLs (wrk: as many requests as it managed in its fixed time). Figures on a shared
-# machine are noisy: the ratios within one run are what count.
+# machine are noisy: the ratios within one run are what count. scrapy's count includes "/" twice
+# (its start request is never deduplicated). BENCH_PERF=FILE records the one-identity lowpriv
+# run with `perf record -g` (its figures then include perf's overhead). WRK_SECS (default 5)
+# sets wrk's duration.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -201,8 +204,11 @@ run_lowpriv() { # run_lowpriv IDENTITIES LABEL
   local ids=$1 label=$2 code=0
   scenario "$ids" > "$work/lowpriv-$ids.toml"
   echo "== $label" >&2
+  # BENCH_PERF=FILE: the one-identity run under `perf record -g` (where lowpriv's CPU goes).
+  local perf=""
+  if [ -n "${BENCH_PERF:-}" ] && [ "$ids" = 1 ]; then perf="perf record -F 999 -g -o '$BENCH_PERF' --"; fi
   timed sh -c "
-    '$bin' run '$work/lowpriv-$ids.toml' --snapshots '$work/snap-$ids' \
+    $perf '$bin' run '$work/lowpriv-$ids.toml' --snapshots '$work/snap-$ids' \
       --json '$work/lowpriv-$ids.json' -q > '$work/lowpriv-$ids.out' 2>&1; echo \$? > '$work/lowpriv-$ids.code'"
   code=$(cat "$work/lowpriv-$ids.code")
   case $code in 0 | 1 | 3) ;; *)

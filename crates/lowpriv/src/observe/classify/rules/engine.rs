@@ -436,8 +436,8 @@ impl KeywordSet {
                 // A keyword starting in this chunk ends in its overlap.
                 let copy_end = (end + longest.saturating_sub(1)).min(bytes.len());
                 lower.clear();
-                lower.extend_from_slice(&bytes[chunk..copy_end]);
-                lower.make_ascii_lowercase();
+                // One vectorised pass: copying and then lowering in place reads it twice.
+                lower.extend(bytes[chunk..copy_end].iter().map(u8::to_ascii_lowercase));
                 let mut at = 0;
                 while at < end - chunk {
                     let Some(found) =

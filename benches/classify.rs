@@ -54,6 +54,9 @@ const PLANTED: &[&str] = &[
     "postgres://app:Zr8pq1Lk@db.internal:5432/app",
     "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
     "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHQxMjM0$RdescudvJCsgt3ub+b+dWRWJTmaaJObG",
+    "pbkdf2_sha256$870000$LM5tLFJ8LT3CorWZTiQ6Cl$vDhl7AtxBVrx68wjPkatwfTo9lxhccSK28c/komQsSA=",
+    "scrypt$16384$iIsQmDTaIz9MNWvcjCe3Xo$8$1$hql9OB7nH1OdamCncfOj/THvxTNt+QzX6XVBqgP9MMfyuAz4KvSCUHlO06y+pMPi2JkI/BfJvQBvoU07jRvuPQ==",
+    "$6$brAU3QTvzD9DF0pH$aEJFVXHPGThXLijv43QcYgLWfDJX3GTab5yWigg0l25I4OVSQbuREhYgbt0WUOl257vwgla0E79t09s96AmqBo",
     "api_key = \"q8Xz2Lp0Rk4Vn7Ws5Jt1\"",
     "CANARY-0042-ALICE",
     "bench-env-secret-one",
@@ -226,8 +229,38 @@ fn main() {
         .filter(|c| matches!(c.kind, DataKind::Text(_) | DataKind::Env { .. }))
         .cloned()
         .collect();
+    let builtins_where = |keep: &dyn Fn(Builtin) -> bool| -> Vec<DataClass> {
+        Builtin::ALL
+            .into_iter()
+            .filter(|b| keep(*b))
+            .map(|b| DataClass::new(b.as_str(), DataKind::Builtin(b)))
+            .collect()
+    };
+    let keywordless = |b: Builtin| {
+        matches!(
+            b,
+            Builtin::CreditCard | Builtin::Iban | Builtin::UsSsn | Builtin::Phone
+        )
+    };
     let parts = [
+        ("nothing configured (JSON key paths only)", time(&[])),
         ("builtin rules only", time(&builtins_only)),
+        (
+            "  keywordless rules only (card, IBAN, SSN, phone)",
+            time(&builtins_where(&keywordless)),
+        ),
+        (
+            "  email only",
+            time(&builtins_where(&|b| b == Builtin::Email)),
+        ),
+        (
+            "  keyword secret rules only",
+            time(&builtins_where(&|b| !keywordless(b) && b != Builtin::Email)),
+        ),
+        (
+            "    of which generic_secret alone",
+            time(&builtins_where(&|b| b == Builtin::GenericSecret)),
+        ),
         ("canaries and env secrets only", time(&literals_only)),
         (
             "json_keys only (JSON keys and HTML tables)",

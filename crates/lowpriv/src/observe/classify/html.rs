@@ -280,7 +280,9 @@ fn read_table<'k>(
     else {
         return;
     };
-    let mut columns: HashMap<usize, (&'k str, Rc<str>)> = HashMap::new();
+    // Indexed by column: a lookup per cell of every row, where hashing cost more than the
+    // rest of the cell's reading.
+    let mut columns: Vec<Option<(&'k str, Rc<str>)>> = Vec::new();
     let mut column = 0;
     for cell in &table.rows[header_index] {
         let header = cell.text(html);
@@ -290,7 +292,10 @@ fn read_table<'k>(
             .join(" ")
             .to_lowercase();
         if let Some(class) = keys.get(&name) {
-            columns.insert(column, (class.as_str(), Rc::from(header.trim())));
+            if columns.len() <= column {
+                columns.resize(column + 1, None);
+            }
+            columns[column] = Some((class.as_str(), Rc::from(header.trim())));
         }
         column += cell.span;
     }
@@ -300,7 +305,7 @@ fn read_table<'k>(
     for row in &table.rows[header_index + 1..] {
         let mut column = 0;
         for cell in row {
-            if let Some((class, header)) = columns.get(&column) {
+            if let Some(Some((class, header))) = columns.get(column) {
                 let value = cell.text(html);
                 let value = value.trim();
                 if !value.is_empty() && !cell.header {

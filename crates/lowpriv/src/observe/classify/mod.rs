@@ -15,6 +15,7 @@ mod html;
 pub mod rules;
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::ops::Range;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
@@ -155,12 +156,17 @@ impl Classifier {
     ) -> (BTreeMap<String, DataHit>, Vec<String>) {
         let mut hits: BTreeMap<String, DataHit> = BTreeMap::new();
         let mut paths = PathSet::default();
+        // Examples of the two kinds that repeat most (a record's key, a column's cell) are
+        // written here first: most are one already kept, and need no allocation.
+        let mut scratch = String::new();
         if let Some(json) = json {
             let mut path = String::from("$");
             walk_json(json, &mut path, &mut |path, key, value| {
                 paths.see(path);
                 if let Some(class) = self.json_class(key) {
-                    record(&mut hits, class, "json_keys", || redact_json(key, value));
+                    record_into(&mut hits, class, "json_keys", &mut scratch, |out| {
+                        redact_json_into(out, key, value)
+                    });
                 }
             });
         } else if self
@@ -169,8 +175,9 @@ impl Classifier {
             .is_some_and(|names| names.is_match(text))
         {
             for cell in html::cells(text, &self.json_keys) {
-                record(&mut hits, cell.class, "json_keys", || {
-                    format!("{}: <cell, {} chars>", cell.header, cell.chars)
+                record_into(&mut hits, cell.class, "json_keys", &mut scratch, |out| {
+                    // Writing to a String cannot fail.
+                    let _ = write!(out, "{}: <cell, {} chars>", cell.header, cell.chars);
                 });
             }
         }
@@ -197,7 +204,7 @@ impl Classifier {
             if found.rule.secret {
                 claimed.push(found.range.clone());
             }
-            record(&mut hits, found.class, "builtin", || found.example.clone());
+            record(&mut hits, found.class, "builtin", || found.example(text));
         }
         for (class, regex, secret) in &self.patterns {
             for m in regex.find_iter(text) {
@@ -218,7 +225,7 @@ impl Classifier {
                 .iter()
                 .any(|r| r.start < found.range.end && found.range.start < r.end);
             if !overlaps {
-                record(&mut hits, found.class, "builtin", || found.example);
+                record(&mut hits, found.class, "builtin", || found.example(text));
             }
         }
         (hits, paths.into_sorted())
@@ -351,6 +358,32 @@ fn record(
     }
 }
 
+/// [`record`] for an example written into `scratch`, copied out only when it is kept.
+fn record_into(
+    hits: &mut BTreeMap<String, DataHit>,
+    class: &str,
+    kind: &'static str,
+    scratch: &mut String,
+    write: impl FnOnce(&mut String),
+) {
+    let hit = match hits.get_mut(class) {
+        Some(hit) => hit,
+        None => hits.entry(class.to_string()).or_insert(DataHit {
+            kind,
+            count: 0,
+            examples: Vec::new(),
+        }),
+    };
+    hit.count += 1;
+    if hit.examples.len() < MAX_EXAMPLES {
+        scratch.clear();
+        write(scratch);
+        if !hit.examples.iter().any(|e| e == scratch) {
+            hit.examples.push(scratch.clone());
+        }
+    }
+}
+
 /// The ways a secret value shows up in a response besides verbatim.
 pub fn encoded_forms(value: &str) -> Vec<String> {
     encode::forms(value).into_iter().map(|(_, f)| f).collect()
@@ -391,16 +424,29 @@ fn walk_json<F: FnMut(&str, &str, &serde_json::Value)>(
     }
 }
 
-fn redact_json(key: &str, value: &serde_json::Value) -> String {
-    let shape = match value {
-        serde_json::Value::Number(n) => format!("number, {} digits", n.to_string().len()),
-        serde_json::Value::String(s) => format!("string, {} chars", s.chars().count()),
-        serde_json::Value::Bool(_) => "bool".to_string(),
-        serde_json::Value::Null => "null".to_string(),
-        serde_json::Value::Array(a) => format!("array of {}", a.len()),
-        serde_json::Value::Object(_) => "object".to_string(),
+/// `key: <shape>`, as [`redact_json`] makes it, into `out`.
+fn redact_json_into(out: &mut String, key: &str, value: &serde_json::Value) {
+    /// Counts what is written: a number's digits without printing it to a String.
+    struct Count(usize);
+    impl std::fmt::Write for Count {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0 += s.len();
+            Ok(())
+        }
+    }
+    // Writing to a String (or a counter) cannot fail.
+    let _ = match value {
+        serde_json::Value::Number(n) => {
+            let mut digits = Count(0);
+            let _ = write!(digits, "{n}");
+            write!(out, "{key}: <number, {} digits>", digits.0)
+        }
+        serde_json::Value::String(s) => write!(out, "{key}: <string, {} chars>", s.chars().count()),
+        serde_json::Value::Bool(_) => write!(out, "{key}: <bool>"),
+        serde_json::Value::Null => write!(out, "{key}: <null>"),
+        serde_json::Value::Array(a) => write!(out, "{key}: <array of {}>", a.len()),
+        serde_json::Value::Object(_) => write!(out, "{key}: <object>"),
     };
-    format!("{key}: <{shape}>")
 }
 
 /// The first two characters and the length: enough to recognise, not enough to use.
@@ -443,6 +489,27 @@ mod tests {
         let rendered = format!("{hits:?}");
         assert!(!rendered.contains("hunter2"));
         assert!(!rendered.contains("120000"));
+    }
+
+    #[test]
+    fn json_values_are_shown_by_shape_only() {
+        let cases = [
+            (r#"120000"#, "k: <number, 6 digits>"),
+            (r#"-1.5"#, "k: <number, 4 digits>"),
+            (r#""hunter2é""#, "k: <string, 8 chars>"),
+            ("true", "k: <bool>"),
+            ("null", "k: <null>"),
+            ("[1, 2, 3]", "k: <array of 3>"),
+            (r#"{"a": 1}"#, "k: <object>"),
+        ];
+        for (json, shown) in cases {
+            let value: serde_json::Value = serde_json::from_str(json).unwrap();
+            let mut out = String::from("left over");
+            out.clear();
+            redact_json_into(&mut out, "k", &value);
+            assert_eq!(out, shown, "{json}");
+            assert!(!out.contains("120000") && !out.contains("hunter2"));
+        }
     }
 
     #[test]

@@ -3,14 +3,20 @@
 //! Input: the builtin classes a scenario declares, and a body's text. Output: every validated
 //! hit, each with the class it belongs to and a redacted example (never the value).
 //!
-//! Speed: a body is read whole once, plus memchr for one-byte keywords (`@`). One regex of many
-//! patterns holds the rules without keywords (personal data made of digits and letters) and,
-//! per keyword rule, its keywords: a keywordless match is judged on the spot, a keyword hit
-//! opens a window (`before`/`reach` of the rule) in which alone that rule's regex runs. Every
-//! pattern is a `regex` pattern, so matching is linear in the body whatever it holds.
+//! Speed: a body is read whole by three fast passes: memchr for one-byte keywords (`@`), one
+//! Aho-Corasick automaton for every other keyword of every keyword rule, and a byte-class scan
+//! for the runs of text the rules without keywords (personal data made of digits, capitals
+//! and separators) could match at all; one regex of many patterns holds those rules and reads
+//! only the runs long enough for one of their matches. A keywordless match is judged on the
+//! spot, a keyword hit opens a window (`before`/`reach` of the rule) in which alone that
+//! rule's regex runs. Every pattern is a `regex` pattern, so matching is linear in the body
+//! whatever it holds.
 
 use std::ops::Range;
 
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex_automata::nfa::thompson::{self, State};
+use regex_automata::util::primitives::StateID;
 use regex_automata::{Input, meta};
 
 use super::validate::{entropy, placeholder, validate};
@@ -71,25 +77,54 @@ struct Active {
     regex: Option<meta::Regex>,
 }
 
-/// What one pattern of the joined pass stands for.
-#[derive(Clone, Copy, Debug)]
-enum Alternative {
-    /// A keywordless rule's whole regex (index into `active`).
-    Rule(usize),
-    /// One of a keyword rule's keywords (index into `active`).
-    Keyword(usize),
+/// The rules without keywords, as one regex of many patterns (file order: at the same place
+/// the earlier rule wins), and where in a body they can match at all.
+#[derive(Debug)]
+struct Keywordless {
+    /// One pattern per rule: a match says which one it is without resolving groups (a
+    /// keywordless rule's value is its whole match; a test holds the rule file to it).
+    regex: meta::Regex,
+    /// Per pattern: index into `active`.
+    rules: Vec<usize>,
+    /// Every byte some pattern can consume. A match lies inside one maximal run of these
+    /// (look-arounds such as `\b` consume nothing), so only runs are searched.
+    alphabet: [bool; 256],
+    /// The shortest match of any pattern, in bytes: a shorter run holds none.
+    min_len: usize,
 }
 
-/// Every keywordless rule and every keyword of every keyword rule, read in a single pass:
-/// `r0`, `r1`, ..., `(?-u:kw|kw)`, `(?i-u:kw|kw)` as the patterns of one regex.
+/// The multi-byte keywords of every keyword rule: those matched exactly in a SIMD literal
+/// searcher, those of rules that ignore case in an automaton.
 #[derive(Debug)]
-struct Joined {
-    /// One pattern per alternative: a match says which one it is without resolving groups
-    /// (a keywordless rule's value is its whole match; a test holds the rule file to it).
-    regex: meta::Regex,
-    /// Per pattern: what it stands for.
-    alternatives: Vec<Alternative>,
+struct Keywords {
+    exact: Option<KeywordSet>,
+    folded: Option<KeywordSet>,
 }
+
+#[derive(Debug)]
+struct KeywordSet {
+    searcher: KeywordSearcher,
+    /// Per pattern: (index into `active`, the rule's place in file order).
+    patterns: Vec<(usize, usize)>,
+}
+
+#[derive(Debug)]
+enum KeywordSearcher {
+    Packed(aho_corasick::packed::Searcher),
+    /// Keywords matched ignoring (ASCII) case, as lowercase literals searched in a lowercase
+    /// copy of the text, a chunk at a time. An automaton of the keywords reads every byte
+    /// (they start with common letters, so nothing lets it skip); SIMD case forms of them
+    /// flood the searcher's buckets. Lowering a chunk is a vectorised copy.
+    Lowered {
+        searcher: aho_corasick::packed::Searcher,
+        /// The longest keyword, in bytes: chunks overlap by one less.
+        longest: usize,
+    },
+    Automaton(AhoCorasick),
+}
+
+/// How much text is lowered at a time for [`KeywordSearcher::Lowered`].
+const LOWERED_CHUNK: usize = 64 * 1024;
 
 /// A validated hit.
 #[derive(Debug)]
@@ -99,15 +134,41 @@ pub struct Found<'e> {
     /// From a default-on rule the scenario did not declare.
     pub implicit: bool,
     pub range: Range<usize>,
-    pub example: String,
+    /// The value the example is made from (inside `range`).
+    value: Range<usize>,
+}
+
+impl Found<'_> {
+    /// The redacted example of this hit in `text` (the text it was found in). Made on demand:
+    /// a class keeps a few examples, and a page of a thousand mailboxes needs three.
+    pub fn example(&self, text: &str) -> String {
+        let v = text.get(self.value.clone()).unwrap_or_default();
+        let rule = self.rule;
+        if rule.secret {
+            // Secrets get no prefix at all: even four characters narrow a guess.
+            return format!("<{}, {} chars>", rule.id, v.chars().count());
+        }
+        match rule.validator {
+            Some(Validator::Email) => {
+                let (local, domain) = v.split_once('@').unwrap_or((v, ""));
+                let first: String = local.chars().take(1).collect();
+                format!("{first}…@{domain}")
+            }
+            // The last four digits: what receipts and support staff already show.
+            Some(Validator::Luhn) => format!("card …{}", last_digits(v, 4)),
+            Some(Validator::Ssn) => format!("ssn …{}", last_digits(v, 4)),
+            _ => super::super::redact_prefix(v),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
 pub struct Engine {
     active: Vec<Active>,
-    joined: Option<Joined>,
-    /// Single-byte keywords (`@`), found with memchr: (byte, index into `active`). As an
-    /// alternative of the joined pass, every mailbox would stop the automaton once.
+    keywordless: Option<Keywordless>,
+    keywords: Option<Keywords>,
+    /// Single-byte keywords (`@`), found with memchr: (byte, index into `active`). In the
+    /// automaton, every mailbox would stop it once.
     bytes: Vec<(u8, usize)>,
 }
 
@@ -171,47 +232,62 @@ impl Engine {
             }
         }
         engine.bytes.dedup();
-        engine.joined = join(&engine.active, &order);
+        engine.keywordless = keywordless(&engine.active, &order);
+        engine.keywords = keywords(&engine.active, &order);
         engine
     }
 
     /// Every validated hit in `text`, in rule order, then position.
     pub fn scan(&self, text: &str) -> Vec<Found<'_>> {
+        let (mut found, mut hits) = self.first_pass(text);
+        self.windows_pass(text, &mut hits, &mut found);
+        // A generic rule speaks only where no specific secret rule did: one leaked token is
+        // one finding, under its most precise name. A declared generic class yields only to a
+        // declared specific one: against a default-on rule, the scenario's own name wins (the
+        // classifier drops the default's hit instead).
+        let specific: Vec<(Range<usize>, bool)> = found
+            .iter()
+            .filter(|f| f.rule.secret && !f.rule.fallback)
+            .map(|f| (f.range.clone(), f.implicit))
+            .collect();
+        found.retain(|f| {
+            !f.rule.fallback
+                || !specific.iter().any(|(r, implicit)| {
+                    (f.implicit || !implicit) && r.start < f.range.end && f.range.start < r.end
+                })
+        });
+        found
+    }
+
+    /// The keywordless rules' hits, and per rule where its keywords occur (unsorted).
+    fn first_pass(&self, text: &str) -> (Vec<Found<'_>>, Vec<Vec<usize>>) {
         let mut found = Vec::new();
         // Where each keyword rule's keywords occur.
         let mut hits: Vec<Vec<usize>> = vec![Vec::new(); self.active.len()];
         for &(byte, index) in &self.bytes {
             hits[index].extend(memchr::memchr_iter(byte, text.as_bytes()));
         }
-        if let Some(joined) = &self.joined {
-            let mut at = 0;
-            while at <= text.len() {
-                let Some(whole) = joined.regex.find(Input::new(text).span(at..text.len())) else {
-                    break;
-                };
-                match joined.alternatives.get(whole.pattern().as_usize()) {
-                    Some(Alternative::Rule(index)) => {
-                        let active = &self.active[*index];
-                        if let Some(hit) = judge(active, text, whole.range(), whole.range()) {
-                            found.push(hit);
-                        }
-                    }
-                    Some(Alternative::Keyword(index)) => {
-                        hits[*index].push(whole.start());
-                        // Keywords may overlap (one rule's keyword inside or across
-                        // another's): look again from the next character, not past this one.
-                        at = next_char(text, whole.start());
-                        continue;
-                    }
-                    None => {}
+        // Where a keywordless rule matched (validated or not): its text is taken, and a keyword
+        // inside it (or starting with it) opens no window, as in one alternation of all.
+        let mut taken: Vec<Range<usize>> = Vec::new();
+        if let Some(keywordless) = &self.keywordless {
+            keywordless.scan(text, |pattern, whole| {
+                taken.push(whole.clone());
+                if let Some(active) = keywordless.rules.get(pattern).map(|&i| &self.active[i])
+                    && let Some(hit) = judge(active, text, whole.clone(), whole)
+                {
+                    found.push(hit);
                 }
-                at = if whole.end() > whole.start() {
-                    whole.end()
-                } else {
-                    next_char(text, whole.end())
-                };
-            }
+            });
         }
+        if let Some(keywords) = &self.keywords {
+            keywords.scan(text, &taken, &mut hits);
+        }
+        (found, hits)
+    }
+
+    /// Each keyword rule's regex, in the windows around its keyword hits.
+    fn windows_pass<'e>(&'e self, text: &str, hits: &mut [Vec<usize>], found: &mut Vec<Found<'e>>) {
         for (index, active) in self.active.iter().enumerate() {
             let Some(regex) = &active.regex else {
                 continue;
@@ -221,7 +297,14 @@ impl Engine {
             hits[index].sort_unstable();
             let before = active.rule.before.unwrap_or(DEFAULT_BEFORE);
             let reach = active.rule.reach.unwrap_or(DEFAULT_REACH);
-            let mut captures = regex.create_captures();
+            if hits[index].is_empty() {
+                continue;
+            }
+            let mut captures = if active.rule.group == 0 {
+                regex_automata::util::captures::Captures::empty(regex.group_info().clone())
+            } else {
+                regex.create_captures()
+            };
             for window in windows(text, &hits[index], before, reach) {
                 let mut at = window.start;
                 while at < window.end {
@@ -258,30 +341,157 @@ impl Engine {
                 }
             }
         }
-        // A generic rule speaks only where no specific secret rule did: one leaked token is
-        // one finding, under its most precise name. A declared generic class yields only to a
-        // declared specific one: against a default-on rule, the scenario's own name wins (the
-        // classifier drops the default's hit instead).
-        let specific: Vec<(Range<usize>, bool)> = found
-            .iter()
-            .filter(|f| f.rule.secret && !f.rule.fallback)
-            .map(|f| (f.range.clone(), f.implicit))
-            .collect();
-        found.retain(|f| {
-            !f.rule.fallback
-                || !specific.iter().any(|(r, implicit)| {
-                    (f.implicit || !implicit) && r.start < f.range.end && f.range.start < r.end
-                })
-        });
-        found
     }
 }
 
-/// The joined pass over `order` (indexes into `active`, in file order): keywordless rules
-/// first, so that where one of them and a keyword start at the same place the rule wins.
-fn join(active: &[Active], order: &[usize]) -> Option<Joined> {
-    let mut patterns: Vec<String> = Vec::new();
-    let mut alternatives = Vec::new();
+impl Keywordless {
+    /// Calls `each(pattern, range)` for every match, leftmost first, never overlapping: as
+    /// the regex iterated over the whole body would, since no match leaves its run.
+    fn scan(&self, text: &str, mut each: impl FnMut(usize, Range<usize>)) {
+        let bytes = text.as_bytes();
+        let alphabet = |at: usize| self.alphabet[usize::from(bytes[at])];
+        let len = self.min_len.max(1);
+        // No run of `len` or more starts before `next` unless already searched; the byte
+        // before `next` is outside the alphabet. Every run that long holds the byte
+        // `len - 1` past `next` if it starts within `len` of it: probing that byte alone
+        // skips `len` bytes of ordinary text (lowercase words, markup) at a time.
+        let mut next = 0;
+        while next + len <= bytes.len() {
+            let probe = next + len - 1;
+            if !alphabet(probe) {
+                next = probe + 1;
+                continue;
+            }
+            let mut start = probe;
+            while start > next && alphabet(start - 1) {
+                start -= 1;
+            }
+            let mut i = probe + 1;
+            while i < bytes.len() && alphabet(i) {
+                i += 1;
+            }
+            next = i;
+            if i - start < len {
+                continue;
+            }
+            // The search sees past the run, so `\b` at its edges reads the real neighbours.
+            let mut at = start;
+            while at < i {
+                let Some(whole) = self.regex.find(Input::new(text).span(at..i)) else {
+                    break;
+                };
+                each(whole.pattern().as_usize(), whole.range());
+                at = if whole.end() > whole.start() {
+                    whole.end()
+                } else {
+                    next_char(text, whole.end())
+                };
+            }
+        }
+    }
+}
+
+impl Keywords {
+    /// Adds to `hits[rule]` every place one of the rule's keywords starts, outside `taken`
+    /// (sorted, disjoint); where keywords of several rules start at one place, the earliest
+    /// rule in file order alone gets it: what one leftmost-first alternation of them all,
+    /// searched again from the next byte after each hit, would give.
+    fn scan(&self, text: &str, taken: &[Range<usize>], hits: &mut [Vec<usize>]) {
+        // (start, priority, active)
+        let mut starts: Vec<(usize, usize, usize)> = Vec::new();
+        for set in [&self.exact, &self.folded].into_iter().flatten() {
+            set.scan(text, &mut starts);
+        }
+        starts.sort_unstable();
+        starts.dedup_by_key(|s| s.0);
+        let mut taken = taken.iter().peekable();
+        for (start, _, active) in starts {
+            while taken.next_if(|r| r.end <= start).is_some() {}
+            if taken.peek().is_some_and(|r| r.start <= start) {
+                continue;
+            }
+            if let Some(hits) = hits.get_mut(active) {
+                hits.push(start);
+            }
+        }
+    }
+}
+
+impl KeywordSet {
+    fn scan_lowered(
+        &self,
+        searcher: &aho_corasick::packed::Searcher,
+        longest: usize,
+        text: &str,
+        starts: &mut Vec<(usize, usize, usize)>,
+    ) {
+        thread_local! {
+            static LOWER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        LOWER.with_borrow_mut(|lower| {
+            let bytes = text.as_bytes();
+            let mut chunk = 0;
+            while chunk < bytes.len() {
+                let end = (chunk + LOWERED_CHUNK).min(bytes.len());
+                // A keyword starting in this chunk ends in its overlap.
+                let copy_end = (end + longest.saturating_sub(1)).min(bytes.len());
+                lower.clear();
+                // One vectorised pass: copying and then lowering in place reads it twice.
+                lower.extend(bytes[chunk..copy_end].iter().map(u8::to_ascii_lowercase));
+                let mut at = 0;
+                while at < end - chunk {
+                    let Some(found) =
+                        searcher.find_in(&lower, aho_corasick::Span::from(at..lower.len()))
+                    else {
+                        break;
+                    };
+                    if found.start() >= end - chunk {
+                        break;
+                    }
+                    if let Some(&(active, priority)) = self.patterns.get(found.pattern().as_usize())
+                    {
+                        starts.push((chunk + found.start(), priority, active));
+                    }
+                    at = found.start() + 1;
+                }
+                chunk = end;
+            }
+        });
+    }
+
+    /// Every place a keyword of the set starts, with the first pattern (in file order) that
+    /// starts there: leftmost-first, searched again from the next byte after each hit.
+    fn scan(&self, text: &str, starts: &mut Vec<(usize, usize, usize)>) {
+        let mut at = 0;
+        while at < text.len() {
+            let found = match &self.searcher {
+                KeywordSearcher::Packed(packed) => {
+                    packed.find_in(text, aho_corasick::Span::from(at..text.len()))
+                }
+                KeywordSearcher::Automaton(automaton) => {
+                    automaton.find(aho_corasick::Input::new(text).span(at..text.len()))
+                }
+                KeywordSearcher::Lowered { searcher, longest } => {
+                    self.scan_lowered(searcher, *longest, text, starts);
+                    return;
+                }
+            };
+            let Some(found) = found else {
+                break;
+            };
+            if let Some(&(active, priority)) = self.patterns.get(found.pattern().as_usize()) {
+                starts.push((found.start(), priority, active));
+            }
+            at = found.start() + 1;
+        }
+    }
+}
+
+/// The keywordless rules of `order` (indexes into `active`, in file order) as one regex.
+fn keywordless(active: &[Active], order: &[usize]) -> Option<Keywordless> {
+    let mut patterns: Vec<&str> = Vec::new();
+    let mut rules = Vec::new();
+    let mut min_len = usize::MAX;
     for &index in order {
         let rule = active[index].rule;
         if !rule.keywords.is_empty() {
@@ -299,45 +509,182 @@ fn join(active: &[Active], order: &[usize]) -> Option<Joined> {
             tracing::error!(rule = rule.id, %error, "a builtin rule does not compile");
             continue;
         }
-        patterns.push(rule.regex.clone());
-        alternatives.push(Alternative::Rule(index));
-    }
-    for &index in order {
-        let rule = active[index].rule;
-        if active[index].regex.is_none() {
-            continue;
-        }
-        let keywords: Vec<String> = rule
-            .keywords
-            .iter()
-            .filter(|k| k.len() > 1)
-            .map(|k| regex::escape(k))
-            .collect();
-        if keywords.is_empty() {
-            continue;
-        }
-        let flags = if ignores_case(rule) { "i-u" } else { "-u" };
-        patterns.push(format!("(?{flags}:{})", keywords.join("|")));
-        alternatives.push(Alternative::Keyword(index));
+        let shortest = regex_automata::util::syntax::parse(&rule.regex)
+            .ok()
+            .and_then(|hir| hir.properties().minimum_len())
+            .unwrap_or(0);
+        min_len = min_len.min(shortest.max(1));
+        patterns.push(&rule.regex);
+        rules.push(index);
     }
     if patterns.is_empty() {
         return None;
     }
+    let limit = RULE_SIZE_LIMIT * patterns.len();
     // Leftmost-first across patterns, as in one alternation: at the same place the earlier
     // pattern wins.
     let built = meta::Regex::builder()
-        .configure(meta::Regex::config().nfa_size_limit(Some(RULE_SIZE_LIMIT * patterns.len())))
+        .configure(meta::Regex::config().nfa_size_limit(Some(limit)))
         .build_many(&patterns);
-    match built {
-        Ok(regex) => Some(Joined {
-            regex,
-            alternatives,
+    let regex = match built {
+        Ok(regex) => regex,
+        Err(error) => {
+            tracing::error!(%error, "the keywordless builtin rules do not compile together");
+            return None;
+        }
+    };
+    let alphabet = match thompson::NFA::compiler()
+        .configure(
+            thompson::Config::new()
+                .nfa_size_limit(Some(limit))
+                .which_captures(thompson::WhichCaptures::None),
+        )
+        .build_many(&patterns)
+    {
+        Ok(nfa) => consumed_bytes(&nfa),
+        // Every byte: the runs are then the whole body, correct and only slower.
+        Err(_) => [true; 256],
+    };
+    Some(Keywordless {
+        regex,
+        rules,
+        alphabet,
+        min_len,
+    })
+}
+
+/// Every byte an anchored match of `nfa` can consume (the unanchored start's `.*?` prefix,
+/// reachable only from the unanchored start, is not walked).
+fn consumed_bytes(nfa: &thompson::NFA) -> [bool; 256] {
+    let mut bytes = [false; 256];
+    let mut seen = vec![false; nfa.states().len()];
+    let mut stack: Vec<StateID> = vec![nfa.start_anchored()];
+    let mark = |bytes: &mut [bool; 256], start: u8, end: u8| {
+        for b in start..=end {
+            bytes[usize::from(b)] = true;
+        }
+    };
+    while let Some(id) = stack.pop() {
+        let Some(slot) = seen.get_mut(id.as_usize()) else {
+            continue;
+        };
+        if std::mem::replace(slot, true) {
+            continue;
+        }
+        match nfa.state(id) {
+            State::ByteRange { trans } => {
+                mark(&mut bytes, trans.start, trans.end);
+                stack.push(trans.next);
+            }
+            State::Sparse(sparse) => {
+                for trans in sparse.transitions.iter() {
+                    mark(&mut bytes, trans.start, trans.end);
+                    stack.push(trans.next);
+                }
+            }
+            State::Dense(dense) => {
+                for (b, &next) in dense.transitions.iter().enumerate() {
+                    if next != StateID::ZERO {
+                        bytes[b] = true;
+                        stack.push(next);
+                    }
+                }
+            }
+            State::Look { next, .. } | State::Capture { next, .. } => stack.push(*next),
+            State::Union { alternates } => stack.extend(alternates.iter().copied()),
+            State::BinaryUnion { alt1, alt2 } => {
+                stack.push(*alt1);
+                stack.push(*alt2);
+            }
+            State::Fail | State::Match { .. } => {}
+        }
+    }
+    bytes
+}
+
+/// Every multi-byte keyword of the keyword rules of `order`, in priority (file) order.
+fn keywords(active: &[Active], order: &[usize]) -> Option<Keywords> {
+    let mut exact: (Vec<&str>, Vec<(usize, usize)>) = Default::default();
+    let mut folded: (Vec<&str>, Vec<(usize, usize)>) = Default::default();
+    for (priority, &index) in order.iter().enumerate() {
+        let rule = active[index].rule;
+        if active[index].regex.is_none() {
+            continue;
+        }
+        let set = if ignores_case(rule) {
+            &mut folded
+        } else {
+            &mut exact
+        };
+        for keyword in rule.keywords.iter().filter(|k| k.len() > 1) {
+            set.0.push(keyword);
+            set.1.push((index, priority));
+        }
+    }
+    let exact = keyword_set(exact.0, exact.1, false);
+    let folded = keyword_set(folded.0, folded.1, true);
+    (exact.is_some() || folded.is_some()).then_some(Keywords { exact, folded })
+}
+
+fn keyword_set(
+    literals: Vec<&str>,
+    patterns: Vec<(usize, usize)>,
+    fold_case: bool,
+) -> Option<KeywordSet> {
+    if literals.is_empty() {
+        return None;
+    }
+    if !fold_case {
+        let packed = aho_corasick::packed::Config::new()
+            .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
+            .builder()
+            .extend(&literals)
+            .build();
+        if let Some(packed) = packed {
+            return Some(KeywordSet {
+                searcher: KeywordSearcher::Packed(packed),
+                patterns,
+            });
+        }
+    }
+    if fold_case && let Some(searcher) = lowered(&literals) {
+        return Some(KeywordSet { searcher, patterns });
+    }
+    let build = |kind| {
+        AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .ascii_case_insensitive(fold_case)
+            .kind(kind)
+            .build(&literals)
+    };
+    match build(Some(AhoCorasickKind::DFA)).or_else(|_| build(None)) {
+        Ok(automaton) => Some(KeywordSet {
+            searcher: KeywordSearcher::Automaton(automaton),
+            patterns,
         }),
         Err(error) => {
-            tracing::error!(%error, "the joined builtin pass does not compile");
+            tracing::error!(%error, "the builtin rules' keywords do not build");
             None
         }
     }
+}
+
+/// The searcher for case-insensitive `literals` (see [`KeywordSearcher::Lowered`]); `None`
+/// where the SIMD searcher is not available.
+fn lowered(literals: &[&str]) -> Option<KeywordSearcher> {
+    let lowercase: Vec<Vec<u8>> = literals
+        .iter()
+        .map(|l| l.as_bytes().to_ascii_lowercase())
+        .collect();
+    let searcher = aho_corasick::packed::Config::new()
+        .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
+        .builder()
+        .extend(&lowercase)
+        .build()?;
+    Some(KeywordSearcher::Lowered {
+        searcher,
+        longest: lowercase.iter().map(Vec::len).max().unwrap_or(1),
+    })
 }
 
 fn judge<'e>(
@@ -359,28 +706,12 @@ fn judge<'e>(
     {
         return None;
     }
-    let example = if rule.secret {
-        // Secrets get no prefix at all: even four characters narrow a guess.
-        format!("<{}, {} chars>", rule.id, v.chars().count())
-    } else {
-        match rule.validator {
-            Some(Validator::Email) => {
-                let (local, domain) = v.split_once('@').unwrap_or((v, ""));
-                let first: String = local.chars().take(1).collect();
-                format!("{first}…@{domain}")
-            }
-            // The last four digits: what receipts and support staff already show.
-            Some(Validator::Luhn) => format!("card …{}", last_digits(v, 4)),
-            Some(Validator::Ssn) => format!("ssn …{}", last_digits(v, 4)),
-            _ => super::super::redact_prefix(v),
-        }
-    };
     Some(Found {
         class: &active.class,
         rule,
         implicit: active.implicit,
         range: whole,
-        example,
+        value,
     })
 }
 
@@ -392,6 +723,210 @@ fn last_digits(value: &str, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A keywordless rule's validated match: (rule id, range).
+    type RuleHit = (String, Range<usize>);
+
+    /// The first pass as one regex of every keywordless rule and every rule's keywords, read
+    /// leftmost-first and searched again from the next character after each keyword: the
+    /// definition the fast passes must agree with. Returns (rule id, range) of each keywordless
+    /// match judged valid, and the sorted keyword hits per rule.
+    fn reference_first_pass(engine: &Engine, text: &str) -> (Vec<RuleHit>, Vec<Vec<usize>>) {
+        let mut order: Vec<usize> = (0..engine.active.len()).collect();
+        order.sort_by_key(|&i| {
+            RULES
+                .iter()
+                .position(|r| std::ptr::eq(r, engine.active[i].rule))
+        });
+        // (pattern, Some(keywordless rule) | None for a keyword rule's keywords, active index)
+        let mut patterns: Vec<String> = Vec::new();
+        let mut alternatives: Vec<(bool, usize)> = Vec::new();
+        for &index in &order {
+            let rule = engine.active[index].rule;
+            if rule.keywords.is_empty() {
+                patterns.push(rule.regex.clone());
+                alternatives.push((true, index));
+            }
+        }
+        for &index in &order {
+            let rule = engine.active[index].rule;
+            let keywords: Vec<String> = rule
+                .keywords
+                .iter()
+                .filter(|k| k.len() > 1)
+                .map(|k| regex::escape(k))
+                .collect();
+            if engine.active[index].regex.is_none() || keywords.is_empty() {
+                continue;
+            }
+            let flags = if ignores_case(rule) { "i-u" } else { "-u" };
+            patterns.push(format!("(?{flags}:{})", keywords.join("|")));
+            alternatives.push((false, index));
+        }
+        let mut found = Vec::new();
+        let mut hits: Vec<Vec<usize>> = vec![Vec::new(); engine.active.len()];
+        for &(byte, index) in &engine.bytes {
+            hits[index].extend(memchr::memchr_iter(byte, text.as_bytes()));
+        }
+        let regex = meta::Regex::builder()
+            .configure(meta::Regex::config().nfa_size_limit(Some(RULE_SIZE_LIMIT * 40)))
+            .build_many(&patterns)
+            .unwrap();
+        let mut at = 0;
+        while at <= text.len() {
+            let Some(whole) = regex.find(Input::new(text).span(at..text.len())) else {
+                break;
+            };
+            let (keywordless, index) = alternatives[whole.pattern().as_usize()];
+            if !keywordless {
+                hits[index].push(whole.start());
+                at = next_char(text, whole.start());
+                continue;
+            }
+            let active = &engine.active[index];
+            if judge(active, text, whole.range(), whole.range()).is_some() {
+                found.push((active.rule.id.clone(), whole.range()));
+            }
+            at = whole.end();
+        }
+        for h in &mut hits {
+            h.sort_unstable();
+        }
+        (found, hits)
+    }
+
+    #[test]
+    fn the_fast_first_pass_agrees_with_one_alternation_of_everything() {
+        let engine = Engine::new(
+            &Builtin::ALL
+                .iter()
+                .map(|b| (b.as_str().to_string(), *b))
+                .collect::<Vec<_>>(),
+        );
+        assert!(engine.keywordless.is_some() && engine.keywords.is_some());
+        // Pieces that start, hold or cut keywords and keywordless shapes, with multibyte
+        // text and mixed case; a deterministic generator glues them into many bodies.
+        const PIECES: &[&str] = &[
+            "key",
+            "KEY",
+            "Key",
+            "kEy",
+            "secret",
+            "SeCrEt",
+            "token",
+            "passw",
+            "PASSPHRASE",
+            "passphrase",
+            "pwd",
+            "PRIVATE KEY",
+            "private key",
+            "postgres",
+            "MYSQL",
+            "Redis",
+            "amqp",
+            "mongodb",
+            "mariadb",
+            "eyJ",
+            "EYJ",
+            "AKIA",
+            "akia",
+            "ASIA",
+            "AIza",
+            "ghp_",
+            "gho_",
+            "github_pat_",
+            "glpat-",
+            "xoxb-",
+            "sk_live_",
+            "rk_live_",
+            "sk-",
+            "SK-",
+            "$2a$",
+            "$2b$",
+            "$argon2",
+            "pbkdf2",
+            "PBKDF2",
+            "scrypt$",
+            "$7$",
+            "$6$",
+            "4111",
+            "1111",
+            " ",
+            "-",
+            ".",
+            "+1 ",
+            "(415)",
+            "415",
+            "555",
+            "2671",
+            "123",
+            "45",
+            "6789",
+            "GB82",
+            "WEST",
+            "1234",
+            "5698",
+            "7654",
+            "32",
+            "DE89",
+            "3704",
+            "0044",
+            "0532",
+            "0130",
+            "00",
+            "@",
+            "ann",
+            "acme.example",
+            "é",
+            "ü",
+            "ß",
+            "\u{fffd}",
+            "\n",
+            "\"",
+            "=",
+            ":",
+            "_",
+            "x",
+            "Q8xZ2Lp0Rk4Vn7Ws5Jt1",
+            "Z4Q7XK2M5N3P6R7T",
+            "<td>",
+            "</td>",
+        ];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut bodies: Vec<String> = vec![
+            super::super::SOURCE.to_string(),
+            "GB82AKIAZ4Q7XK2M5N3P6R7T".into(),
+            "4111 1111 1111 1111KEY".into(),
+            "PASSPHRASEpasswordKEYkey".into(),
+        ];
+        for _ in 0..3000 {
+            let pieces = 1 + next() % 40;
+            bodies.push(
+                (0..pieces)
+                    .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                    .collect(),
+            );
+        }
+        for body in &bodies {
+            let (found, mut hits) = engine.first_pass(body);
+            for h in &mut hits {
+                h.sort_unstable();
+            }
+            let found: Vec<RuleHit> = found
+                .iter()
+                .map(|f| (f.rule.id.clone(), f.range.clone()))
+                .collect();
+            let (want_found, want_hits) = reference_first_pass(&engine, body);
+            assert_eq!(found, want_found, "{body:?}");
+            assert_eq!(hits, want_hits, "{body:?}");
+        }
+    }
 
     /// The windows (`before`, `reach`) are tight: each keyword rule must still find, whole,
     /// the longest instance its format allows in practice, with its keyword far into it.
@@ -472,7 +1007,7 @@ mod tests {
             let engine = Engine::new(&[("c".to_string(), builtin)]);
             let found = engine.scan(&text);
             assert_eq!(found.len(), 1, "{}: {found:?}", builtin.as_str());
-            let shown = found[0].example.clone();
+            let shown = found[0].example(&text);
             let whole = if builtin == Builtin::Email {
                 shown == format!("a…@{}example.com", "sub.".repeat(40))
             } else {

@@ -23,13 +23,39 @@ pub const MAX_RETRIES: u32 = 2;
 /// A `Retry-After` longer than this is not waited for: the answer stays an error.
 const MAX_RETRY_AFTER_SECS: u64 = 30;
 
+/// One TLS configuration for every client of the process. Building one reads and parses the
+/// platform's root certificates: a fleet of Sites with five identities each built hundreds,
+/// and they were most of its memory. `None` (no usable platform roots): each client builds
+/// its own, as reqwest does by default, and reports the problem itself.
+fn shared_tls() -> Option<rustls::ClientConfig> {
+    static TLS: std::sync::OnceLock<Option<rustls::ClientConfig>> = std::sync::OnceLock::new();
+    TLS.get_or_init(|| {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let verifier = rustls_platform_verifier::Verifier::new(provider.clone()).ok()?;
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .ok()?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_no_client_auth();
+        // reqwest offers HTTP/1.1 only (its http2 feature is off), as it would set itself.
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Some(config)
+    })
+    .clone()
+}
+
 /// The one client a session sends with: its cookie jar, no automatic redirects (they are
 /// followed by hand, so that every hop's origin is checked), and the Site's timeout.
 pub(super) fn client(
     site: &SiteContext,
     jar: Arc<CookieStoreMutex>,
 ) -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
+    let builder = match shared_tls() {
+        Some(tls) => reqwest::Client::builder().tls_backend_preconfigured(tls),
+        None => reqwest::Client::builder(),
+    };
+    builder
         .cookie_provider(jar)
         .redirect(reqwest::redirect::Policy::none())
         .timeout(site.timeout)

@@ -231,17 +231,19 @@ struct ReportArgs {
     /// and what they reach: draft, team, company or external.
     #[arg(long, value_name = "TIER", value_parser = parse_audience)]
     audience: Option<Audience>,
-    /// Where approved exposure snapshots live (`<site>.snap`); drift writes `<site>.snap.new`.
+    /// Where approved exposure snapshots live (`<site>.snap`); drift writes `<site>.snap.new`
+    /// (a fleet with --out writes it under DIR/sites).
     #[arg(long, value_name = "DIR", default_value = "snapshots")]
     snapshots: PathBuf,
     /// Findings at or above this severity fail the run.
     #[arg(long, default_value = "high", value_parser = severity_parser())]
     fail_on: Severity,
-    /// Stop the whole run after this many seconds; what was gathered is reported, and the
-    /// run is inconclusive.
+    /// Stop the whole run after this many seconds (each Site's, in a fleet); what was
+    /// gathered is reported, and the run is inconclusive.
     #[arg(long, value_name = "SECS")]
     deadline: Option<u64>,
-    /// Write the JSON report here (schema 1).
+    /// Write the JSON report here (schema 1). One scenario; a fleet writes every report
+    /// under --out.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
     /// Write JUnit XML here (one suite per Site, one case per check; CI test views).

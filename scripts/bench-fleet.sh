@@ -12,6 +12,7 @@
 # Scaling is measured with 4 Sites per job slot (4 waves: --jobs 1 runs 4 Sites, --jobs 64
 # runs 256), so the ideal is a flat wall time; the full fleet then runs at the last --jobs.
 set -euo pipefail
+trap 'echo "bench-fleet: stopped at line $LINENO (exit $?)" >&2' ERR
 cd "$(dirname "$0")/.."
 SITES=${SITES:-500}
 JOBS=${JOBS:-"1 4 16 64"}
@@ -56,7 +57,9 @@ PY
 run_fleet() { # run_fleet JOBS N: the first N scenarios, JOBS at once
   local jobs=$1 n=$2 dir="$work/fleet-$1-$2"
   mkdir -p "$dir/in"
-  find "$work/sites" -name '*.toml' | sort | head -n "$n" | xargs -I{} ln -s {} "$dir/in/"
+  # A list file, not a pipe into head: with pipefail, a writer cut short would end the script.
+  find "$work/sites" -name '*.toml' | sort > "$dir/all"
+  while read -r file; do ln -s "$file" "$dir/in/"; done < <(sed -n "1,${n}p" "$dir/all")
   local start end code=0
   start=$(date +%s%N)
   /usr/bin/time -f "%M" -o "$dir/rss" "$bin" run "$dir/in" --jobs "$jobs" --out "$dir/out" \

@@ -23,7 +23,7 @@ const ORDER: [&str; 14] = [
 ];
 
 /// Shared helpers: importable by every stage, importing none.
-const BASE: [&str; 4] = ["atomic_file", "markup", "progress", "stop"];
+const BASE: [&str; 5] = ["atomic_file", "fnv", "markup", "progress", "stop"];
 
 fn rank(stage: &str) -> Option<usize> {
     ORDER.iter().position(|s| *s == stage)

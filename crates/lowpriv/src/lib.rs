@@ -48,6 +48,7 @@ pub mod verdict;
 
 // Shared by every stage: progress reporting, stopping, helpers for markup and files.
 mod atomic_file;
+mod fnv;
 pub mod markup;
 pub mod progress;
 pub mod stop;

@@ -69,11 +69,7 @@ impl fmt::Display for Shard {
 /// count. FNV-1a is fixed by its definition, so the split never changes with a Rust or
 /// lowpriv release (std's hasher makes no such promise).
 pub fn shard_of(site: &str, count: u32) -> u32 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in site.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
+    let hash = crate::fnv::fnv1a64(site.bytes());
     (hash % u64::from(count.max(1))) as u32 + 1
 }
 

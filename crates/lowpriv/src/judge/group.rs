@@ -222,15 +222,11 @@ fn fingerprint(first: &Finding, identities: &[String]) -> String {
 /// FNV-1a, 64 bits: stable across runs, platforms and Rust versions, unlike the std hasher.
 /// Not a security hash; it only needs to keep a run's few groups apart.
 fn hash(parts: &[&str]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for (i, part) in parts.iter().enumerate() {
+    let bytes = parts.iter().enumerate().flat_map(|(i, part)| {
         let separator: &[u8] = if i == 0 { b"" } else { b"\x1f" };
-        for &b in separator.iter().chain(part.as_bytes()) {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    format!("{hash:016x}")
+        separator.iter().chain(part.as_bytes()).copied()
+    });
+    format!("{:016x}", crate::fnv::fnv1a64(bytes))
 }
 
 #[cfg(test)]

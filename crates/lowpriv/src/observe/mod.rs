@@ -239,14 +239,9 @@ fn looks_like_json(response: &Response, text: &str) -> bool {
         || matches!(text.trim_start().chars().next(), Some('{' | '['))
 }
 
-/// FNV-1a, 64 bits: stable across runs and Rust versions, unlike the std hasher.
+/// 16 hex digits of FNV-1a 64: stable across runs and Rust versions.
 fn fingerprint(bytes: &[u8]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{hash:016x}")
+    format!("{:016x}", crate::fnv::fnv1a64(bytes.iter().copied()))
 }
 
 /// The text a page is about: its `<main>` if it has one, else the body without navigation,

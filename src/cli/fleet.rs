@@ -64,10 +64,10 @@ impl FleetArgs {
 }
 
 /// The one scenario of a single run, or `None` for a fleet.
-pub fn single(paths: &[PathBuf], args: &FleetArgs) -> Result<Option<PathBuf>, String> {
+pub fn single(paths: &[PathBuf], args: &FleetArgs) -> Option<PathBuf> {
     match paths {
-        [one] if !one.is_dir() && !args.is_fleet() => Ok(Some(one.clone())),
-        _ => Ok(None),
+        [one] if !one.is_dir() && !args.is_fleet() => Some(one.clone()),
+        _ => None,
     }
 }
 

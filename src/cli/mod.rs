@@ -299,8 +299,8 @@ pub fn main() -> Outcome {
             report,
         } => {
             let scenario = match fleet::single(&paths, &fleet) {
-                Ok(Some(scenario)) => scenario,
-                Ok(None) => {
+                Some(scenario) => scenario,
+                None => {
                     if let Err(why) = fleet::refuse_single_options(base_url.as_ref(), &report) {
                         eprintln!("error: {why}");
                         return Outcome::Invalid;
@@ -315,10 +315,6 @@ pub fn main() -> Outcome {
                         cli.quiet,
                         style,
                     ));
-                }
-                Err(why) => {
-                    eprintln!("error: {why}");
-                    return Outcome::Invalid;
                 }
             };
             let Some(mut loaded) = load(&scenario, &scenario::process_env) else {

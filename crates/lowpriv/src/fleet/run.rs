@@ -54,6 +54,10 @@ impl FleetProgress for Quiet {
 /// One Site's row and metadata findings.
 type Outcome = (SiteRow, Vec<FleetFinding>);
 
+/// A Site in flight: its name, file and scenario (shared with its task, not copied), for the
+/// row of a task that panicked.
+type Running = (String, PathBuf, Option<Arc<Scenario>>);
+
 /// Runs every member this shard holds and assembles the fleet report. Per-Site reports are
 /// written as each Site ends, so an interrupted fleet loses nothing already written.
 pub async fn run(
@@ -98,8 +102,7 @@ async fn run_with(
     let stop = options.run.stop.clone();
     let mut tasks: JoinSet<Outcome> = JoinSet::new();
     // Which task is which, so a panicked task still gets its Site's row.
-    let mut running: BTreeMap<tokio::task::Id, (String, PathBuf, Option<Scenario>)> =
-        BTreeMap::new();
+    let mut running: BTreeMap<tokio::task::Id, Running> = BTreeMap::new();
     let mut queue = members.into_iter();
     let mut done = 0;
     let mut finish = |outcome: Outcome, outcomes: &mut Vec<Outcome>| {
@@ -136,20 +139,20 @@ async fn run_with(
         let out = options.out.clone();
         let roster = options.roster.clone();
         let scenario = Arc::new(scenario);
-        let copy = Scenario::clone(&scenario);
         let runner = runner.clone();
         // Every log line of this Site's run names it: many Sites log at once.
         let span = tracing::warn_span!("site", name = %scenario.site.name);
+        let own = scenario.clone();
         let handle = tasks.spawn(
             async move {
-                let result = runner(scenario.clone(), site_options).await;
-                let outcome = site_outcome(&scenario, result, out.as_deref(), roster.as_ref());
+                let result = runner(own.clone(), site_options).await;
+                let outcome = site_outcome(&own, result, out.as_deref(), roster.as_ref());
                 drop(permit);
                 outcome
             }
             .instrument(span),
         );
-        running.insert(handle.id(), (member.name, member.path, Some(copy)));
+        running.insert(handle.id(), (member.name, member.path, Some(scenario)));
         while let Some(joined) = tasks.try_join_next_with_id() {
             let outcome = joined_outcome(joined, &mut running);
             finish(outcome, &mut outcomes);
@@ -333,7 +336,7 @@ fn relative(path: &Path, base: &Path) -> String {
 
 fn joined_outcome(
     joined: Result<(tokio::task::Id, Outcome), tokio::task::JoinError>,
-    running: &mut BTreeMap<tokio::task::Id, (String, PathBuf, Option<Scenario>)>,
+    running: &mut BTreeMap<tokio::task::Id, Running>,
 ) -> Outcome {
     match joined {
         Ok((id, outcome)) => {
@@ -360,7 +363,7 @@ fn joined_outcome(
             let row = row::pending(
                 &name,
                 &path,
-                scenario.as_ref(),
+                scenario.as_deref(),
                 SiteStatus::Error,
                 exit::INCONCLUSIVE,
                 vec![why],

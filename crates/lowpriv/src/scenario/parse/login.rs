@@ -158,10 +158,7 @@ fn json_login(cx: &mut Cx<'_>, t: &Table<'_, '_>, identity: &str) -> Option<Logi
         }
     });
     let token_header = t.str(cx, "token_header").and_then(|(name, span)| {
-        let valid = !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        let valid = is_header_name(&name);
         if !valid {
             cx.error(span, format!("`{name}` is not a valid header name"));
             ok = false;
@@ -247,11 +244,7 @@ fn headers(cx: &mut Cx<'_>, t: &Table<'_, '_>, identity: &str) -> Option<LoginMe
     }
     for (key, value) in &t.entries {
         let name: &str = key.get_ref();
-        let valid = !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-        if !valid {
+        if !is_header_name(name) {
             cx.error(key.span(), format!("`{name}` is not a valid header name"));
             ok = false;
         }
@@ -261,6 +254,14 @@ fn headers(cx: &mut Cx<'_>, t: &Table<'_, '_>, identity: &str) -> Option<LoginMe
         }
     }
     ok.then_some(LoginMethod::Headers(out))
+}
+
+/// An HTTP header name: a non-empty token (RFC 9110, 5.6.2).
+fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 fn credential(

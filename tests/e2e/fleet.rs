@@ -665,3 +665,87 @@ async fn a_site_whose_scenario_is_broken_is_its_error_row_and_the_others_are_jud
     assert_eq!(report["summary"]["worst"], serde_json::json!(["zz-broken"]));
     fleet.shutdown().await;
 }
+
+/// The demo fleet from the command line, as a shard process would use it: `demo-site --sites`
+/// serves the Sites and writes their scenarios and `fleet.env`; a fleet run with those
+/// variables judges them, and no output holds any of them. `demo --fleet` does both in one.
+#[test]
+fn the_demo_fleet_commands_serve_run_and_keep_their_secrets() {
+    use std::io::{BufRead, BufReader};
+    let dir = temp_dir();
+    let root = dir.path();
+    let mut server = std::process::Command::new(bin())
+        .args(["demo-site", "--sites", "4", "--scenarios", "sites"])
+        .current_dir(root)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // One line per Site (name, kind, URL) once every Site listens and the files are written.
+    let mut listed = Vec::new();
+    for line in BufReader::new(server.stdout.take().unwrap())
+        .lines()
+        .take(4)
+    {
+        listed.push(line.unwrap());
+    }
+    assert_eq!(listed.len(), 4, "{listed:?}");
+    assert!(listed.iter().any(|l| l.contains("\tdown\t")), "{listed:?}");
+    let vars = lowpriv_demo::fleet::read_env_file(&root.join("sites/fleet.env")).unwrap();
+    assert!(
+        vars.len() >= 8,
+        "each Site's passwords and secret: {}",
+        vars.len()
+    );
+    let env: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let out = lowpriv_in(
+        root,
+        &["run", "sites", "--jobs", "4", "--out", "out", "-vv"],
+        &env,
+    );
+    let pid = server.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(
+        server.wait().unwrap().success(),
+        "demo-site ends on SIGTERM"
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stdout));
+    let report = read_json(&root.join("out/fleet.json"));
+    let verdicts: BTreeSet<String> = report["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["verdict"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        verdicts,
+        BTreeSet::from(["fail".into(), "pass".into(), "inconclusive".into()])
+    );
+    let forms: Vec<String> = vars
+        .values()
+        .flat_map(|s| lowpriv::observe::classify::encoded_forms(s))
+        .filter(|f| f.len() >= 8)
+        .collect();
+    let mut outputs = vec![text(&out.stdout), text(&out.stderr)];
+    for file in every_file(&root.join("out")) {
+        outputs.push(String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned());
+    }
+    for content in &outputs {
+        assert!(
+            !forms.iter().any(|f| content.contains(f.as_str())),
+            "a secret was written"
+        );
+    }
+
+    let demo = lowpriv_in(root, &["demo", "--fleet", "4", "--jobs", "4"], &[]);
+    let stdout = text(&demo.stdout);
+    assert_eq!(demo.status.code(), Some(3), "{stdout}");
+    assert!(stdout.contains("fleet: INCONCLUSIVE (exit 3)"), "{stdout}");
+    assert!(
+        stdout.contains("0 logout hits · 0 delete hits · 0 credentials sent to a foreign origin · 0 from another Site"),
+        "{stdout}"
+    );
+}

@@ -16,7 +16,9 @@
 //! | [`session`] | [`session::open_all`] | one HTTP client, cookie jar and proven login per identity |
 //! | [`crawl`] | [`crawl::run`] | [`crawl::CrawlMap`]: per identity, what a bounded frontier found (HTML, JS, OpenAPI) |
 //! | [`replay`] | [`replay::run`] | [`replay::ReplayLog`]: every request some identity found, sent as every other |
+//! | [`probe`] | [`probe::run`] | [`probe::WriteProbes`]: opt-in, each action in `write_scope` sent with an empty body as every identity |
 //! | [`observe`] | [`observe::collect`] | [`observe::Observations`]: outcome, data classes, fingerprint per (identity, request), sorted |
+//! | [`source`] | [`source::run`] | [`source::SourceLog`]: each `[[source]]` probed as each identity, with its own login there |
 //! | [`judge`] | [`judge::evaluate`] | [`judge::Judgement`]: findings, and why the matrix is incomplete |
 //! | [`snapshot`] | [`snapshot::check`] | [`snapshot::SnapshotReport`]: the exposure matrix against the approved one: match, drift or new |
 //! | [`verdict`] | [`verdict::decide`] | [`verdict::Decision`]: pass, fail or inconclusive, and why |
@@ -39,11 +41,13 @@ pub mod crawl;
 pub mod fleet;
 pub mod judge;
 pub mod observe;
+pub mod probe;
 pub mod replay;
 pub mod report;
 pub mod scenario;
 pub mod session;
 pub mod snapshot;
+pub mod source;
 pub mod verdict;
 
 // Shared by every stage: progress reporting, stopping, helpers for markup and files.

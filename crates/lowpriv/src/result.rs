@@ -31,6 +31,10 @@ pub struct RunResult {
     pub actions: Vec<ActionReport>,
     /// Paths with parameters no value filled; not sent.
     pub unfilled_templates: Vec<String>,
+    /// Write probes (`[crawl] probe_writes`); empty when off.
+    pub write_probes: crate::probe::WriteProbes,
+    /// Each `[[source]]` probed as each identity; empty without sources.
+    pub sources: Vec<crate::source::SourceProbes>,
     /// The scenario's `[[expect]]` entries, so every format can list the ones that held too.
     pub expectations: Vec<ExpectationReport>,
     /// Every finding, one per identity and URL (the complete list).
@@ -221,7 +225,7 @@ pub struct IdentityReport {
 pub struct ExpectationReport {
     /// `file:line:col` of the entry; findings name it in their `rule`.
     pub location: String,
-    /// access | data
+    /// access | data | actions
     pub kind: &'static str,
     pub paths: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -232,6 +236,9 @@ pub struct ExpectationReport {
     pub data: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub visible_to: Vec<String>,
+    /// For an `actions` rule: write | confirm | forbidden.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action_kind: Option<scenario::ActionKind>,
 }
 
 impl ExpectationReport {
@@ -253,6 +260,7 @@ impl ExpectationReport {
             min_rank: None,
             data: None,
             visible_to: Vec::new(),
+            action_kind: None,
         };
         match &expect.rule {
             scenario::ExpectRule::Access { allow, min_rank } => {
@@ -263,6 +271,11 @@ impl ExpectationReport {
                 report.kind = "data";
                 report.data = Some(data.clone());
                 report.visible_to = names(visible_to);
+            }
+            scenario::ExpectRule::Actions { allow, kind } => {
+                report.kind = "actions";
+                report.allow = names(allow);
+                report.action_kind = Some(*kind);
             }
         }
         report
@@ -290,6 +303,8 @@ pub struct Summary {
 /// Each stage's output, handed to [`RunResult::assemble`].
 pub(crate) struct Parts {
     pub identities: Vec<IdentityReport>,
+    pub write_probes: crate::probe::WriteProbes,
+    pub sources: crate::source::SourceLog,
     pub observations: crate::observe::Observations,
     pub exposure: Matrix,
     pub judgement: crate::judge::Judgement,
@@ -310,6 +325,8 @@ impl RunResult {
     ) -> RunResult {
         let Parts {
             identities,
+            write_probes,
+            sources,
             observations,
             exposure,
             judgement,
@@ -359,6 +376,8 @@ impl RunResult {
             observations: observations_all,
             actions: observations.actions,
             unfilled_templates: observations.unfilled_templates,
+            write_probes,
+            sources: sources.sources,
             expectations: scenario
                 .expects
                 .iter()

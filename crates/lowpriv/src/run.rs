@@ -174,6 +174,8 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
         evaluated,
         Parts {
             identities,
+            write_probes: crate::probe::WriteProbes::default(),
+            sources: crate::source::SourceLog::default(),
             observations,
             exposure,
             judgement,

@@ -100,7 +100,7 @@ impl<'a> Context<'a> {
             .iter()
             .filter(|r| match &r.expect.rule {
                 ExpectRule::Data { data, .. } => data == class && r.covers(path),
-                ExpectRule::Access { .. } => false,
+                ExpectRule::Access { .. } | ExpectRule::Actions { .. } => false,
             })
             .peekable();
         if covering.peek().is_none() {

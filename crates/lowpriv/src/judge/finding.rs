@@ -54,6 +54,10 @@ pub enum FindingKind {
     SecretExposed,
     CrossIdentityData,
     InvertedPrivilege,
+    SourceBypass,
+    ActionExposure,
+    ForbiddenAction,
+    UnauthorizedWrite,
     ReviewOverdue,
     SiteExpired,
     LoginFailed,
@@ -62,7 +66,7 @@ pub enum FindingKind {
 
 impl FindingKind {
     /// Every kind, in the order reports list them (SARIF's rules array).
-    pub const ALL: [FindingKind; 11] = [
+    pub const ALL: [FindingKind; 15] = [
         FindingKind::RuleViolation,
         FindingKind::DataExposure,
         FindingKind::AudienceLeak,
@@ -70,6 +74,10 @@ impl FindingKind {
         FindingKind::SecretExposed,
         FindingKind::CrossIdentityData,
         FindingKind::InvertedPrivilege,
+        FindingKind::SourceBypass,
+        FindingKind::ActionExposure,
+        FindingKind::ForbiddenAction,
+        FindingKind::UnauthorizedWrite,
         FindingKind::ReviewOverdue,
         FindingKind::SiteExpired,
         FindingKind::LoginFailed,
@@ -89,6 +97,10 @@ impl FindingKind {
             | FindingKind::SiteExpired => true,
             FindingKind::RuleViolation
             | FindingKind::DataExposure
+            | FindingKind::SourceBypass
+            | FindingKind::ActionExposure
+            | FindingKind::ForbiddenAction
+            | FindingKind::UnauthorizedWrite
             | FindingKind::LoginFailed
             | FindingKind::Inconclusive => false,
         }
@@ -103,6 +115,10 @@ impl FindingKind {
             FindingKind::SecretExposed => "secret-exposed",
             FindingKind::CrossIdentityData => "cross-identity-data",
             FindingKind::InvertedPrivilege => "inverted-privilege",
+            FindingKind::SourceBypass => "source-bypass",
+            FindingKind::ActionExposure => "action-exposure",
+            FindingKind::ForbiddenAction => "forbidden-action",
+            FindingKind::UnauthorizedWrite => "unauthorized-write",
             FindingKind::ReviewOverdue => "review-overdue",
             FindingKind::SiteExpired => "site-expired",
             FindingKind::LoginFailed => "login-failed",
@@ -118,8 +134,13 @@ impl FindingKind {
             | FindingKind::AudienceLeak
             | FindingKind::CrossIdentityData
             | FindingKind::SiteExpired
+            | FindingKind::SourceBypass
+            | FindingKind::ForbiddenAction
+            | FindingKind::UnauthorizedWrite
             | FindingKind::Inconclusive => Severity::High,
-            FindingKind::UnlinkedReachable | FindingKind::InvertedPrivilege => Severity::Medium,
+            FindingKind::UnlinkedReachable
+            | FindingKind::InvertedPrivilege
+            | FindingKind::ActionExposure => Severity::Medium,
             FindingKind::ReviewOverdue => Severity::Low,
         }
     }

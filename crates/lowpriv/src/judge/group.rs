@@ -81,13 +81,17 @@ impl FindingGroup {
 /// the answer happened to carry. Exhaustive, so a new kind must say which.
 fn data_is_the_cause(kind: FindingKind) -> bool {
     match kind {
-        FindingKind::DataExposure | FindingKind::SecretExposed | FindingKind::CrossIdentityData => {
-            true
-        }
+        FindingKind::DataExposure
+        | FindingKind::SecretExposed
+        | FindingKind::CrossIdentityData
+        | FindingKind::SourceBypass => true,
         FindingKind::RuleViolation
         | FindingKind::AudienceLeak
         | FindingKind::UnlinkedReachable
         | FindingKind::InvertedPrivilege
+        | FindingKind::ActionExposure
+        | FindingKind::ForbiddenAction
+        | FindingKind::UnauthorizedWrite
         | FindingKind::ReviewOverdue
         | FindingKind::SiteExpired
         | FindingKind::LoginFailed

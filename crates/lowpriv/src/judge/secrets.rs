@@ -70,6 +70,6 @@ fn visible_list(rule: &Rule) -> String {
             .map(|p| p.to_string())
             .collect::<Vec<_>>()
             .join(", "),
-        ExpectRule::Access { .. } => String::new(),
+        ExpectRule::Access { .. } | ExpectRule::Actions { .. } => String::new(),
     }
 }

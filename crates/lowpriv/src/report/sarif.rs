@@ -78,6 +78,22 @@ fn describe(kind: FindingKind) -> (&'static str, &'static str) {
             "A lower-ranked identity reaches what a higher-ranked one is denied",
             "Ranks order the identities' in-app privilege; here a lower-ranked identity is allowed where a higher-ranked one is refused, which usually means a role check is wrong. Declare the intended access with an [[expect]] if ranks do not apply.",
         ),
+        FindingKind::SourceBypass => (
+            "An identity sees on the Site data its source system does not give it",
+            "The scenario's [[source]] was probed as this identity: the source refused it this data class, or returned other records, yet the Site showed it. The Site reads the source with its own credential and shows what that credential may see; filter what it shows by the viewer's own permission in the source.",
+        ),
+        FindingKind::ActionExposure => (
+            "An identity is offered a write-capable action it is not admitted to",
+            "A form or a call that changes data is shown to this identity, and the scenario's [[expect]] actions rule does not list it. Hide the action from this identity and check that the endpoint refuses it.",
+        ),
+        FindingKind::ForbiddenAction => (
+            "An action the scenario forbids is offered",
+            "The scenario marks these actions forbidden: no identity may be shown them. Remove the action from the Site.",
+        ),
+        FindingKind::UnauthorizedWrite => (
+            "An identity not admitted to an action got past its authorization check",
+            "A write probe (an empty or invalid body) was answered 400/422, not 401/403: the endpoint let this identity through its authorization check and only the body stopped it. A valid body would have been acted on. Add the missing authorization check.",
+        ),
         FindingKind::ReviewOverdue => (
             "The Site's access review is overdue",
             "site.last_review plus site.review_every_days is in the past: review who can see what and update last_review.",

@@ -171,6 +171,9 @@ pub struct Scenario {
     pub accepts: Vec<Acceptance>,
     /// `[classify]`: which default-on secret rules are turned off.
     pub classify: ClassifyConfig,
+    /// `[[source]]`: the systems the Site reads its data from, probed as each identity to
+    /// derive what each may see. In file order; names are unique.
+    pub sources: Vec<Source>,
 }
 
 impl Scenario {
@@ -210,6 +213,10 @@ pub const FINDING_KINDS: &[&str] = &[
     "secret-exposed",
     "cross-identity-data",
     "inverted-privilege",
+    "source-bypass",
+    "action-exposure",
+    "forbidden-action",
+    "unauthorized-write",
     "review-overdue",
     "site-expired",
     "login-failed",
@@ -234,6 +241,35 @@ pub struct Acceptance {
     pub reason: String,
     /// The last day the acceptance holds.
     pub expires: jiff::civil::Date,
+}
+
+/// `[[source]]`: a system the Site reads its data from (an HR API, a document store), with
+/// how each identity logs in to it and which of its read endpoints to probe.
+#[derive(Clone, Debug)]
+pub struct Source {
+    /// Unique among the sources; what `[data.X] source = "..."` names.
+    pub name: String,
+    /// The source's origin (and base path): probes resolve against it, and its credentials
+    /// are sent nowhere else.
+    pub base_url: Url,
+    /// `probes = [PATHS]`: its read endpoints (path and query, no `{param}`), each sent as
+    /// every identity with GET. In file order, at least one.
+    pub probes: Vec<String>,
+    /// `[source.login.IDENTITY]`: how that identity logs in to the source (any login kind).
+    /// An identity with none is sent without credentials. In file order; every name is a
+    /// declared identity.
+    pub logins: Vec<(String, Login)>,
+    pub location: Location,
+}
+
+impl Source {
+    /// How `identity` logs in to this source, if the scenario says.
+    pub fn login_for(&self, identity: &str) -> Option<&Login> {
+        self.logins
+            .iter()
+            .find(|(name, _)| name == identity)
+            .map(|(_, login)| login)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -301,6 +337,13 @@ pub struct CrawlConfig {
     pub max_per_template: u32,
     /// Which query keys only present data (sort, page, format, facet) and which select it.
     pub params: QueryParams,
+    /// `probe_writes = true`: send each action whose path is in `write_scope` with an empty
+    /// body, as every identity, to tell refused (401/403) from authorized to attempt
+    /// (400/422). Default false: no action is ever sent.
+    pub probe_writes: bool,
+    /// Path globs of the actions write probes may send. Default empty (none), even with
+    /// `probe_writes`.
+    pub write_scope: PathGlobs,
 }
 
 /// Query keys that only sort, page, size, format or facet a view: a URL's template ignores
@@ -405,6 +448,8 @@ impl Default for CrawlConfig {
             error_budget_percent: 0,
             max_per_template: 10,
             params: QueryParams::default(),
+            probe_writes: false,
+            write_scope: PathGlobs::empty(),
         }
     }
 }
@@ -484,6 +529,10 @@ pub struct DataClass {
     pub kind: DataKind,
     /// Only for `text` canaries: the identity whose records carry it.
     pub belongs_to: Option<String>,
+    /// `source = "NAME"`: the `[[source]]` this data comes from; an identity may see it on
+    /// the Site only as far as its own probes of that source returned it. Never set on an
+    /// `env` class (a secret has no source records).
+    pub source: Option<String>,
     pub location: Location,
 }
 
@@ -494,6 +543,7 @@ impl DataClass {
             name: name.to_string(),
             kind,
             belongs_to: None,
+            source: None,
             location: Location::default(),
         }
     }
@@ -673,6 +723,47 @@ pub enum ExpectRule {
         data: String,
         visible_to: Vec<Principal>,
     },
+    /// `actions = [GLOBS]`: the actions (forms, non-GET operations, JS calls with a method)
+    /// whose path matches `path_globs` are of `kind`, and only `allow` may be shown them
+    /// (`forbidden`: nobody may). `paths` holds the `actions` globs for this rule.
+    Actions {
+        allow: Vec<Principal>,
+        kind: ActionKind,
+    },
+}
+
+/// What an action does, as the scenario declares it (`kind = "write" | "confirm" |
+/// "forbidden"`); an action no rule declares is `write` when its method is not GET.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActionKind {
+    /// Changes something (the default for a non-GET action).
+    Write,
+    /// Changes something only after the user confirms it (a second step).
+    Confirm,
+    /// Must not be offered to anyone.
+    Forbidden,
+}
+
+impl ActionKind {
+    pub const ALL: [ActionKind; 3] = [
+        ActionKind::Write,
+        ActionKind::Confirm,
+        ActionKind::Forbidden,
+    ];
+
+    /// As the scenario spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Write => "write",
+            ActionKind::Confirm => "confirm",
+            ActionKind::Forbidden => "forbidden",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ActionKind> {
+        ActionKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
 }
 
 impl Expectation {
@@ -684,6 +775,7 @@ impl Expectation {
                     || min_rank.is_some_and(|min| identity.rank >= min)
             }
             ExpectRule::Data { .. } => true,
+            ExpectRule::Actions { allow, .. } => allow.iter().any(|p| p.matches(identity)),
         }
     }
 }

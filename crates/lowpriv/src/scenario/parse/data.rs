@@ -197,6 +197,7 @@ pub(super) fn data_classes(
                 name: name.to_string(),
                 kind,
                 belongs_to,
+                source: None,
                 location: cx.location(t.span.start),
             });
         }

@@ -254,5 +254,6 @@ fn scenario(cx: &mut Cx<'_>, doc: &DeTable<'_>, span: Range<usize>) -> Option<Sc
         expects,
         accepts,
         classify,
+        sources: Vec::new(),
     })
 }

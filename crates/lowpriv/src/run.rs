@@ -130,7 +130,15 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
         widened = copy;
         &widened
     };
-    let judgement = judge::evaluate(judged, &health, &observations.all, today);
+    let write_probes = crate::probe::WriteProbes::default();
+    let sources = crate::source::SourceLog::default();
+    let evidence = judge::Evidence {
+        observations: &observations.all,
+        actions: &observations.actions,
+        write_probes: &write_probes,
+        sources: &sources,
+    };
+    let judgement = judge::evaluate_all(judged, &health, &evidence, today);
     if let Some(task) = deadline {
         task.abort();
     }
@@ -174,8 +182,8 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
         evaluated,
         Parts {
             identities,
-            write_probes: crate::probe::WriteProbes::default(),
-            sources: crate::source::SourceLog::default(),
+            write_probes,
+            sources,
             observations,
             exposure,
             judgement,

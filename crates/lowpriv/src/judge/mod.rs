@@ -15,6 +15,7 @@
 //! `secrets.rs`, `heuristics.rs`, `governance.rs` (review and expiry dates), `health.rs` (what
 //! hid part of the matrix). A new check is a function there, called from [`evaluate`].
 
+mod actions;
 mod context;
 mod declared;
 mod finding;
@@ -25,6 +26,7 @@ mod heuristics;
 mod preview;
 pub mod privilege;
 mod secrets;
+mod source;
 
 use std::collections::BTreeMap;
 
@@ -34,9 +36,11 @@ pub use finding::{Accepted, Finding, FindingKind, Severity};
 pub use group::{FindingGroup, group};
 pub use preview::{AudiencePreview, PreviewIdentity, PreviewReach, audience_preview};
 
-use crate::observe::{Observation, Outcome};
+use crate::observe::{ActionSeen, Observation, Outcome};
+use crate::probe::WriteProbes;
 use crate::scenario::Scenario;
 use crate::session::LoginStatus;
+use crate::source::SourceLog;
 
 /// What the judge needs to know about each identity besides its observations.
 #[derive(Clone, Debug)]
@@ -76,13 +80,44 @@ impl Judgement {
     }
 }
 
-/// Runs every check. `today` decides review and expiry findings.
+/// What a run gathered besides the Site's own answers, for the checks that judge them.
+#[derive(Clone, Copy, Debug)]
+pub struct Evidence<'a> {
+    /// The Site's answers, finalized and sorted.
+    pub observations: &'a [Observation],
+    /// The actions each identity was shown.
+    pub actions: &'a [ActionSeen],
+    /// The write probes, when `[crawl] probe_writes` sent any.
+    pub write_probes: &'a WriteProbes,
+    /// Each `[[source]]`, probed as each identity.
+    pub sources: &'a SourceLog,
+}
+
+/// Runs every check on the Site's answers alone (no actions, write probes or sources).
 pub fn evaluate(
     scenario: &Scenario,
     health: &RunHealth,
     observations: &[Observation],
     today: jiff::civil::Date,
 ) -> Judgement {
+    let (probes, sources) = (WriteProbes::default(), SourceLog::default());
+    let evidence = Evidence {
+        observations,
+        actions: &[],
+        write_probes: &probes,
+        sources: &sources,
+    };
+    evaluate_all(scenario, health, &evidence, today)
+}
+
+/// Runs every check. `today` decides review and expiry findings.
+pub fn evaluate_all(
+    scenario: &Scenario,
+    health: &RunHealth,
+    evidence: &Evidence<'_>,
+    today: jiff::civil::Date,
+) -> Judgement {
+    let observations = evidence.observations;
     let ctx = context::Context::new(scenario, observations);
     let mut findings = Vec::new();
     for obs in observations {
@@ -113,6 +148,12 @@ pub fn evaluate(
         }
     }
     let mut incomplete = health::check(&ctx, health, observations, &mut findings);
+    // Derived from the sources, so below every declaration: a class a `visible_to` rule
+    // speaks for is judged by that rule alone.
+    let sourced = source::check(&ctx, evidence);
+    findings.extend(sourced.findings);
+    incomplete.extend(sourced.incomplete);
+    findings.extend(actions::check(&ctx, evidence));
     findings.extend(governance::check(&ctx, observations, today));
 
     findings.sort_by(|a, b| {

@@ -132,6 +132,7 @@ fn with_data(mut o: Observation, class: &str, kind: &'static str) -> Observation
             kind,
             count: 1,
             examples: vec!["x…".to_string()],
+            values: vec![],
         },
     );
     o

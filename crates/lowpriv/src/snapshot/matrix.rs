@@ -362,6 +362,7 @@ mod tests {
                     kind: "json_keys",
                     count: 1,
                     examples: vec![],
+                    values: vec![],
                 };
                 (d.to_string(), hit)
             })

@@ -24,6 +24,7 @@ fn obs(identity: &str, template: &str, outcome: Outcome, data: &[&str]) -> Obser
                     kind: "json_keys",
                     count: 1,
                     examples: vec![],
+                    values: vec![],
                 },
             )
         })

@@ -23,6 +23,9 @@ pub struct Cell<'k> {
     /// Shared by every cell of the column.
     pub header: Rc<str>,
     pub chars: usize,
+    /// The cell's value as [`super::value_key`] keys it, for classes whose records are
+    /// compared with a source's.
+    pub value: u64,
 }
 
 static TABLE: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
@@ -313,6 +316,7 @@ fn read_table<'k>(
                         class,
                         header: Rc::clone(header),
                         chars: value.chars().count(),
+                        value: super::value_key(value),
                     });
                 }
             }

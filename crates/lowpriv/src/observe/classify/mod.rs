@@ -31,6 +31,11 @@ pub use rules::{Rule, RuleSeverity, rule};
 const MAX_EXAMPLES: usize = 3;
 /// At most this many JSON key paths per response.
 const MAX_JSON_PATHS: usize = 200;
+/// At most this many distinct values kept per sourced class per response: a hit holding
+/// this many may have had more (the judge then compares the class, not its records).
+pub const MAX_VALUES: usize = 1024;
+/// Values gathered before they are deduplicated: bounds a huge body's memory.
+const MAX_RAW_VALUES: usize = 8 * MAX_VALUES;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DataHit {
@@ -39,6 +44,55 @@ pub struct DataHit {
     pub count: usize,
     /// Redacted: never the value.
     pub examples: Vec<String>,
+    /// For a class with a `source`: the distinct values found, each as [`value_key`] keys
+    /// it (a hash of the normalized value), sorted, at most [`MAX_VALUES`]. What lets the
+    /// judge tell "another person's record" from "the viewer's own". Never in any output:
+    /// a hash of a short number is a dictionary away from the number.
+    #[serde(skip)]
+    pub values: Vec<u64>,
+}
+
+/// A value as the Site and its source may each render it, hashed: numbers by their
+/// numeric value (`185000`, `185,000.00` and `$185,000` are one), anything else trimmed,
+/// with runs of whitespace as one space, and lowercased.
+pub fn value_key(value: &str) -> u64 {
+    let value = value.trim();
+    let numeric: String = value
+        .chars()
+        .filter(|c| !matches!(c, ',' | '_' | ' ' | '$' | '€' | '£' | '\u{a0}'))
+        .collect();
+    if let Ok(number) = numeric.parse::<f64>()
+        && number.is_finite()
+    {
+        let canonical = format!("#{number}");
+        return crate::fnv::fnv1a64(canonical.bytes());
+    }
+    let mut words = String::with_capacity(value.len());
+    for word in value.split_whitespace() {
+        if !words.is_empty() {
+            words.push(' ');
+        }
+        words.extend(word.chars().flat_map(char::to_lowercase));
+    }
+    crate::fnv::fnv1a64(words.bytes())
+}
+
+/// The value keys of a JSON value at a sourced key: a scalar's, or each scalar's of an array.
+fn json_value_keys(value: &serde_json::Value, out: &mut Vec<u64>) {
+    if out.len() >= MAX_RAW_VALUES {
+        return;
+    }
+    match value {
+        serde_json::Value::String(s) => out.push(value_key(s)),
+        serde_json::Value::Number(n) => out.push(value_key(&n.to_string())),
+        serde_json::Value::Bool(b) => out.push(value_key(if *b { "true" } else { "false" })),
+        serde_json::Value::Array(items) => {
+            for item in items.iter().filter(|i| !i.is_array()) {
+                json_value_keys(item, out);
+            }
+        }
+        serde_json::Value::Null | serde_json::Value::Object(_) => {}
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -64,6 +118,8 @@ pub struct Classifier {
     builtins: rules::Engine,
     /// (class, compiled pattern, secret).
     patterns: Vec<(String, Regex, bool)>,
+    /// Classes with a `source`: their values are kept ([`DataHit::values`]).
+    sourced: std::collections::HashSet<String>,
 }
 
 impl Classifier {
@@ -88,6 +144,11 @@ impl Classifier {
         let mut literal_classes = Vec::new();
         let mut builtins = Vec::new();
         let mut patterns = Vec::new();
+        let sourced = classes
+            .iter()
+            .filter(|c| c.source.is_some())
+            .map(|c| c.name.clone())
+            .collect();
         for class in classes {
             match &class.kind {
                 DataKind::JsonKeys(keys) => {
@@ -131,6 +192,7 @@ impl Classifier {
             literal_classes,
             builtins: rules::Engine::with_defaults(&builtins, defaults),
             patterns,
+            sourced,
         }
     }
 
@@ -167,6 +229,11 @@ impl Classifier {
                     record_into(&mut hits, class, "json_keys", &mut scratch, |out| {
                         redact_json_into(out, key, value)
                     });
+                    if self.sourced.contains(class)
+                        && let Some(hit) = hits.get_mut(class)
+                    {
+                        json_value_keys(value, &mut hit.values);
+                    }
                 }
             });
         } else if self
@@ -179,6 +246,7 @@ impl Classifier {
                     // Writing to a String cannot fail.
                     let _ = write!(out, "{}: <cell, {} chars>", cell.header, cell.chars);
                 });
+                self.keep_value(&mut hits, cell.class, || cell.value);
             }
         }
         // Where a declared secret class matched: a default-on rule stays silent there.
@@ -190,6 +258,7 @@ impl Classifier {
                     match kind {
                         Literal::Canary => {
                             record(&mut hits, class, "text", || redact_prefix(matched));
+                            self.keep_value(&mut hits, class, || value_key(matched));
                         }
                         Literal::Env(form) => {
                             claimed.push(found.start()..found.end());
@@ -205,6 +274,9 @@ impl Classifier {
                 claimed.push(found.range.clone());
             }
             record(&mut hits, found.class, "builtin", || found.example(text));
+            self.keep_value(&mut hits, found.class, || {
+                value_key(text.get(found.range.clone()).unwrap_or_default())
+            });
         }
         for (class, regex, secret) in &self.patterns {
             for m in regex.find_iter(text) {
@@ -218,6 +290,7 @@ impl Classifier {
                         redact_prefix(m.as_str())
                     }
                 });
+                self.keep_value(&mut hits, class, || value_key(m.as_str()));
             }
         }
         for found in builtins.into_iter().filter(|f| f.implicit) {
@@ -226,9 +299,34 @@ impl Classifier {
                 .any(|r| r.start < found.range.end && found.range.start < r.end);
             if !overlaps {
                 record(&mut hits, found.class, "builtin", || found.example(text));
+                self.keep_value(&mut hits, found.class, || {
+                    value_key(text.get(found.range.clone()).unwrap_or_default())
+                });
+            }
+        }
+        if !self.sourced.is_empty() {
+            for hit in hits.values_mut() {
+                hit.values.sort_unstable();
+                hit.values.dedup();
+                hit.values.truncate(MAX_VALUES);
             }
         }
         (hits, paths.into_sorted())
+    }
+
+    /// Keeps a value of a sourced class's hit (the hit is already recorded).
+    fn keep_value(
+        &self,
+        hits: &mut BTreeMap<String, DataHit>,
+        class: &str,
+        key: impl FnOnce() -> u64,
+    ) {
+        if self.sourced.contains(class)
+            && let Some(hit) = hits.get_mut(class)
+            && hit.values.len() < MAX_RAW_VALUES
+        {
+            hit.values.push(key());
+        }
     }
 }
 
@@ -347,6 +445,7 @@ fn record(
             kind,
             count: 0,
             examples: Vec::new(),
+            values: Vec::new(),
         }),
     };
     hit.count += 1;
@@ -372,6 +471,7 @@ fn record_into(
             kind,
             count: 0,
             examples: Vec::new(),
+            values: Vec::new(),
         }),
     };
     hit.count += 1;
@@ -459,6 +559,30 @@ pub fn redact_prefix(value: &str) -> String {
 mod tests {
     use super::*;
     use crate::scenario::{Builtin, Secret};
+
+    #[test]
+    fn sourced_classes_keep_their_values_alike_in_json_and_tables_and_others_keep_none() {
+        let mut pay = DataClass::new("pay", DataKind::JsonKeys(vec!["compensation".into()]));
+        pay.source = Some("hr".into());
+        let salary = DataClass::new("salary", DataKind::JsonKeys(vec!["salary".into()]));
+        let classifier = Classifier::new(&[pay, salary]);
+        let body = r#"{"rows":[{"compensation":185000,"salary":1},{"compensation":"92,500"}]}"#;
+        let json: serde_json::Value = serde_json::from_str(body).unwrap();
+        let (from_json, _) = classifier.classify(body, Some(&json));
+        let page = "<table><tr><th>Name</th><th>Compensation</th><th>salary</th></tr>\
+                    <tr><td>a</td><td>$185,000</td><td>1</td></tr>\
+                    <tr><td>b</td><td> 92500.00 </td><td>2</td></tr></table>";
+        let (from_page, _) = classifier.classify(page, None);
+        assert_eq!(from_json["pay"].values.len(), 2);
+        assert_eq!(from_json["pay"].values, from_page["pay"].values);
+        assert!(
+            from_json["salary"].values.is_empty(),
+            "no source: no values kept"
+        );
+        assert!(from_page["salary"].values.is_empty());
+        assert_ne!(value_key("185000"), value_key("18500"));
+        assert_eq!(value_key("  Ann   Lee "), value_key("ann lee"));
+    }
 
     #[test]
     fn each_kind_of_class_is_found_and_redacted() {

@@ -101,6 +101,10 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
         &progress,
     )
     .await;
+    if !scenario.sources.is_empty() {
+        progress.stage("probing sources");
+    }
+    let sources = crate::source::run(scenario, &stop).await;
     progress.stage("judging");
     let identities = identity_reports(&sessions, &crawled, &replayed);
     let observations = observe::collect(scenario, &sessions, &crawled, replayed);
@@ -131,7 +135,6 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
         &widened
     };
     let write_probes = crate::probe::WriteProbes::default();
-    let sources = crate::source::SourceLog::default();
     let evidence = judge::Evidence {
         observations: &observations.all,
         actions: &observations.actions,

@@ -268,3 +268,297 @@ fn display_path(url: &str) -> String {
         Err(_) => url.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use super::*;
+    use crate::observe::DataHit;
+    use crate::probe::WriteProbes;
+    use crate::scenario::{self, Location, Scenario};
+    use crate::source::{SourceIdentity, SourceLog};
+
+    const SCENARIO: &str = r#"
+[site]
+name = "t"
+base_url = "http://site.test"
+audience = "team"
+
+[[identity]]
+name = "carol"
+tier = "team"
+
+[[identity]]
+name = "bob"
+tier = "team"
+rank = 50
+
+[data.pay]
+json_keys = ["compensation"]
+
+[data.salary]
+json_keys = ["salary"]
+
+[[expect]]
+data = "salary"
+visible_to = ["bob"]
+"#;
+
+    fn scenario() -> Scenario {
+        let mut scenario =
+            scenario::parse(SCENARIO, Path::new("t.toml"), &|_: &str| None).expect("parses");
+        for class in &mut scenario.data {
+            class.source = Some("hr".to_string());
+        }
+        scenario.sources.push(scenario::Source {
+            name: "hr".to_string(),
+            base_url: url::Url::parse("http://hr.test/").expect("url"),
+            probes: vec!["/employees".to_string()],
+            logins: Vec::new(),
+            location: Location {
+                file: "t.toml".into(),
+                line: 30,
+                column: 1,
+            },
+        });
+        scenario
+    }
+
+    fn answer(
+        base: &str,
+        identity: &str,
+        path: &str,
+        outcome: Outcome,
+        data: &[(&str, &[u64])],
+    ) -> Observation {
+        let request =
+            crate::crawl::Request::get(url::Url::parse(&format!("{base}{path}")).expect("url"));
+        let mut o = Observation::skipped(identity, &request, "", true);
+        o.outcome = outcome;
+        o.status = Some(if outcome == Outcome::Allowed {
+            200
+        } else {
+            403
+        });
+        o.reason = o.status.map(|s| s.to_string()).unwrap_or_default();
+        o.data = data
+            .iter()
+            .map(|(class, values)| {
+                let hit = DataHit {
+                    kind: "json_keys",
+                    count: values.len(),
+                    examples: vec![],
+                    values: values.to_vec(),
+                };
+                (class.to_string(), hit)
+            })
+            .collect::<BTreeMap<_, _>>();
+        o
+    }
+
+    fn source(carol: Option<Observation>, bob: Observation, carol_logged_in: bool) -> SourceLog {
+        let identity = |name: &str, logged_in: bool| SourceIdentity {
+            identity: name.to_string(),
+            login: "bearer",
+            logged_in,
+            failure: (!logged_in).then(|| "401 on the proof".to_string()),
+        };
+        SourceLog {
+            sources: vec![SourceProbes {
+                name: "hr".to_string(),
+                base_url: "http://hr.test/".to_string(),
+                identities: vec![identity("carol", carol_logged_in), identity("bob", true)],
+                observations: carol.into_iter().chain([bob]).collect(),
+            }],
+        }
+    }
+
+    fn judge(site: &[Observation], sources: &SourceLog) -> Sourced {
+        let scenario = scenario();
+        let ctx = Context::new(&scenario, site);
+        let probes = WriteProbes::default();
+        let evidence = Evidence {
+            observations: site,
+            actions: &[],
+            write_probes: &probes,
+            sources,
+        };
+        check(&ctx, &evidence)
+    }
+
+    const HR: &str = "http://hr.test";
+    const SITE: &str = "http://site.test";
+
+    #[test]
+    fn a_class_the_source_refuses_the_identity_is_a_bypass_and_its_own_view_is_not() {
+        let bob = answer(
+            HR,
+            "bob",
+            "/employees",
+            Outcome::Allowed,
+            &[("pay", &[1, 2])],
+        );
+        let refused = answer(HR, "carol", "/employees", Outcome::Denied, &[]);
+        let site = [answer(
+            SITE,
+            "carol",
+            "/team",
+            Outcome::Allowed,
+            &[("pay", &[1])],
+        )];
+        let judged = judge(&site, &source(Some(refused), bob.clone(), true));
+        assert_eq!(
+            judged.findings.len(),
+            1,
+            "{:?}",
+            judged
+                .findings
+                .iter()
+                .map(|f| &f.detail)
+                .collect::<Vec<_>>()
+        );
+        let finding = &judged.findings[0];
+        assert_eq!(finding.kind, FindingKind::SourceBypass);
+        assert_eq!(finding.identity.as_deref(), Some("carol"));
+        assert_eq!(finding.data, vec!["pay"]);
+        assert_eq!(finding.rule.as_deref(), Some("t.toml:30:1"));
+        assert!(
+            finding.detail.contains("GET /employees"),
+            "{}",
+            finding.detail
+        );
+        assert!(
+            finding.detail.contains("refused carol (403)"),
+            "{}",
+            finding.detail
+        );
+        assert!(judged.incomplete.is_empty());
+
+        // The same shape, where the source gives carol that record: silent.
+        let own = answer(
+            HR,
+            "carol",
+            "/employees",
+            Outcome::Allowed,
+            &[("pay", &[1])],
+        );
+        let judged = judge(&site, &source(Some(own), bob, true));
+        assert!(judged.findings.is_empty());
+    }
+
+    #[test]
+    fn records_the_source_gives_only_to_others_are_a_bypass_and_unknown_values_are_not() {
+        let bob = answer(
+            HR,
+            "bob",
+            "/employees",
+            Outcome::Allowed,
+            &[("pay", &[1, 2, 3])],
+        );
+        let own = answer(
+            HR,
+            "carol",
+            "/employees",
+            Outcome::Allowed,
+            &[("pay", &[1])],
+        );
+        let leak = [answer(
+            SITE,
+            "carol",
+            "/team",
+            Outcome::Allowed,
+            &[("pay", &[1, 2, 3])],
+        )];
+        let judged = judge(&leak, &source(Some(own.clone()), bob.clone(), true));
+        assert_eq!(judged.findings.len(), 1);
+        let detail = &judged.findings[0].detail;
+        assert!(detail.contains("2 `pay` record(s)"), "{detail}");
+        assert!(detail.contains("1 of carol's own shown"), "{detail}");
+        assert!(
+            detail.contains("to carol without those records"),
+            "{detail}"
+        );
+
+        // A figure no probe returned to anyone (a total, a rounding) proves nothing.
+        let total = [answer(
+            SITE,
+            "carol",
+            "/team",
+            Outcome::Allowed,
+            &[("pay", &[1, 99])],
+        )];
+        assert!(
+            judge(&total, &source(Some(own), bob, true))
+                .findings
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn declarations_outrank_the_source_and_unreached_data_proves_nothing() {
+        // `salary` has a visible_to rule: the declared check speaks, not the source.
+        let bob = answer(
+            HR,
+            "bob",
+            "/employees",
+            Outcome::Allowed,
+            &[("salary", &[5])],
+        );
+        let refused = answer(HR, "carol", "/employees", Outcome::Denied, &[]);
+        let site = [answer(
+            SITE,
+            "carol",
+            "/team",
+            Outcome::Allowed,
+            &[("salary", &[5])],
+        )];
+        assert!(
+            judge(&site, &source(Some(refused.clone()), bob, true))
+                .findings
+                .is_empty()
+        );
+
+        // No identity got `pay` from the source: its probes do not reach that data.
+        let bob = answer(HR, "bob", "/employees", Outcome::Allowed, &[]);
+        let site = [answer(
+            SITE,
+            "carol",
+            "/team",
+            Outcome::Allowed,
+            &[("pay", &[1])],
+        )];
+        assert!(
+            judge(&site, &source(Some(refused), bob, true))
+                .findings
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_failed_source_login_is_unknown_never_a_pass_or_a_finding() {
+        let bob = answer(
+            HR,
+            "bob",
+            "/employees",
+            Outcome::Allowed,
+            &[("pay", &[1, 2])],
+        );
+        let site = [answer(
+            SITE,
+            "carol",
+            "/team",
+            Outcome::Allowed,
+            &[("pay", &[2])],
+        )];
+        let judged = judge(&site, &source(None, bob, false));
+        assert!(judged.findings.is_empty());
+        assert_eq!(judged.incomplete.len(), 1);
+        assert!(
+            judged.incomplete[0].contains("source `hr`: carol could not log in"),
+            "{}",
+            judged.incomplete[0]
+        );
+    }
+}

@@ -13,7 +13,9 @@
 //!
 //! One file per check: `declared.rs` (access and data rules, the audience, canaries),
 //! `secrets.rs`, `heuristics.rs`, `governance.rs` (review and expiry dates), `health.rs` (what
-//! hid part of the matrix). A new check is a function there, called from [`evaluate`].
+//! hid part of the matrix), `source.rs` (what each `[[source]]` gives each identity),
+//! `actions.rs` (actions shown and write probes). A new check is a function there, called
+//! from [`evaluate_all`].
 
 mod actions;
 mod context;

@@ -498,7 +498,8 @@ fn remove_stale(dir: &Path, written: &BTreeSet<String>) -> std::io::Result<()> {
 
 /// `scenarios/demo.toml` made into this Site's scenario: its own `[site]` metadata and
 /// base URL, a small crawl budget, its own variables, and without the data browser's rules
-/// (the fleet serves the Site without it, and a rule that matches nothing is inconclusive).
+/// (the fleet serves the Site without it, and a rule that matches nothing is inconclusive)
+/// or the HR API source (a fleet Site is judged on its own answers).
 /// Identities, the other expectations and the data classes are the demo's.
 fn scenario_text(
     source: &str,
@@ -581,6 +582,18 @@ fn scenario_text(
         // Lines before the first table are the demo's own header comment: replaced above.
     }
     for (header, lines) in tables {
+        // The demo's HR API source is the single demo's: a fleet Site is judged on its own
+        // answers (its `[data]` classes stay, without their `source`).
+        if header == "[[source]]" || header.starts_with("[source.") {
+            while out
+                .last()
+                .is_some_and(|line| line.trim().is_empty() || line.starts_with('#'))
+            {
+                out.pop();
+            }
+            out.push(String::new());
+            continue;
+        }
         let data_browser_rule = !plan.data_browser
             && header == "[[expect]]"
             && lines
@@ -608,6 +621,9 @@ fn scenario_text(
                 .map(|(key, _)| key.trim())
                 .unwrap_or_default();
             let mut line = line.to_string();
+            if header.starts_with("[data.") && key == "source" {
+                continue;
+            }
             match header {
                 "[site]" if site_lines.contains_key(key) => {
                     // An owner the Site does not have is left out, not emptied.

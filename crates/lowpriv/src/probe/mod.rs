@@ -5,7 +5,10 @@
 //! Input: the actions the crawl saw and the sessions. Output: one [`WriteProbe`] per
 //! (action, identity). Invariants: nothing is sent unless the scenario opts in and names the
 //! path; the body is always empty; `DELETE` (which acts without a body) and actions whose
-//! path still holds an unfilled `{param}` are never sent; credentials go only to the Site.
+//! path still holds an unfilled `{param}` are never sent; `write_scope` opts paths in but never
+//! past what the crawl refuses (`[crawl] scope` and `exclude`, the login page, paths that name
+//! a destructive act); each (action, identity) is sent once, never retried; credentials go
+//! only to the Site (the session checks every hop's origin).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -143,6 +146,9 @@ pub async fn run(
 #[derive(Debug)]
 struct ToSend {
     method: Method,
+    /// The action's URL as the crawl wrote it: what the probe is reported under, so that it
+    /// joins the action it probes.
+    label: String,
     url: Url,
     content_type: Option<&'static str>,
 }
@@ -176,7 +182,7 @@ fn plan(scenario: &Scenario, actions: &BTreeSet<Action>) -> Plan {
         let mut skip = |why: String| {
             plan.not_sent.push(NotSent {
                 method: method.clone(),
-                url: url.to_string(),
+                url: action.url.clone(),
                 why,
             })
         };
@@ -191,14 +197,13 @@ fn plan(scenario: &Scenario, actions: &BTreeSet<Action>) -> Plan {
             }
             // OPTIONS asks nothing of the endpoint's authorization, and a form's
             // `method="dialog"` never leaves the page.
-            "POST" | "PUT" | "PATCH" => Method::from_bytes(method.as_bytes()),
+            "POST" => Method::POST,
+            "PUT" => Method::PUT,
+            "PATCH" => Method::PATCH,
             _ => {
                 skip(format!("{method} is not a write method"));
                 continue;
             }
-        };
-        let Ok(parsed) = parsed else {
-            continue;
         };
         if let Some(segment) = template_segment(url.path()) {
             skip(format!("the path still holds `{segment}`"));
@@ -217,6 +222,7 @@ fn plan(scenario: &Scenario, actions: &BTreeSet<Action>) -> Plan {
         }
         plan.send.push(ToSend {
             method: parsed,
+            label: action.url.clone(),
             content_type: content_type(&action.source),
             url,
         });
@@ -260,7 +266,7 @@ async fn probe_as(
         if session.site.stop.is_stopped() {
             stopped.push((
                 action.method.to_string(),
-                action.url.to_string(),
+                action.label.clone(),
                 identity.clone(),
             ));
             continue;
@@ -281,7 +287,7 @@ async fn probe_as(
         probes.push(WriteProbe {
             identity: identity.clone(),
             method: action.method.to_string(),
-            url: action.url.to_string(),
+            url: action.label.clone(),
             status,
             answer,
             reason,
@@ -667,7 +673,6 @@ mod tests {
         assert_eq!(
             not_sent,
             [
-                ("w/%7Bid%7D", "POST", "the path still holds `{id}`"),
                 ("w/200", "DELETE", "DELETE acts without a body"),
                 ("w/200", "OPTIONS", "OPTIONS is not a write method"),
                 ("w/5/delete", "POST", "unsafe: looks destructive (`delete`)"),
@@ -677,6 +682,7 @@ mod tests {
                     "excluded by [crawl] exclude `/w/excluded`"
                 ),
                 ("w/search", "GET", "GET is not a write (the crawl reads it)"),
+                ("w/{id}", "POST", "the path still holds `{id}`"),
             ]
         );
     }

@@ -178,6 +178,60 @@ impl Session {
         }
     }
 
+    /// Sends `method` to `url` once with an empty body (`Content-Length: 0`): a write probe.
+    /// Never retried and never sent again after a re-login, since a write goes at most once
+    /// per identity. A refusal counts only once the session is proven alive after it arrived,
+    /// as in [`Session::fetch`] (a probe refused because the session quietly expired would
+    /// otherwise hide an identity that may write); when the proof fails the answer is an
+    /// error, not a refusal, and the session is not logged in again here.
+    pub(crate) async fn send_empty(
+        &self,
+        method: Method,
+        url: &Url,
+        content_type: Option<&'static str>,
+    ) -> Result<Response, FetchError> {
+        if let Some(reason) = self.lost() {
+            return Err(FetchError::SessionLost { reason });
+        }
+        let epoch = self.relogins.load(Ordering::Acquire);
+        let response = self
+            .send(method, url, Some(Body::empty(content_type)))
+            .await;
+        let received = Instant::now();
+        let Some(login) = self.identity.login.as_ref() else {
+            return response;
+        };
+        if !self.is_refusal(&response) {
+            self.confirmed_since_relogin.fetch_add(1, Ordering::Relaxed);
+            return response;
+        }
+        let unproven = |why: String| FetchError::SessionLost {
+            reason: format!("refused, but {why}; not sent again"),
+        };
+        let mut proof = self.proof.lock().await;
+        if self.relogins.load(Ordering::Acquire) != epoch {
+            return Err(unproven(
+                "the session was renewed while it was answered".to_string(),
+            ));
+        }
+        if proof.is_some_and(|(started, proven_epoch)| started > received && proven_epoch == epoch)
+        {
+            self.confirmed_since_relogin.fetch_add(1, Ordering::Relaxed);
+            return response;
+        }
+        let started = Instant::now();
+        match verify(self, login.verify.as_ref(), &self.first_seed).await {
+            Ok(()) => {
+                *proof = Some((started, epoch));
+                self.confirmed_since_relogin.fetch_add(1, Ordering::Relaxed);
+                response
+            }
+            Err(err) => Err(unproven(format!(
+                "the session could not be proven alive afterwards ({err})"
+            ))),
+        }
+    }
+
     fn give_up(&self, reason: String) -> FetchError {
         if let Ok(mut lost) = self.lost.lock() {
             lost.get_or_insert(reason.clone());

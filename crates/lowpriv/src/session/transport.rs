@@ -1,5 +1,5 @@
-//! Sending: the HTTP client, one GET or form POST with its retries, redirects followed by hand
-//! and bodies read up to a limit.
+//! Sending: the HTTP client, one GET, login POST or empty-bodied write probe with its retries,
+//! redirects followed by hand and bodies read up to a limit.
 //!
 //! Input: a [`Session`] (its client, credentials and [`SiteContext`](super::SiteContext)) and
 //! a URL. Output: a [`Response`] after same-origin redirects, or a [`FetchError`]. Invariants:
@@ -69,25 +69,34 @@ pub(super) fn client(
         .build()
 }
 
-/// A login's request body (the only bodies lowpriv sends).
+/// A request body: a login's, or a write probe's empty one (the only bodies lowpriv sends).
 #[derive(Clone)]
 pub(crate) struct Body {
     pub text: String,
-    pub content_type: &'static str,
+    /// `None` sends no `Content-Type` (an empty probe body of an action of unknown kind).
+    pub content_type: Option<&'static str>,
 }
 
 impl Body {
     pub fn form(text: String) -> Body {
         Body {
             text,
-            content_type: "application/x-www-form-urlencoded",
+            content_type: Some("application/x-www-form-urlencoded"),
         }
     }
 
     pub fn json(text: String) -> Body {
         Body {
             text,
-            content_type: "application/json",
+            content_type: Some("application/json"),
+        }
+    }
+
+    /// Zero bytes, sent with `Content-Length: 0`.
+    pub fn empty(content_type: Option<&'static str>) -> Body {
+        Body {
+            text: String::new(),
+            content_type,
         }
     }
 }
@@ -251,9 +260,15 @@ impl Session {
             .request(method.clone(), url.clone())
             .headers(self.credential_headers());
         if let Some(body) = body {
-            request = request
-                .header("content-type", body.content_type)
-                .body(body.text);
+            if let Some(content_type) = body.content_type {
+                request = request.header("content-type", content_type);
+            }
+            if body.text.is_empty() {
+                // hyper writes `Content-Length: 0` for an empty POST or PUT but not for a
+                // PATCH, and a proxy may answer 411 to a bodied method without one.
+                request = request.header(reqwest::header::CONTENT_LENGTH, "0");
+            }
+            request = request.body(body.text);
         }
         tracing::debug!(identity = %self.identity.name, %method, url = %url, "request");
         let response = tokio::select! {

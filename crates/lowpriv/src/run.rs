@@ -101,6 +101,15 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
         &progress,
     )
     .await;
+    if scenario.crawl.probe_writes {
+        progress.stage("probing writes");
+    }
+    let crawled_actions: std::collections::BTreeSet<crawl::Action> = crawled
+        .identities
+        .iter()
+        .flat_map(|own| own.actions.iter().cloned())
+        .collect();
+    let write_probes = crate::probe::run(&sessions, scenario, &crawled_actions).await;
     if !scenario.sources.is_empty() {
         progress.stage("probing sources");
     }
@@ -134,7 +143,6 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
         widened = copy;
         &widened
     };
-    let write_probes = crate::probe::WriteProbes::default();
     let evidence = judge::Evidence {
         observations: &observations.all,
         actions: &observations.actions,

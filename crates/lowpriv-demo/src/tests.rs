@@ -786,8 +786,8 @@ fn demo_env_maps_password_variables() {
 
 #[test]
 fn random_values_are_distinct_hex() {
-    let a = auth::random_hex();
-    let b = auth::random_hex();
+    let a = state::random_hex();
+    let b = state::random_hex();
     assert_eq!(a.len(), 32);
     assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
     assert_ne!(a, b);

@@ -19,7 +19,7 @@ use axum::routing::any;
 use serde_json::{Value, json};
 
 use crate::data::{self, HrCaller, HrRecord};
-use crate::layout::json_error;
+use crate::layout::{Denied, json_error};
 use crate::state::Counters;
 
 struct Hr {
@@ -77,34 +77,35 @@ async fn count(State(hr): State<HrState>, request: Request, next: Next) -> Respo
 }
 
 /// The method check, then the token check, in that order: a non-GET is 405 whoever sends it.
-fn admit(method: &Method, headers: &HeaderMap) -> Result<HrCaller, Response> {
+fn admit(method: &Method, headers: &HeaderMap) -> Result<HrCaller, Denied> {
     if method != Method::GET {
         let mut refused = json_error(StatusCode::METHOD_NOT_ALLOWED, "read-only API");
         refused
             .headers_mut()
             .insert(header::ALLOW, header::HeaderValue::from_static("GET"));
-        return Err(refused);
+        return Err(refused.into());
     }
-    caller(headers)
-        .flatten()
-        .ok_or_else(|| json_error(StatusCode::UNAUTHORIZED, "a valid bearer token is required"))
+    caller(headers).flatten().ok_or_else(|| {
+        json_error(StatusCode::UNAUTHORIZED, "a valid bearer token is required").into()
+    })
 }
 
 fn record_json(caller: HrCaller, record: &HrRecord) -> Value {
     record.to_json(caller.sees_compensation(record.name))
 }
 
-async fn list(State(hr): State<HrState>, method: Method, headers: HeaderMap) -> Response {
-    let caller = match admit(&method, &headers) {
-        Ok(caller) => caller,
-        Err(refused) => return refused,
-    };
+async fn list(
+    State(hr): State<HrState>,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response, Denied> {
+    let caller = admit(&method, &headers)?;
     let employees: Vec<Value> = hr
         .records
         .iter()
         .map(|record| record_json(caller, record))
         .collect();
-    axum::Json(json!({ "employees": employees })).into_response()
+    Ok(axum::Json(json!({ "employees": employees })).into_response())
 }
 
 async fn one(
@@ -112,19 +113,16 @@ async fn one(
     method: Method,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
-    let caller = match admit(&method, &headers) {
-        Ok(caller) => caller,
-        Err(refused) => return refused,
-    };
+) -> Result<Response, Denied> {
+    let caller = admit(&method, &headers)?;
     let record = id
         .parse::<u32>()
         .ok()
         .and_then(|id| hr.records.iter().find(|record| record.id == id));
-    match record {
+    Ok(match record {
         Some(record) => axum::Json(record_json(caller, record)).into_response(),
         None => json_error(StatusCode::NOT_FOUND, "no such employee"),
-    }
+    })
 }
 
 async fn not_found() -> Response {

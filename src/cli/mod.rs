@@ -629,12 +629,16 @@ async fn demo_site(port: u16, config: lowpriv_demo::DemoConfig) -> Outcome {
             return Outcome::Failed;
         }
     };
+    // The Site's URL stays the first line (scripts read it); the HR API's, the source system
+    // a scenario's `[[source]]` points at, is the second.
     println!("{}", site.base_url);
+    println!("{}", site.hr_url);
     eprintln!(
-        "demo Site ({}) at {} · foreign origin at {} · Ctrl-C stops it",
+        "demo Site ({}) at {} · foreign origin at {} · HR API at {} · Ctrl-C stops it",
         if fixed { "fixed" } else { "flawed" },
         site.base_url,
-        site.foreign_url
+        site.foreign_url,
+        site.hr_url
     );
     let _ = std::io::stdout().flush();
     let _ = tokio::signal::ctrl_c().await;

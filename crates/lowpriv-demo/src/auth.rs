@@ -1,10 +1,7 @@
 //! Form login with CSRF, and logout: the handlers that create and end the sessions that
-//! `gate.rs` recognises, and the random ids they are made of.
+//! `gate.rs` recognises.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -15,24 +12,9 @@ use crate::data::ACCOUNTS;
 use crate::gate::cookie;
 use crate::layout::{escape, html_response, json_error, redirect_found, render};
 use crate::state::{Counters, SiteState, lock};
-
-/// 32 hex characters that are unpredictable enough for a loopback demo: no
-/// rand crate is available, so std's randomly keyed SipHash is fed a counter and the clock.
-pub(crate) fn random_hex() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut halves = [0u64; 2];
-    for half in &mut halves {
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        hasher.write_u128(nanos);
-        *half = hasher.finish();
-    }
-    format!("{:016x}{:016x}", halves[0], halves[1])
-}
+// Its home is `state` now (the Site draws its `/team` form tokens from it); still named here
+// for `fleet`, until its import moves too.
+pub(crate) use crate::state::random_hex;
 
 /// Only same-site absolute paths, so `next` cannot become an open redirect
 /// (`//host` and `/\host` are treated by browsers as other hosts); visible

@@ -477,7 +477,7 @@ mod tests {
             ..DemoConfig::default()
         };
         let foreign = url::Url::parse("http://127.0.0.1:9/").unwrap();
-        let site = Site::new(config, foreign, Arc::default());
+        let site = Site::new(config, foreign.clone(), foreign, Arc::default());
         site.tables.clone()
     }
 

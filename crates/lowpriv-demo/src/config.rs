@@ -74,6 +74,12 @@ pub enum Flaw {
     /// `/data/employees.csv` skips the view's access check and private-notes filter (only
     /// served with `DemoConfig::data_browser`).
     DataExportUnfiltered,
+    /// `/team` shows every row's compensation, read from the HR API with the Site's service
+    /// token, to every team member: more than the viewer's own HR API token gives them.
+    TeamCompensation,
+    /// `/team` shows the "adjust compensation" form to every team member, and
+    /// `POST /team/compensation` checks login, not role.
+    CompensationWrite,
 }
 
 impl Default for DemoConfig {

@@ -1,5 +1,6 @@
 //! The Site's fixed data: the public demo credentials (`USERS`), the accounts with their
-//! roles, and the employee records (plus optional generated ones for load tests).
+//! roles, and the employee records (plus optional generated ones for load tests); the HR
+//! API's tokens, records and permission rule.
 //!
 //! The bottom layer with `config`: constants and plain records, no imports from the crate.
 
@@ -49,6 +50,140 @@ pub const USERS: [DemoUser; 4] = [
         env_var: "DEMO_DAVE_PASSWORD",
     },
 ];
+
+/// A person's bearer token for the HR API (`hr.rs`, a second loopback service beside the
+/// Site): fixed and documented like the passwords, and like them given to a scenario through
+/// a variable (`crate::demo_env`).
+///
+/// | person | HR API token          | variable             |
+/// |--------|-----------------------|----------------------|
+/// | alice  | `hr-alice-71c4e9b2d0` | `DEMO_HR_ALICE_TOKEN` |
+/// | bob    | `hr-bob-2f8a6d3e15`   | `DEMO_HR_BOB_TOKEN`   |
+/// | carol  | `hr-carol-9b0e4c7a58` | `DEMO_HR_CAROL_TOKEN` |
+/// | dave   | `hr-dave-4d6f1a8c93`  | `DEMO_HR_DAVE_TOKEN`  |
+pub(crate) struct HrToken {
+    pub(crate) name: &'static str,
+    pub(crate) token: &'static str,
+    pub(crate) env_var: &'static str,
+}
+
+pub(crate) const HR_TOKENS: [HrToken; 4] = [
+    HrToken {
+        name: "alice",
+        token: "hr-alice-71c4e9b2d0",
+        env_var: "DEMO_HR_ALICE_TOKEN",
+    },
+    HrToken {
+        name: "bob",
+        token: "hr-bob-2f8a6d3e15",
+        env_var: "DEMO_HR_BOB_TOKEN",
+    },
+    HrToken {
+        name: "carol",
+        token: "hr-carol-9b0e4c7a58",
+        env_var: "DEMO_HR_CAROL_TOKEN",
+    },
+    HrToken {
+        name: "dave",
+        token: "hr-dave-4d6f1a8c93",
+        env_var: "DEMO_HR_DAVE_TOKEN",
+    },
+];
+
+/// The Site's own token for the HR API: it reads every record with compensation. Not in any
+/// variable, so no identity of a scenario can hold it.
+pub(crate) const HR_SERVICE_TOKEN: &str = "hr-svc-acme-site-5e03b7c2a9f1";
+
+/// Who an HR API bearer token belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HrCaller {
+    /// The Site, with `HR_SERVICE_TOKEN`.
+    Service,
+    /// A person, by name.
+    Person(&'static str),
+}
+
+impl HrCaller {
+    pub(crate) fn from_token(token: &str) -> Option<HrCaller> {
+        if token == HR_SERVICE_TOKEN {
+            return Some(HrCaller::Service);
+        }
+        HR_TOKENS
+            .iter()
+            .find(|hr| hr.token == token)
+            .map(|hr| HrCaller::Person(hr.name))
+    }
+
+    /// The HR API's field permission, for the record of the person named `owner`: the
+    /// service, HR and the owner read every record's compensation; anyone else only their own.
+    pub(crate) fn sees_compensation(self, owner: &str) -> bool {
+        match self {
+            HrCaller::Service => true,
+            HrCaller::Person(name) => hr_reads_all(name) || owner == name,
+        }
+    }
+}
+
+/// Whether the person `name` reads every record's compensation in the HR API: HR and the
+/// owner (by their role on the Site, the same people).
+pub(crate) fn hr_reads_all(name: &str) -> bool {
+    ACCOUNTS
+        .iter()
+        .any(|account| account.name() == name && matches!(account.role, Role::Owner | Role::Hr))
+}
+
+/// One HR API record. `compensation` is the HR system's own figure (base, bonus and
+/// benefits together), deliberately unlike any `salary` or `bonus` of the Site's records, so
+/// a value found on a page names the system it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct HrRecord {
+    pub(crate) id: u32,
+    pub(crate) name: &'static str,
+    pub(crate) team: &'static str,
+    pub(crate) email: String,
+    pub(crate) compensation: u64,
+}
+
+/// The team the Site's `/team` page lists (everyone on the Site's payroll, not dave).
+pub(crate) const PAYROLL_TEAM: &str = "payroll";
+
+impl HrRecord {
+    pub(crate) fn to_json(&self, with_compensation: bool) -> Value {
+        let mut record = Map::new();
+        record.insert("id".into(), json!(self.id));
+        record.insert("name".into(), json!(self.name));
+        record.insert("team".into(), json!(self.team));
+        record.insert("email".into(), json!(self.email));
+        if with_compensation {
+            record.insert("compensation".into(), json!(self.compensation));
+        }
+        Value::Object(record)
+    }
+}
+
+/// The HR API's records: the Site's fixed employees (same ids) and dave (id 4, an employee of
+/// the company but not on the Site's payroll team). Odd figures, never a multiple of 50, so
+/// none equals a salary, a bonus or a generated salary.
+pub(crate) fn hr_records() -> Vec<HrRecord> {
+    const RECORDS: [(u32, &str, &str, u64); 6] = [
+        (1, "alice", PAYROLL_TEAM, 287_413),
+        (2, "bob", PAYROLL_TEAM, 131_729),
+        (3, "carol", PAYROLL_TEAM, 104_387),
+        (4, "dave", "operations", 97_651),
+        (5, "erin", PAYROLL_TEAM, 108_943),
+        (6, "frank", PAYROLL_TEAM, 93_207),
+    ];
+    RECORDS
+        .iter()
+        .map(|&(id, name, team, compensation)| HrRecord {
+            id,
+            name,
+            team,
+            email: format!("{name}@acme.example"),
+            compensation,
+        })
+        .collect()
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Role {

@@ -25,6 +25,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("foreign", 4),
     ("browser", 4),
     ("watch", 4),
+    ("hr", 4),
+    ("team", 4),
     ("router", 5),
     ("lib", 6),
     ("runner", 7),

@@ -52,6 +52,7 @@ fn nav(site: &SiteState, viewer: Option<&Account>) -> String {
     if account.team_member {
         link("/", "Home");
         link("/dashboard", "Dashboard");
+        link("/team", "Team");
         link("/reports/quarterly", "Quarterly report");
         link("/api/directory", "Directory");
         if let Some(id) = account.employee_id {

@@ -1,9 +1,10 @@
 //! The embedded demo Site ("Acme Payroll"): a small axum app with deliberate
 //! access-control flaws for the scanner to find, a `fixed` mode without them,
-//! and a second "foreign" origin that counts credentials leaked to it.
+//! a second "foreign" origin that counts credentials leaked to it, and a third, the HR API,
+//! a source system the Site reads (`hr.rs`).
 //!
 //! The flaws are documented next to the handlers that carry them (`pages.rs`,
-//! `api.rs`, `browser.rs`); `DemoConfig::fixed` switches every one of them off.
+//! `api.rs`, `browser.rs`, `team.rs`); `DemoConfig::fixed` switches every one of them off.
 //!
 //! # Layers
 //!
@@ -12,11 +13,11 @@
 //!
 //! | layer | modules | holds |
 //! |-------|---------|-------|
-//! | 0 | `config`, `data`, `table` | the caller's configuration and the Chaos kinds; accounts, employees; the data browser's tables and views |
-//! | 1 | `state` | `Site` (the handlers' shared state), `lock`, `Counters`, `DemoStats` |
+//! | 0 | `config`, `data`, `table` | the caller's configuration and the Chaos kinds; accounts, employees, the HR API's tokens and records; the data browser's tables and views |
+//! | 1 | `state` | `Site` (the handlers' shared state), `lock`, `random_hex`, `Counters`, `DemoStats` |
 //! | 2 | `layout` | the page layout and the shared responses (`render`, `page`, `Denied`, `json_error`) |
 //! | 3 | `gate` | who is asking (`identify`, `cookie`) and the login/team/role gates |
-//! | 4 | `auth`, `pages`, `api`, `browser`, `chaos`, `hostile`, `foreign`, `watch` | the handlers (and the fault and counting middleware) |
+//! | 4 | `auth`, `pages`, `api`, `browser`, `chaos`, `hostile`, `foreign`, `watch`, `team`, `hr` | the handlers (and the fault and counting middleware); the foreign origin's and the HR API's routers |
 //! | 5 | `router` | the Site's axum `Router`: routes, fallback, middleware |
 //! | 6 | this file | the public API: `DemoSite`, re-exports of the public types |
 //! | 7 | `runner`, `fleet` | `run`/`run_with`: serve the Site and scan it; `DemoFleet`: serve many Sites and write their scenarios |
@@ -36,6 +37,7 @@ pub mod fleet;
 mod foreign;
 mod gate;
 mod hostile;
+mod hr;
 #[cfg(test)]
 mod layers;
 mod layout;
@@ -44,6 +46,7 @@ mod router;
 mod runner;
 mod state;
 mod table;
+mod team;
 #[cfg(test)]
 mod tests;
 mod watch;
@@ -65,12 +68,21 @@ use tokio::task::JoinHandle;
 use state::Counters;
 
 /// Values for the demo scenario's variables: DEMO_ALICE_PASSWORD, DEMO_BOB_PASSWORD,
-/// DEMO_CAROL_PASSWORD, DEMO_DAVE_PASSWORD -> the fixed passwords; anything else -> None.
+/// DEMO_CAROL_PASSWORD, DEMO_DAVE_PASSWORD -> the fixed passwords; DEMO_HR_ALICE_TOKEN,
+/// DEMO_HR_BOB_TOKEN, DEMO_HR_CAROL_TOKEN, DEMO_HR_DAVE_TOKEN -> each person's HR API token;
+/// anything else -> None.
 pub fn demo_env(var: &str) -> Option<String> {
-    USERS
+    let password = USERS
         .iter()
         .find(|user| user.env_var == var)
-        .map(|user| user.password.to_string())
+        .map(|user| user.password);
+    let hr_token = || {
+        data::HR_TOKENS
+            .iter()
+            .find(|hr| hr.env_var == var)
+            .map(|hr| hr.token)
+    };
+    password.or_else(hr_token).map(str::to_string)
 }
 
 /// One served origin: how to ask it to stop, and the task to wait for.
@@ -79,10 +91,12 @@ struct Server {
     task: JoinHandle<std::io::Result<()>>,
 }
 
-/// A running demo Site and its foreign origin.
+/// A running demo Site, its foreign origin and its HR API.
 pub struct DemoSite {
     pub base_url: url::Url,
     pub foreign_url: url::Url,
+    /// The HR API (`GET /employees`, `GET /employees/{id}`), the source system `/team` reads.
+    pub hr_url: url::Url,
     stats: Arc<Counters>,
     servers: Vec<Server>,
 }
@@ -92,26 +106,33 @@ pub struct DemoSite {
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 impl DemoSite {
-    /// Binds the Site on `addr` (tests pass 127.0.0.1:0) and the second "foreign" origin on 127.0.0.1:0; serves both in tokio tasks.
+    /// Binds the Site on `addr` (tests pass 127.0.0.1:0), the second "foreign" origin and the
+    /// HR API each on 127.0.0.1:0; serves all three in tokio tasks.
     pub async fn start(config: DemoConfig, addr: SocketAddr) -> std::io::Result<DemoSite> {
         let stats = Arc::new(Counters::default());
+        let loopback = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
 
-        let foreign_listener =
-            TcpListener::bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0)).await?;
+        let foreign_listener = TcpListener::bind(loopback).await?;
         let foreign_url = origin_url(foreign_listener.local_addr()?)?;
+        let hr_listener = TcpListener::bind(loopback).await?;
+        let hr_url = origin_url(hr_listener.local_addr()?)?;
         let site_listener = TcpListener::bind(addr).await?;
         let base_url = origin_url(site_listener.local_addr()?)?;
 
-        let site_router = router::router(config, foreign_url.clone(), stats.clone());
+        let site_router =
+            router::router(config, foreign_url.clone(), hr_url.clone(), stats.clone());
         let foreign_router = foreign::router(stats.clone());
+        let hr_router = hr::router(stats.clone());
 
         let servers = vec![
             serve(site_listener, site_router),
             serve(foreign_listener, foreign_router),
+            serve(hr_listener, hr_router),
         ];
         Ok(DemoSite {
             base_url,
             foreign_url,
+            hr_url,
             stats,
             servers,
         })
@@ -121,7 +142,7 @@ impl DemoSite {
         self.stats.snapshot()
     }
 
-    /// Graceful stop of both servers.
+    /// Graceful stop of every server.
     pub async fn shutdown(self) {
         let mut tasks = Vec::new();
         for server in self.servers {
@@ -173,5 +194,5 @@ pub const SCENARIO_PATH: &str = "scenarios/demo.toml";
 /// A fresh value for the Site's runtime secret: random per run, so a test that finds it in
 /// an output has found a real leak, not a constant that happens to be there.
 pub fn random_secret() -> String {
-    format!("demo-db-{}", auth::random_hex())
+    format!("demo-db-{}", state::random_hex())
 }

@@ -11,11 +11,16 @@ use axum::routing::{get, post};
 
 use crate::config::DemoConfig;
 use crate::state::{Counters, Site};
-use crate::{api, auth, browser, chaos, hostile, pages, watch};
+use crate::{api, auth, browser, chaos, hostile, pages, team, watch};
 
-pub(crate) fn router(config: DemoConfig, foreign_url: url::Url, stats: Arc<Counters>) -> Router {
+pub(crate) fn router(
+    config: DemoConfig,
+    foreign_url: url::Url,
+    hr_url: url::Url,
+    stats: Arc<Counters>,
+) -> Router {
     let data_browser = config.data_browser;
-    let site = Site::new(config, foreign_url, stats);
+    let site = Site::new(config, foreign_url, hr_url, stats);
     let routes = Router::new()
         .route("/login", get(auth::login_page).post(auth::login_submit))
         .route("/api/auth/login", post(auth::login_json))
@@ -29,6 +34,8 @@ pub(crate) fn router(config: DemoConfig, foreign_url: url::Url, stats: Arc<Count
         .route("/payroll/summary", get(pages::payroll_summary))
         .route("/hr/reviews", get(pages::hr_reviews))
         .route("/hr/employees", get(pages::hr_employees))
+        .route("/team", get(team::team))
+        .route("/team/compensation", post(team::adjust))
         .route("/go/partner", get(pages::go_partner))
         .route("/healthz", get(api::healthz))
         .route("/robots.txt", get(api::robots))

@@ -1,16 +1,18 @@
 //! What the running Site holds: the `Site` every handler gets as `SiteState` (its config, its
-//! data, its session maps), the `Counters` both origins bump, and their `DemoStats` snapshot.
+//! data, its session maps), the `Counters` all three origins bump, and their `DemoStats`
+//! snapshot; and `random_hex`, the random ids and tokens are made of.
 //!
 //! Above `config` and `data`, below everything that serves requests: handlers read and update
 //! this state but never define it, so no handler needs another to reach it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::config::{DemoConfig, Faults, Flaw};
-use crate::data::{self, ACCOUNTS, Employee};
+use crate::data::{self, ACCOUNTS, Account, Employee};
 use crate::table::{Cell, Column, Private, Table};
 
 /// Everything the handlers share.
@@ -28,6 +30,14 @@ pub(crate) struct Site {
     /// The data browser's tables, in index order; empty when it is off.
     pub(crate) tables: Vec<Table>,
     pub(crate) foreign_url: url::Url,
+    /// The HR API's origin, which `/team` reads with the Site's service token.
+    pub(crate) hr_url: url::Url,
+    /// The client `/team` reads the HR API with: no cookie store and no default headers, so
+    /// nothing of a viewer's request can ride along. `None` if it could not be built; `/team`
+    /// then answers 502 as for an unreachable HR API.
+    pub(crate) hr_client: Option<reqwest::Client>,
+    /// Each account's CSRF token for the `/team` form, in `ACCOUNTS` order: random per Site.
+    form_tokens: Vec<String>,
     pub(crate) stats: Arc<Counters>,
     /// Form-login session id -> index into `ACCOUNTS`.
     pub(crate) sessions: Mutex<HashMap<String, usize>>,
@@ -47,12 +57,34 @@ pub(crate) struct Site {
 
 pub(crate) type SiteState = Arc<Site>;
 
+/// How long `/team` waits for the HR API before answering 502.
+const HR_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// 32 hex characters that are unpredictable enough for a loopback demo: no
+/// rand crate is available, so std's randomly keyed SipHash is fed a counter and the clock.
+pub(crate) fn random_hex() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut halves = [0u64; 2];
+    for half in &mut halves {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        hasher.write_u128(nanos);
+        *half = hasher.finish();
+    }
+    format!("{:016x}{:016x}", halves[0], halves[1])
+}
+
 impl Site {
-    /// A fresh Site for `config`, linking to the foreign origin at `foreign_url` and counting
-    /// into `stats` (shared with that origin).
+    /// A fresh Site for `config`, linking to the foreign origin at `foreign_url`, reading the
+    /// HR API at `hr_url`, and counting into `stats` (shared with both origins).
     pub(crate) fn new(
         config: DemoConfig,
         foreign_url: url::Url,
+        hr_url: url::Url,
         stats: Arc<Counters>,
     ) -> SiteState {
         let employees = data::employees(config.extra_employees);
@@ -84,6 +116,14 @@ impl Site {
             data_browser: config.data_browser,
             tables,
             foreign_url,
+            hr_url,
+            hr_client: reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(HR_TIMEOUT)
+                .build()
+                .ok(),
+            form_tokens: ACCOUNTS.iter().map(|_| random_hex()).collect(),
             stats,
             sessions: Mutex::new(HashMap::new()),
             csrf: Mutex::new(HashMap::new()),
@@ -106,6 +146,14 @@ impl Site {
     /// out included).
     pub(crate) fn issued_session(&self, sid: &str) -> bool {
         lock(&self.sessions).contains_key(sid) || lock(&self.issued).iter().any(|s| s == sid)
+    }
+
+    /// The CSRF token `account` gets in the `/team` form.
+    pub(crate) fn form_token(&self, account: &Account) -> Option<&str> {
+        let index = ACCOUNTS
+            .iter()
+            .position(|known| known.name() == account.name())?;
+        self.form_tokens.get(index).map(String::as_str)
     }
 
     /// Whether this flaw is fixed in the Site being served.
@@ -268,6 +316,39 @@ pub struct DemoStats {
     /// (Credentials sent *to* the foreign origin are `foreign_credentials`.)
     #[serde(default)]
     pub unknown_credentials: u64,
+    /// GET requests the HR API received (every path).
+    #[serde(default)]
+    pub hr_gets: u64,
+    /// Requests of any other method the HR API received (each answered 405).
+    #[serde(default)]
+    pub hr_non_gets: u64,
+    /// HR API requests per person whose token they carried, by identity name.
+    #[serde(default)]
+    pub hr_requests_by: BTreeMap<String, u64>,
+    /// HR API requests with the Site's own service token (`/team` makes one per view).
+    #[serde(default)]
+    pub hr_service_requests: u64,
+    /// HR API requests whose `Authorization` was no token the HR API knows.
+    #[serde(default)]
+    pub hr_unknown_tokens: u64,
+    /// HR API requests without an `Authorization` header.
+    #[serde(default)]
+    pub hr_no_token: u64,
+    /// HR API requests that carried any `Cookie` header. The HR API sets no cookie, so one
+    /// can only be another origin's (the Site's session): it must stay 0.
+    #[serde(default)]
+    pub hr_cookies: u64,
+    /// `POST /team/compensation` requests, whoever sent them and whatever they held.
+    #[serde(default)]
+    pub write_requests: u64,
+    /// `POST /team/compensation` requests per signed-in caller, by identity name (anonymous
+    /// ones are in `write_requests` only).
+    #[serde(default)]
+    pub write_requests_by: BTreeMap<String, u64>,
+    /// `POST /team/compensation` requests whose body was not empty: a write probe sends an
+    /// empty one, so this must stay 0 when lowpriv runs.
+    #[serde(default)]
+    pub write_nonempty_bodies: u64,
 }
 
 /// Live counters shared by both origins; `DemoStats` is their snapshot.
@@ -281,6 +362,16 @@ pub(crate) struct Counters {
     pub(crate) faults_injected: AtomicU64,
     pub(crate) requests: AtomicU64,
     pub(crate) unknown_credentials: AtomicU64,
+    pub(crate) hr_gets: AtomicU64,
+    pub(crate) hr_non_gets: AtomicU64,
+    pub(crate) hr_requests_by: Mutex<BTreeMap<String, u64>>,
+    pub(crate) hr_service_requests: AtomicU64,
+    pub(crate) hr_unknown_tokens: AtomicU64,
+    pub(crate) hr_no_token: AtomicU64,
+    pub(crate) hr_cookies: AtomicU64,
+    pub(crate) write_requests: AtomicU64,
+    pub(crate) write_requests_by: Mutex<BTreeMap<String, u64>>,
+    pub(crate) write_nonempty_bodies: AtomicU64,
     /// The wall-clock second being counted and its requests so far.
     second: Mutex<(u64, u64)>,
     max_requests_per_second: AtomicU64,
@@ -289,6 +380,11 @@ pub(crate) struct Counters {
 impl Counters {
     pub(crate) fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one under `name` in a per-identity map.
+    pub(crate) fn bump_named(map: &Mutex<BTreeMap<String, u64>>, name: &str) {
+        *lock(map).entry(name.to_string()).or_default() += 1;
     }
 
     pub(crate) fn bump_fault(&self) {
@@ -325,6 +421,16 @@ impl Counters {
             requests: self.requests.load(Ordering::Relaxed),
             max_requests_per_second: self.max_requests_per_second.load(Ordering::Relaxed),
             unknown_credentials: self.unknown_credentials.load(Ordering::Relaxed),
+            hr_gets: self.hr_gets.load(Ordering::Relaxed),
+            hr_non_gets: self.hr_non_gets.load(Ordering::Relaxed),
+            hr_requests_by: lock(&self.hr_requests_by).clone(),
+            hr_service_requests: self.hr_service_requests.load(Ordering::Relaxed),
+            hr_unknown_tokens: self.hr_unknown_tokens.load(Ordering::Relaxed),
+            hr_no_token: self.hr_no_token.load(Ordering::Relaxed),
+            hr_cookies: self.hr_cookies.load(Ordering::Relaxed),
+            write_requests: self.write_requests.load(Ordering::Relaxed),
+            write_requests_by: lock(&self.write_requests_by).clone(),
+            write_nonempty_bodies: self.write_nonempty_bodies.load(Ordering::Relaxed),
         }
     }
 }

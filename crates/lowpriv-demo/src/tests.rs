@@ -786,8 +786,8 @@ fn demo_env_maps_password_variables() {
 
 #[test]
 fn random_values_are_distinct_hex() {
-    let a = auth::random_hex();
-    let b = auth::random_hex();
+    let a = state::random_hex();
+    let b = state::random_hex();
     assert_eq!(a.len(), 32);
     assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
     assert_ne!(a, b);
@@ -1126,4 +1126,441 @@ fn the_documented_data_browser_rules_are_the_demo_scenarios() {
             .iter()
             .any(|e| e.paths.iter().any(|p| p == "/data/employees.*"))
     );
+}
+
+// --- The HR API, /team and POST /team/compensation ---
+
+/// Each HR record's id and compensation, as `data::hr_records` holds them.
+const COMPENSATION: [(u32, &str, u64); 6] = [
+    (1, "alice", 287_413),
+    (2, "bob", 131_729),
+    (3, "carol", 104_387),
+    (4, "dave", 97_651),
+    (5, "erin", 108_943),
+    (6, "frank", 93_207),
+];
+
+fn hr_token(user: &str) -> String {
+    demo_env(&format!("DEMO_HR_{}_TOKEN", user.to_uppercase())).unwrap()
+}
+
+/// GET on the HR API with `token` as bearer, or without credentials.
+async fn hr_get(site: &DemoSite, path: &str, token: Option<&str>) -> Got {
+    let mut request = client().get(site.hr_url.join(path).unwrap());
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    send(request).await
+}
+
+/// The ids of the records in an HR answer that carry `compensation`.
+fn with_compensation(records: &[Value]) -> Vec<u64> {
+    records
+        .iter()
+        .filter(|r| r.get("compensation").is_some())
+        .map(|r| r["id"].as_u64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn hr_api_gives_each_token_its_rows_and_fields() {
+    let site = site(false).await;
+    assert_eq!(site.hr_url.host_str(), Some("127.0.0.1"));
+    assert_ne!(site.hr_url.port(), site.base_url.port());
+    assert_ne!(site.hr_url.port(), site.foreign_url.port());
+    for user in ["alice", "bob"] {
+        let got = hr_get(&site, "/employees", Some(&hr_token(user))).await;
+        assert_eq!(got.status, 200, "{user}");
+        let records = got.json()["employees"].as_array().unwrap().clone();
+        assert_eq!(with_compensation(&records), [1, 2, 3, 4, 5, 6], "{user}");
+        for (record, (id, name, pay)) in records.iter().zip(COMPENSATION) {
+            assert_eq!(record["id"], id);
+            assert_eq!(record["name"], name);
+            assert_eq!(record["email"], format!("{name}@acme.example"));
+            assert_eq!(record["compensation"], pay);
+            let team = if name == "dave" {
+                "operations"
+            } else {
+                "payroll"
+            };
+            assert_eq!(record["team"], team);
+        }
+    }
+    for (user, own) in [("carol", 3), ("dave", 4)] {
+        let got = hr_get(&site, "/employees", Some(&hr_token(user))).await;
+        assert_eq!(got.status, 200, "{user}");
+        let records = got.json()["employees"].as_array().unwrap().clone();
+        assert_eq!(records.len(), 6, "{user}: every record");
+        assert!(records.iter().all(|r| r["email"].is_string()), "{user}");
+        assert_eq!(with_compensation(&records), [own], "{user}: own only");
+    }
+    // One record, the same rules.
+    let bob_on_carol = hr_get(&site, "/employees/3", Some(&hr_token("bob"))).await;
+    assert_eq!(bob_on_carol.json()["compensation"], 104_387);
+    let carol_on_alice = hr_get(&site, "/employees/1", Some(&hr_token("carol"))).await;
+    assert_eq!(carol_on_alice.status, 200);
+    assert_eq!(carol_on_alice.json()["name"], "alice");
+    assert!(carol_on_alice.json().get("compensation").is_none());
+    let carol_on_carol = hr_get(&site, "/employees/3", Some(&hr_token("carol"))).await;
+    assert_eq!(carol_on_carol.json()["compensation"], 104_387);
+    let missing = hr_get(&site, "/employees/99", Some(&hr_token("alice"))).await;
+    assert_eq!(missing.status, 404);
+    let service = hr_get(&site, "/employees", Some(data::HR_SERVICE_TOKEN)).await;
+    let records = service.json()["employees"].as_array().unwrap().clone();
+    assert_eq!(with_compensation(&records), [1, 2, 3, 4, 5, 6]);
+
+    // No token, an unknown one, the Site's own API token, a password: 401 JSON, no data.
+    let site_token = token("alice");
+    for (what, token) in [
+        ("none", None),
+        ("unknown", Some("hr-nobody-000")),
+        ("site token", Some(site_token)),
+    ] {
+        for path in ["/employees", "/employees/1"] {
+            let got = hr_get(&site, path, token).await;
+            assert_eq!(got.status, 401, "{what} {path}");
+            assert!(got.json()["error"].is_string(), "{what} {path}");
+            assert!(!got.body.contains("compensation"), "{what} {path}");
+        }
+    }
+    let basic = send(
+        client()
+            .get(site.hr_url.join("/employees").unwrap())
+            .basic_auth("alice", Some("alice-demo-pw-7Hq2")),
+    )
+    .await;
+    assert_eq!(basic.status, 401);
+    site.shutdown().await;
+}
+
+#[tokio::test]
+async fn hr_api_refuses_other_methods_and_counts_every_request() {
+    let site = site(false).await;
+    let url = site.hr_url.join("/employees").unwrap();
+    let alice = hr_token("alice");
+    for request in [
+        client().post(url.clone()).bearer_auth(&alice),
+        client().delete(site.hr_url.join("/employees/3").unwrap()),
+        client().put(url.clone()).body("{}"),
+    ] {
+        let got = send(request).await;
+        assert_eq!(got.status, 405);
+        assert_eq!(got.headers["allow"], "GET");
+    }
+    assert_eq!(site.stats().hr_non_gets, 3);
+    assert_eq!(site.stats().hr_gets, 0);
+
+    hr_get(&site, "/employees", Some(&hr_token("carol"))).await;
+    hr_get(&site, "/employees/3", Some(&hr_token("carol"))).await;
+    hr_get(&site, "/employees", Some(&hr_token("dave"))).await;
+    hr_get(&site, "/employees", Some("hr-nobody-000")).await;
+    hr_get(&site, "/employees", None).await;
+    hr_get(&site, "/nothing-here", None).await;
+    let stats = site.stats();
+    assert_eq!(stats.hr_gets, 6);
+    assert_eq!(stats.hr_non_gets, 3);
+    let by: Vec<(&str, u64)> = stats
+        .hr_requests_by
+        .iter()
+        .map(|(name, n)| (name.as_str(), *n))
+        .collect();
+    assert_eq!(by, [("alice", 1), ("carol", 2), ("dave", 1)]);
+    assert_eq!(stats.hr_unknown_tokens, 1);
+    assert_eq!(stats.hr_no_token, 4, "the DELETE, the PUT and two GETs");
+    assert_eq!(stats.hr_service_requests, 0);
+    assert_eq!(stats.hr_cookies, 0, "no request so far carried a cookie");
+    // None of it reached the Site.
+    assert_eq!(stats.requests, 0);
+
+    let with_cookie = send(client().get(url.clone()).header("cookie", "sid=abc")).await;
+    assert_eq!(with_cookie.status, 401);
+    assert_eq!(site.stats().hr_cookies, 1);
+    site.shutdown().await;
+}
+
+#[test]
+fn demo_env_maps_hr_token_variables_and_keeps_the_passwords() {
+    for (user, token) in [
+        ("ALICE", "hr-alice-71c4e9b2d0"),
+        ("BOB", "hr-bob-2f8a6d3e15"),
+        ("CAROL", "hr-carol-9b0e4c7a58"),
+        ("DAVE", "hr-dave-4d6f1a8c93"),
+    ] {
+        assert_eq!(
+            demo_env(&format!("DEMO_HR_{user}_TOKEN")).as_deref(),
+            Some(token)
+        );
+    }
+    assert_eq!(demo_env("DEMO_CAROL_PASSWORD").as_deref(), Some(CAROL_PW));
+    assert_eq!(demo_env("DEMO_HR_ERIN_TOKEN"), None);
+    // The service token is no scenario's to hold.
+    assert!(!["ALICE", "BOB", "CAROL", "DAVE"].iter().any(|u| {
+        demo_env(&format!("DEMO_HR_{u}_TOKEN")).as_deref() == Some(data::HR_SERVICE_TOKEN)
+    }));
+}
+
+/// The compensation figures a `/team` page shows, in the order of `COMPENSATION`.
+fn shown_compensation(main: &str) -> Vec<u64> {
+    COMPENSATION
+        .iter()
+        .filter(|(_, _, pay)| main.contains(&format!("<td>{pay}</td>")))
+        .map(|&(_, _, pay)| pay)
+        .collect()
+}
+
+const PAYROLL: [u64; 5] = [287_413, 131_729, 104_387, 108_943, 93_207];
+
+#[tokio::test]
+async fn team_page_shows_every_compensation_only_when_flawed() {
+    let flawed = site(false).await;
+    let fixed = site(true).await;
+    for user in ["alice", "bob", "carol"] {
+        let page = get(&flawed, "/team", Some(user)).await;
+        assert_eq!(page.status, 200, "{user}");
+        assert!(
+            page.main()
+                .contains("<th>name</th><th>team</th><th>email</th><th>compensation</th>")
+        );
+        assert!(page.main().contains("<td>erin@acme.example</td>"), "{user}");
+        assert_eq!(shown_compensation(page.main()), PAYROLL, "flawed, {user}");
+    }
+    for user in ["alice", "bob"] {
+        let page = get(&fixed, "/team", Some(user)).await;
+        assert_eq!(shown_compensation(page.main()), PAYROLL, "fixed, {user}");
+    }
+    let carol = get(&fixed, "/team", Some("carol")).await;
+    assert_eq!(carol.status, 200);
+    assert_eq!(shown_compensation(carol.main()), [104_387], "fixed, carol");
+    // Her colleagues' rows are there, their compensation cells blank.
+    assert!(
+        carol
+            .main()
+            .contains("<td>alice</td><td>payroll</td><td>alice@acme.example</td><td></td>")
+    );
+    for site in [&flawed, &fixed] {
+        // dave is off the payroll team: neither his row nor the page for him.
+        let dave = get(site, "/team", Some("dave")).await;
+        assert_eq!(dave.status, 200);
+        assert!(
+            dave.main()
+                .contains("Access denied: you are not a member of the payroll team")
+        );
+        assert!(shown_compensation(&dave.body).is_empty());
+        let alice = get(site, "/team", Some("alice")).await;
+        assert!(!alice.main().contains("97651") && !alice.main().contains("dave"));
+        let anonymous = get(site, "/team", None).await;
+        assert_eq!(anonymous.status, 302);
+        assert_eq!(anonymous.location(), "/login?next=%2Fteam");
+        // Linked for the team, not for dave.
+        assert!(alice.body.contains("href=\"/team\""));
+        assert!(!dave.body.contains("href=\"/team\""));
+    }
+    // Each team member's view is one read with the service token (dave's and the anonymous
+    // one none).
+    assert_eq!(flawed.stats().hr_service_requests, 4);
+    assert_eq!(fixed.stats().hr_service_requests, 4);
+    flawed.shutdown().await;
+    fixed.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_reopened_team_compensation_flaw_shows_carol_everything_again() {
+    let config = DemoConfig {
+        fixed: true,
+        reopened: vec![Flaw::TeamCompensation],
+        ..DemoConfig::default()
+    };
+    let site = DemoSite::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let carol = get(&site, "/team", Some("carol")).await;
+    assert_eq!(shown_compensation(carol.main()), PAYROLL);
+    // The form's flaw stays fixed.
+    assert!(!carol.main().contains("/team/compensation"));
+    site.shutdown().await;
+}
+
+#[tokio::test]
+async fn team_form_is_shown_to_the_team_when_flawed_and_to_hr_and_owner_when_fixed() {
+    let form = "<form method=\"post\" action=\"/team/compensation\">";
+    let flawed = site(false).await;
+    let fixed = site(true).await;
+    for user in ["alice", "bob", "carol"] {
+        let page = get(&flawed, "/team", Some(user)).await;
+        assert!(page.main().contains(form), "flawed, {user}");
+        for field in ["name=\"csrf\"", "name=\"employee\"", "name=\"amount\""] {
+            assert!(page.main().contains(field), "flawed, {user}: {field}");
+        }
+    }
+    for (user, shown) in [("alice", true), ("bob", true), ("carol", false)] {
+        let page = get(&fixed, "/team", Some(user)).await;
+        assert_eq!(page.main().contains(form), shown, "fixed, {user}");
+    }
+    flawed.shutdown().await;
+    fixed.shutdown().await;
+}
+
+/// POST to `/team/compensation` as `user` (bearer), or anonymously, with a form body.
+async fn adjust(site: &DemoSite, user: Option<&str>, body: &str) -> Got {
+    let mut request = client()
+        .post(site.base_url.join("/team/compensation").unwrap())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.to_string());
+    if let Some(user) = user {
+        request = request.bearer_auth(token(user));
+    }
+    send(request).await
+}
+
+/// A valid adjustment body for `user`, with the CSRF token their `/team` form carries.
+async fn valid_body(site: &DemoSite, user: &str) -> String {
+    let page = get(site, "/team", Some(user)).await;
+    format!("employee=3&amount=1000&csrf={}", csrf_from(&page.body))
+}
+
+#[tokio::test]
+async fn flawed_compensation_write_checks_login_only() {
+    let site = site(false).await;
+    for user in ["alice", "bob", "carol", "dave"] {
+        let got = adjust(&site, Some(user), "").await;
+        assert_eq!(got.status, 422, "{user}");
+    }
+    assert_eq!(adjust(&site, None, "").await.status, 401);
+    let body = valid_body(&site, "carol").await;
+    let recorded = adjust(&site, Some("carol"), &body).await;
+    assert_eq!(
+        (recorded.status, recorded.body.as_str()),
+        (200, "recorded (demo: nothing changed)")
+    );
+    // Another's CSRF token, an unknown employee, a missing amount: not valid.
+    let alice_body = valid_body(&site, "alice").await;
+    assert_eq!(adjust(&site, Some("carol"), &alice_body).await.status, 422);
+    let csrf = csrf_from(&get(&site, "/team", Some("carol")).await.body);
+    for bad in [
+        format!("employee=99&amount=1&csrf={csrf}"),
+        format!("employee=3&csrf={csrf}"),
+        format!("employee=3&amount=lots&csrf={csrf}"),
+    ] {
+        assert_eq!(
+            adjust(&site, Some("carol"), &bad).await.status,
+            422,
+            "{bad}"
+        );
+    }
+    let stats = site.stats();
+    assert_eq!(stats.write_requests, 10);
+    assert_eq!(stats.write_nonempty_bodies, 5);
+    let by: Vec<(&str, u64)> = stats
+        .write_requests_by
+        .iter()
+        .map(|(name, n)| (name.as_str(), *n))
+        .collect();
+    assert_eq!(
+        by,
+        [("alice", 1), ("bob", 1), ("carol", 6), ("dave", 1)],
+        "the anonymous one is in the total only"
+    );
+    site.shutdown().await;
+}
+
+#[tokio::test]
+async fn fixed_compensation_write_is_for_hr_and_owner_only() {
+    let site = site(true).await;
+    for user in ["carol", "dave"] {
+        assert_eq!(adjust(&site, Some(user), "").await.status, 403, "{user}");
+    }
+    // carol's token from the flawed form would not help: she is refused before the body.
+    assert_eq!(
+        adjust(&site, Some("carol"), "employee=3&amount=1&csrf=x")
+            .await
+            .status,
+        403
+    );
+    assert_eq!(adjust(&site, None, "").await.status, 401);
+    for user in ["alice", "bob"] {
+        assert_eq!(adjust(&site, Some(user), "").await.status, 422, "{user}");
+        let body = valid_body(&site, user).await;
+        assert_eq!(adjust(&site, Some(user), &body).await.status, 200, "{user}");
+    }
+    let stats = site.stats();
+    assert_eq!(stats.write_requests, 8);
+    assert_eq!(stats.write_nonempty_bodies, 3);
+    // A GET is no write: not routed there, not counted.
+    let got = get(&site, "/team/compensation", Some("alice")).await;
+    assert_eq!(got.status, 405);
+    assert_eq!(site.stats().write_requests, 8);
+    site.shutdown().await;
+}
+
+#[tokio::test]
+async fn team_page_never_forwards_the_viewers_credentials_to_the_hr_api() {
+    let site = site(false).await;
+    let (login, _) = form_login(&site, "carol", CAROL_PW, "/team").await;
+    let sid = cookie_value(&set_cookie(&login, "sid").unwrap());
+    let page = send(
+        client()
+            .get(site.base_url.join("/team").unwrap())
+            .header("cookie", format!("sid={sid}; theme=dark")),
+    )
+    .await;
+    assert_eq!(page.status, 200);
+    assert_eq!(shown_compensation(page.main()), PAYROLL);
+    // A bearer viewer too: the Site's API token must not travel either.
+    assert_eq!(get(&site, "/team", Some("bob")).await.status, 200);
+    let stats = site.stats();
+    assert_eq!(stats.hr_service_requests, 2);
+    assert_eq!(stats.hr_cookies, 0);
+    assert_eq!(stats.hr_unknown_tokens, 0);
+    assert_eq!(stats.hr_no_token, 0);
+    assert!(stats.hr_requests_by.is_empty());
+    // The same count sees a cookie when one does arrive.
+    send(
+        client()
+            .get(site.hr_url.join("/employees").unwrap())
+            .header("cookie", format!("sid={sid}")),
+    )
+    .await;
+    assert_eq!(site.stats().hr_cookies, 1);
+    site.shutdown().await;
+}
+
+#[tokio::test]
+async fn team_page_answers_502_when_the_hr_api_is_down() {
+    // A port that was bound and released: nothing listens there.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hr_url = url::Url::parse(&format!("http://{}/", closed.local_addr().unwrap())).unwrap();
+    drop(closed);
+    let foreign = url::Url::parse("http://127.0.0.1:9/").unwrap();
+    let stats = Arc::new(Counters::default());
+    let app = router::router(DemoConfig::default(), foreign, hr_url, stats);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = url::Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let got = send(
+        client()
+            .get(base.join("/team").unwrap())
+            .bearer_auth(token("carol")),
+    )
+    .await;
+    assert_eq!(got.status, 502);
+    assert!(got.main().contains("The HR system is unavailable"));
+    assert!(shown_compensation(&got.body).is_empty());
+    // The rest of the Site is unaffected.
+    let home = send(
+        client()
+            .get(base.join("/").unwrap())
+            .bearer_auth(token("carol")),
+    )
+    .await;
+    assert_eq!(home.status, 200);
+    server.abort();
+}
+
+#[tokio::test]
+async fn shutdown_stops_the_hr_api_too() {
+    let site = site(false).await;
+    let hr = site.hr_url.join("/employees").unwrap();
+    assert_eq!(send(client().get(hr.clone())).await.status, 401);
+    site.shutdown().await;
+    assert!(client().get(hr).send().await.is_err());
 }

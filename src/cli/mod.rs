@@ -351,8 +351,16 @@ pub fn main() -> Outcome {
             match runtime.block_on(lowpriv_demo::run(fixed, &options)) {
                 Ok((result, stats)) => {
                     let traps = format!(
-                        "demo Site traps: {} logout hits · {} delete hits · {} credentials sent to the foreign origin",
-                        stats.logout_hits, stats.delete_hits, stats.foreign_credentials
+                        "demo Site traps: {} logout hits · {} delete hits · {} credentials sent to the foreign origin\n\
+                         demo HR API: {} GETs · {} other methods · {} cookies · {} unknown tokens · demo write endpoint: {} requests",
+                        stats.logout_hits,
+                        stats.delete_hits,
+                        stats.foreign_credentials,
+                        stats.hr_gets,
+                        stats.hr_non_gets,
+                        stats.hr_cookies,
+                        stats.hr_unknown_tokens,
+                        stats.write_requests
                     );
                     finish(Ok(result), &report, cli.quiet, style, Some(traps))
                 }

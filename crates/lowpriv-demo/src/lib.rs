@@ -188,6 +188,10 @@ fn origin_url(addr: SocketAddr) -> std::io::Result<url::Url> {
 
 /// The demo scenario, embedded so `lowpriv demo` works from any directory.
 pub const SCENARIO: &str = include_str!("../../../scenarios/demo.toml");
+/// The demo scenario's variable for the HR API's URL (its `[[source]] base_url`): the port is
+/// chosen when the HR API is served, so `lowpriv demo` sets it, and a run by hand against
+/// `lowpriv demo-site` exports the URL that command prints.
+pub const HR_URL_VAR: &str = "DEMO_HR_URL";
 /// Where the embedded scenario comes from, for diagnostics and reports.
 pub const SCENARIO_PATH: &str = "scenarios/demo.toml";
 

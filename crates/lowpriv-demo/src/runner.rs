@@ -5,7 +5,9 @@
 use lowpriv::scenario::{self, Scenario};
 use lowpriv::{RunOptions, RunResult};
 
-use crate::{DemoConfig, DemoSite, DemoStats, SCENARIO, SCENARIO_PATH, demo_env, random_secret};
+use crate::{
+    DemoConfig, DemoSite, DemoStats, HR_URL_VAR, SCENARIO, SCENARIO_PATH, demo_env, random_secret,
+};
 
 /// Why the demo could not be run at all (a run that happened, however it ended, is `Ok`).
 #[derive(Debug, thiserror::Error)]
@@ -44,18 +46,24 @@ pub async fn run_with(
 ) -> Result<(RunResult, DemoStats), DemoError> {
     config.db_password = random_secret();
     let db_password = config.db_password.clone();
-    let env = |var: &str| {
-        if var == "DB_PASSWORD" {
-            Some(db_password.clone())
-        } else {
-            demo_env(var)
-        }
-    };
-    let mut scenario = scenario::parse(SCENARIO, std::path::Path::new(SCENARIO_PATH), &env)?;
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let site = DemoSite::start(config, addr)
         .await
         .map_err(|source| DemoError::Serve { source })?;
+    // The HR API's port is only known once it is served: the scenario names it by variable.
+    let hr_url = site.hr_url.to_string();
+    let env = |var: &str| match var {
+        "DB_PASSWORD" => Some(db_password.clone()),
+        HR_URL_VAR => Some(hr_url.clone()),
+        _ => demo_env(var),
+    };
+    let mut scenario = match scenario::parse(SCENARIO, std::path::Path::new(SCENARIO_PATH), &env) {
+        Ok(scenario) => scenario,
+        Err(err) => {
+            site.shutdown().await;
+            return Err(err.into());
+        }
+    };
     scenario.site.base_url = site.base_url.clone();
     adjust(&mut scenario);
     let result = lowpriv::run(&scenario, options).await;

@@ -1024,6 +1024,7 @@ impl Expectation {
         match &self.rule {
             ExpectRule::Access { allow, .. } => allow.clone(),
             ExpectRule::Data { visible_to, .. } => visible_to.clone(),
+            ExpectRule::Actions { allow, .. } => allow.clone(),
         }
     }
 }

@@ -241,7 +241,9 @@ fn actions(
             None
         }
         (Some(ActionKind::Forbidden), None) if !t.has("allow") => Some(Vec::new()),
-        (Some(_), None) if !t.has("allow") => {
+        // Beside a key that belongs to another rule, the entry was not meant as this rule
+        // alone: the split says more than a missing `allow`.
+        (Some(_), None) if !t.has("allow") && ok => {
             cx.error_help(
                 t.key_span("actions").unwrap_or(t.anchor()),
                 "an actions rule needs `allow`",

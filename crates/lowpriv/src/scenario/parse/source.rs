@@ -130,22 +130,22 @@ fn probes(cx: &mut Cx<'_>, t: &Table<'_, '_>) -> Option<Vec<String>> {
     let mut ok = true;
     for (probe, span) in list {
         let problem = if !probe.starts_with('/') {
-            Some("a probe is a path starting with `/`")
+            Some("a probe is a path on the source, starting with `/`")
         } else if probe.starts_with("//") {
             // `//host/x` resolves to another host, where the source's credentials must not go.
-            Some("a probe is a path on the source: `//` would start another host")
+            Some("`//` would start another host: a probe is a path on the source")
         } else if probe.contains(['{', '}']) {
-            Some("a probe is a concrete path: `{param}` is a template, write a real value")
+            Some("a probe is sent as written: put a real value where the `{param}` is")
         } else if probe.contains('#') {
-            Some("a probe must not have a fragment")
+            Some("a fragment is never sent: drop the `#...`")
         } else if probe.chars().any(char::is_whitespace) {
-            Some("a probe must not hold whitespace")
+            Some("a probe is sent as written: percent-encode the whitespace (`%20`)")
         } else {
             None
         };
         match problem {
             Some(why) => {
-                cx.error(span, format!("invalid probe `{probe}`: {why}"));
+                cx.error_help(span, format!("invalid probe `{probe}`"), why);
                 ok = false;
             }
             None => out.push(probe),

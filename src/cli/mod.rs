@@ -531,8 +531,15 @@ fn check(paths: &[PathBuf]) -> Outcome {
     let mut outcome = Outcome::Done;
     let mut names: std::collections::BTreeMap<String, PathBuf> = Default::default();
     for path in &files {
-        match load(path, &scenario::process_env) {
-            Some(s) => {
+        let loaded = scenario::load_with_lints(path, &scenario::process_env)
+            .map_err(|err| print_scenario_error(&err))
+            .ok();
+        match loaded {
+            Some((s, lints)) => {
+                // Warnings do not fail the check: the scenario loads and runs as written.
+                for lint in &lints {
+                    eprintln!("{lint}");
+                }
                 if let Some(first) = names.insert(s.site.name.clone(), path.clone()) {
                     eprintln!(
                         "error: {} and {} both name the Site `{}`: a fleet runs only the first",

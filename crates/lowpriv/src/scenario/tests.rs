@@ -13,6 +13,8 @@ fn env(var: &str) -> Option<String> {
         "DEMO_DAVE_PASSWORD" => Some("dave-pw-0004".into()),
         "DB_PASSWORD" => Some("db-secret-0005".into()),
         "SHORT" => Some("Qx7".into()),
+        "HR_URL" => Some("http://127.0.0.1:8081".into()),
+        "HR_ALICE_TOKEN" => Some("hr-alice-token-0006".into()),
         _ => None,
     }
 }
@@ -608,6 +610,243 @@ const FRAGMENTS: &[(&str, &str, usize, usize, usize)] = &[
         11,
         1,
     ),
+    // 8. sources
+    (
+        "[[source]]\nname = \"hr\"\nbase_url = \"http://hr.example\"\nprobes = [\"/e\"]\nprobs = [\"/f\"]",
+        "unknown key `probs` in [[source]]",
+        5,
+        1,
+        1,
+    ),
+    (
+        "[[source]]\nname = \"h r\"\nbase_url = \"http://hr.example\"\nprobes = [\"/e\"]",
+        "invalid source name `h r`",
+        2,
+        9,
+        1,
+    ),
+    (
+        "[[source]]\nname = \"hr\"\nbase_url = \"http://hr.example\"\nprobes = [\"/e\"]\n[data.x]\njson_keys = [\"a\"]\nsource = \"hr\"\n\
+         [[source]]\nname = \"hr\"\nbase_url = \"http://hr2.example\"\nprobes = [\"/e\"]",
+        "source `hr` is declared twice",
+        9,
+        9,
+        1,
+    ),
+    (
+        "[[source]]\nname = \"hr\"\nbase_url = \"ftp://hr.example\"\nprobes = [\"/e\"]",
+        "`base_url` must be an http or https URL",
+        3,
+        13,
+        1,
+    ),
+    (
+        "[[source]]\nname = \"hr\"\nbase_url = \"https://x.example/api/\"\nprobes = [\"/e\"]",
+        "this [[source]] is the Site itself: its `base_url` has the Site's origin",
+        3,
+        13,
+        1,
+    ),
+    (
+        "[[source]]\nname = \"hr\"\nbase_url = \"http://hr.example?x=1\"\nprobes = [\"/e\"]",
+        "a source's `base_url` must not have a query or fragment",
+        3,
+        13,
+        1,
+    ),
+    (
+        "[[source]]\nname = \"hr\"\nbase_url = \"${HR_UNSET}/api\"\nprobes = [\"/e\"]",
+        "environment variable `HR_UNSET` is not set",
+        3,
+        13,
+        1,
+    ),
+    (
+        "[[source]]\nname = \"hr\"\nprobes = [\"/e\"]",
+        "`base_url` is required in [[source]]",
+        1,
+        1,
+        1,
+    ),
+    (
+        "[[source]]\nname = \"hr\"\nbase_url = \"http://hr.example\"\nprobes = []",
+        "`probes` must not be empty",
+        4,
+        10,
+        1,
+    ),
+    (
+        "[[source]]\nname = \"hr\"\nbase_url = \"http://hr.example\"\nprobes = [\"/e\", \"/e/{id}\"]",
+        "invalid probe `/e/{id}`",
+        4,
+        18,
+        1,
+    ),
+    (
+        "[[source]]\nname = \"hr\"\nbase_url = \"http://hr.example\"\nprobes = [\"e\"]",
+        "invalid probe `e`",
+        4,
+        12,
+        1,
+    ),
+    (
+        "[[source]]\nname = \"hr\"\nbase_url = \"http://hr.example\"\nprobes = [\"//evil.example/e\"]",
+        "invalid probe `//evil.example/e`",
+        4,
+        12,
+        1,
+    ),
+    (
+        "[[identity]]\nname = \"alice\"\ntier = \"owner\"\n\
+         [[source]]\nname = \"hr\"\nbase_url = \"http://hr.example\"\nprobes = [\"/e\"]\n[source.login.alcie]\nbearer = \"${DB_PASSWORD}\"",
+        "unknown identity `alcie` in [source.login]",
+        8,
+        15,
+        1,
+    ),
+    (
+        "[[source]]\nname = \"hr\"\nbase_url = \"http://hr.example\"\nprobes = [\"/e\"]\n[source.login.anon]\nbearer = \"tok-literal\"",
+        "`bearer` of identity `anon` at source `hr` is a literal secret",
+        6,
+        10,
+        1,
+    ),
+    (
+        "[[source]]\nname = \"hr\"\nbase_url = \"http://hr.example\"\nprobes = [\"/e\"]\n[source.login.anon]\nbearer = \"${DB_PASSWORD}\"\nverify = { path = \"me\" }",
+        "`verify.path` must be a path starting with `/`",
+        7,
+        20,
+        1,
+    ),
+    (
+        "[[source]]\nname = \"hr\"\nbase_url = \"http://hr.example\"\nprobes = [\"/e\"]\n[source.login.anon]\nbearr = \"${DB_PASSWORD}\"",
+        "unknown key `bearr` in [source.login.anon]",
+        6,
+        1,
+        2,
+    ),
+    // 9. data sources
+    (
+        "[[source]]\nname = \"hr-api\"\nbase_url = \"http://hr.example\"\nprobes = [\"/e\"]\n[data.x]\njson_keys = [\"a\"]\nsource = \"hr-ap\"",
+        "unknown source `hr-ap`",
+        7,
+        11,
+        1,
+    ),
+    (
+        "[data.x]\njson_keys = [\"a\"]\nsource = \"hr\"",
+        "unknown source `hr`",
+        3,
+        11,
+        1,
+    ),
+    (
+        "[[source]]\nname = \"hr\"\nbase_url = \"http://hr.example\"\nprobes = [\"/e\"]\n[data.x]\nenv = \"DB_PASSWORD\"\nsource = \"hr\"",
+        "`source` does not go with `env`",
+        7,
+        1,
+        1,
+    ),
+    // 10. actions rules
+    (
+        "[[expect]]\nactions = [\"/a\"]\nallow = [\"anon\"]\npaths = [\"/b\"]",
+        "`paths` does not go with `actions` in one [[expect]]",
+        4,
+        1,
+        1,
+    ),
+    (
+        "[[expect]]\nactions = [\"/a\"]\nallow = [\"anon\"]\nmin_rank = 3",
+        "`min_rank` does not go with `actions` in one [[expect]]",
+        4,
+        1,
+        1,
+    ),
+    (
+        "[data.x]\njson_keys = [\"a\"]\n[[expect]]\nactions = [\"/a\"]\ndata = \"x\"\nvisible_to = [\"anon\"]",
+        "`visible_to` does not go with `actions` in one [[expect]]",
+        6,
+        1,
+        2,
+    ),
+    (
+        "[[expect]]\nactions = [\"/a\"]\nkind = \"forbidden\"\nallow = [\"anon\"]",
+        "a forbidden action admits nobody",
+        4,
+        1,
+        1,
+    ),
+    (
+        "[[expect]]\nactions = [\"/a\"]\nallow = [\"anon\"]\nkind = \"wrte\"",
+        "unknown action kind `wrte`",
+        4,
+        9,
+        1,
+    ),
+    (
+        "[[expect]]\nkind = \"write\"\nallow = [\"anon\"]",
+        "`kind` goes only with `actions`",
+        2,
+        1,
+        1,
+    ),
+    (
+        "[[expect]]\nactions = [\"/a\"]",
+        "an actions rule needs `allow`",
+        2,
+        1,
+        1,
+    ),
+    (
+        "[[expect]]\nactions = []\nallow = [\"anon\"]",
+        "`actions` must not be empty",
+        2,
+        11,
+        1,
+    ),
+    (
+        "[[expect]]\nactions = [\"team/**\"]\nallow = [\"anon\"]",
+        "invalid glob in `actions`",
+        2,
+        13,
+        1,
+    ),
+    (
+        "[[expect]]\nactions = [\"/a\"]\nallow = [\"anno\"]",
+        "unknown identity or tier `anno`",
+        3,
+        11,
+        1,
+    ),
+    // 11. write probes
+    (
+        "[crawl]\nprobe_writes = true",
+        "`probe_writes` sends nothing without `write_scope`",
+        2,
+        16,
+        1,
+    ),
+    (
+        "[crawl]\nprobe_writes = true\nwrite_scope = []",
+        "`probe_writes` sends nothing without `write_scope`",
+        2,
+        16,
+        1,
+    ),
+    (
+        "[crawl]\nprobe_writes = true\nwrite_scope = [\"team/**\"]",
+        "invalid glob in `write_scope`",
+        3,
+        17,
+        1,
+    ),
+    (
+        "[crawl]\nprobe_writes = \"yes\"\nwrite_scope = [\"/team/**\"]",
+        "`probe_writes` must be true or false",
+        2,
+        16,
+        1,
+    ),
 ];
 
 #[test]
@@ -908,6 +1147,14 @@ fn no_secret_value_is_ever_rendered() {
          [[identity]]\nname = \"g\"\ntier = \"team\"\nlogin = { bearer = \"${SET_X\" }\n\
          [[identity]]\nname = \"h\"\ntier = \"team\"\nlogin = { bearer = \"${EMPTY}\" }\n\
          [data.s]\nenv = \"SHORTSECRET\"\n[data.t]\nenv = \"SET_T\"\ntext = \"x\"\n",
+        // a source's literal secrets and credentials in its URL
+        "[site]\nname = \"s\"\nbase_url = \"https://x.example\"\n\
+         [[identity]]\nname = \"a\"\ntier = \"team\"\n\
+         [[source]]\nname = \"hr\"\nbase_url = \"http://u:LITERAL-7f3a-srcurl@hr.example\"\nprobes = [\"/e\"]\n\
+         [source.login.a]\nbearer = \"LITERAL-7f3a-srcbearer\"\n\
+         [[source]]\nname = \"hr2\"\nbase_url = \"http://hr2.example\"\nprobes = [\"/e\"]\n\
+         [source.login.a]\nform = \"/login\"\nfields = { username = \"a\", password = \"LITERAL-7f3a-srcpw\" }\n\
+         [source.login.b]\ncookie = \"LITERAL-7f3a-srccookie\"\n",
         // a syntax error on a line holding a secret
         "[site]\nname = \"s\"\n[[identity]]\nlogin = { password = \"LITERAL-7f3a-broken\" \n",
         "[site]\nname = \"s\"\n[[identity]]\nlogin.token = 'LITERAL-7f3a-single\n",
@@ -990,6 +1237,14 @@ fn snapshot_source(name: &str) -> String {
         "classify_disable" => format!(
             "{BASE}[classify]\ndisable = [\"generic_secrte\", \"email\"]\n[data.jwt]\njson_keys = [\"token\"]\n"
         ),
+        "sources_and_actions" => format!(
+            "{BASE}[crawl]\nprobe_writes = true\n\
+             [[source]]\nname = \"hr\"\nbase_url = \"https://x.example/hr\"\nprobes = [\"/employees/{{id}}\"]\n\
+             [source.login.anno]\nbearer = \"${{HR_TOKEN}}\"\n\
+             [data.pay]\nenv = \"DB_PASSWORD\"\nsource = \"hr\"\n\
+             [[expect]]\nactions = [\"/team/compensation\"]\nkind = \"forbidden\"\nallow = [\"anon\"]\n\
+             [[expect]]\nactions = [\"/team/**\"]\npaths = [\"/team\"]\nallow = [\"anon\"]\n"
+        ),
         "syntax_error" => "[site]\nname = \"s\nbase_url = https://x\n[[identity]]\nlogin = { password = \"hunter2-do-not-show\" \n".to_string(),
         _ => "[site]\nname = \"my site\"\nbase_url = \"https://payroll.example\"\naudience = \"tem\"\n\n\
               [crawl]\nmax_depth = \"8\"\nconcurrency = 0\nscope = [\"/app/**\"]\n\n\
@@ -1013,6 +1268,7 @@ fn rendered_snapshots() {
         "syntax_error",
         "bad_pattern",
         "classify_disable",
+        "sources_and_actions",
     ] {
         let text = rendered(&snapshot_source(name));
         insta::assert_snapshot!(name, text);
@@ -1097,4 +1353,315 @@ fn a_json_login_refuses_what_it_cannot_use() {
         "{BASE}[[identity]]\nname = \"bob\"\ntier = \"team\"\n[identity.login]\njson = \"/api/login\"\n"
     ));
     assert!(text.contains("`json` needs a `fields` table"), "{text}");
+}
+
+/// A scenario with a source, for the source, data-source and lint cases: alice and bob log in
+/// to it, carol does not.
+const HR: &str = "[[identity]]\nname = \"alice\"\ntier = \"owner\"\n\
+[[identity]]\nname = \"bob\"\ntier = \"team\"\n\
+[[identity]]\nname = \"carol\"\ntier = \"team\"\n\
+[[source]]\nname = \"hr-api\"\nbase_url = \"${HR_URL}/\"\nprobes = [\"/employees\", \"/employees?active=1\"]\n\
+[source.login.alice]\nbearer = \"${HR_ALICE_TOKEN}\"\n\
+[source.login.bob]\nform = \"/login\"\nfields = { username = \"bob\", password = \"${DEMO_BOB_PASSWORD}\" }\nverify = { path = \"/me\", contains = \"bob\" }\n";
+
+#[test]
+fn a_source_takes_its_url_probes_and_logins() {
+    let s = ok(&format!(
+        "{BASE}{HR}[data.compensation]\njson_keys = [\"compensation\"]\nsource = \"hr-api\"\n[data.email]\nbuiltin = \"email\"\n"
+    ));
+    assert_eq!(s.sources.len(), 1);
+    let hr = &s.sources[0];
+    assert_eq!(hr.name, "hr-api");
+    assert_eq!(hr.base_url.as_str(), "http://127.0.0.1:8081/");
+    assert_eq!(hr.probes, ["/employees", "/employees?active=1"]);
+    let names: Vec<_> = hr.logins.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["alice", "bob"]);
+    let Some(LoginMethod::Bearer(token)) = hr.login_for("alice").map(|l| &l.method) else {
+        panic!("alice logs in to the source with a bearer token");
+    };
+    assert_eq!(token.expose(), "hr-alice-token-0006");
+    let bob = hr.login_for("bob").unwrap();
+    assert_eq!(bob.method.kind(), "form");
+    assert_eq!(bob.verify.as_ref().map(|v| v.path.as_str()), Some("/me"));
+    assert!(
+        hr.login_for("carol").is_none(),
+        "carol goes without credentials"
+    );
+    // The first key of the entry: `name`, on the line after [[source]].
+    assert_eq!(hr.location.line, BASE_LINES + 11);
+    assert_eq!(s.data[0].source.as_deref(), Some("hr-api"));
+    assert_eq!(s.data[1].source, None);
+
+    // The same scenario without a [[source]] has none, and a class naming one is refused.
+    let s = ok(&format!(
+        "{BASE}[data.compensation]\njson_keys = [\"compensation\"]\n"
+    ));
+    assert!(s.sources.is_empty());
+    assert_eq!(s.data[0].source, None);
+}
+
+#[test]
+fn a_source_on_another_port_of_the_sites_host_is_not_the_site() {
+    let site = "[site]\nname = \"s\"\nbase_url = \"http://127.0.0.1:8080/app\"\n\
+                [[identity]]\nname = \"anon\"\ntier = \"external\"\n";
+    let source = |url: &str| {
+        format!(
+            "{site}[[source]]\nname = \"hr\"\nbase_url = \"{url}\"\nprobes = [\"/e\"]\n[data.x]\njson_keys = [\"a\"]\nsource = \"hr\"\n"
+        )
+    };
+    ok(&source("http://127.0.0.1:8081"));
+    ok(&source("https://127.0.0.1:8080"));
+    let d = errors(&source("http://127.0.0.1:8080/hr"));
+    assert!(d.items[0].message.contains("is the Site itself"), "{d}");
+}
+
+#[test]
+fn source_and_action_names_are_suggested() {
+    let d = errors(&format!(
+        "{BASE}{HR}[data.x]\njson_keys = [\"a\"]\nsource = \"hr-apl\"\n[source.login.bbo]\n"
+    ));
+    let helps: Vec<_> = d.items.iter().filter_map(|i| i.help.as_deref()).collect();
+    assert!(helps.contains(&"did you mean `hr-api`?"), "{d}");
+    let d = errors(&format!(
+        "{BASE}[[source]]\nname = \"hr\"\nbase_url = \"http://hr.example\"\nprobes = [\"/e\"]\nprobs = [\"/f\"]\n"
+    ));
+    assert_eq!(d.items[0].help.as_deref(), Some("did you mean `probes`?"));
+    let d = errors(&format!(
+        "{BASE}[[identity]]\nname = \"alice\"\ntier = \"owner\"\n[[source]]\nname = \"hr\"\nbase_url = \"http://hr.example\"\nprobes = [\"/e\"]\n[source.login.alcie]\nbearer = \"${{DB_PASSWORD}}\"\n"
+    ));
+    assert_eq!(d.items[0].help.as_deref(), Some("did you mean `alice`?"));
+    let d = errors(&format!(
+        "{BASE}[[expect]]\nactions = [\"/a\"]\nallow = [\"anon\"]\nkind = \"wrte\"\n"
+    ));
+    assert_eq!(
+        d.items[0].help.as_deref(),
+        Some("did you mean `write`? (`kind` is one of: write, confirm, forbidden)")
+    );
+    let d = errors(&format!(
+        "{BASE}[[expect]]\nactions = [\"/a\"]\nallow = [\"anon\"]\nkind = \"delete\"\n"
+    ));
+    assert_eq!(
+        d.items[0].help.as_deref(),
+        Some("`kind` is one of: write, confirm, forbidden")
+    );
+    let d = errors(&format!(
+        "{BASE}[[source]]\nname = \"hr\"\nbase_url = \"http://hr.example\"\nprobes = [\"/e\"]\n[data.x]\nenv = \"DB_PASSWORD\"\nsource = \"hr\"\n"
+    ));
+    assert!(
+        d.items[0]
+            .help
+            .as_deref()
+            .is_some_and(|h| h.starts_with("a secret has no source records")),
+        "{d}"
+    );
+}
+
+#[test]
+fn a_source_login_is_refused_as_an_identity_login_is() {
+    let text = rendered(&format!(
+        "{BASE}[[source]]\nname = \"hr\"\nbase_url = \"http://hr.example\"\nprobes = [\"/e\"]\n[source.login.anon]\nbearer = \"tok-literal\"\n"
+    ));
+    assert!(
+        text.contains("read it from the environment: bearer = \"${HR_ANON_BEARER}\""),
+        "{text}"
+    );
+    assert!(!text.contains("tok-literal"), "{text}");
+    let text = rendered(&format!(
+        "{BASE}[[source]]\nname = \"hr\"\nbase_url = \"http://hr.example\"\nprobes = [\"/e\"]\n[source.login.anon]\nbearer = \"${{DB_PASSWORD}}\"\ncookie = \"${{DB_PASSWORD}}\"\n"
+    ));
+    assert!(
+        text.contains("`cookie` conflicts with `bearer` in [source.login.anon]"),
+        "{text}"
+    );
+    let text = rendered(&format!(
+        "{BASE}[[source]]\nname = \"hr\"\nbase_url = \"http://hr.example\"\nprobes = [\"/e\"]\n[source.login.anon]\nverify = {{ path = \"/me\" }}\n"
+    ));
+    assert!(
+        text.contains("[source.login.anon] has no login method"),
+        "{text}"
+    );
+}
+
+#[test]
+fn actions_rules_take_globs_allow_and_kind() {
+    let s = ok(&format!(
+        "{BASE}[[identity]]\nname = \"alice\"\ntier = \"owner\"\n\
+         [crawl]\nscope = [\"/app/**\"]\nexclude = [\"/app/admin/**\"]\n\
+         [[expect]]\nactions = [\"/team/compensation\", \"/app/admin/**\"]\nallow = [\"alice\", \"team\"]\n\
+         [[expect]]\nactions = [\"/app/transfer\"]\nallow = [\"alice\"]\nkind = \"confirm\"\n\
+         [[expect]]\nactions = [\"/app/danger/**\"]\nkind = \"forbidden\"\n\
+         [[expect]]\nactions = [\"/app/nuke\"]\nkind = \"forbidden\"\nallow = []\n"
+    ));
+    let rules: Vec<_> = s
+        .expects
+        .iter()
+        .map(|e| match &e.rule {
+            ExpectRule::Actions { allow, kind } => (e.paths.clone(), allow.clone(), *kind),
+            other => panic!("an actions rule expected, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        rules[0],
+        (
+            vec![
+                "/team/compensation".to_string(),
+                "/app/admin/**".to_string()
+            ],
+            vec![
+                Principal::Identity("alice".into()),
+                Principal::Tier(Tier::Team)
+            ],
+            ActionKind::Write
+        ),
+        "`kind` defaults to write; action globs need not be crawlable (outside scope, excluded)"
+    );
+    assert_eq!(rules[1].2, ActionKind::Confirm);
+    assert_eq!((rules[2].1.len(), rules[2].2), (0, ActionKind::Forbidden));
+    assert_eq!((rules[3].1.len(), rules[3].2), (0, ActionKind::Forbidden));
+    let globs = &s.expects[0].path_globs;
+    assert!(globs.is_match("/team/compensation"));
+    assert!(globs.is_match("/app/admin/users/7/delete"));
+    assert!(
+        !globs.is_match("/team/compensation/7"),
+        "the glob syntax of `paths`"
+    );
+    // The entry's first key, `actions`.
+    assert_eq!(s.expects[1].location.line, BASE_LINES + 11);
+
+    // The same globs as `paths` of an access rule are refused: a page rule must be crawlable.
+    let d = errors(&format!(
+        "{BASE}[crawl]\nscope = [\"/app/**\"]\nexclude = [\"/app/admin/**\"]\n\
+         [[expect]]\npaths = [\"/team/compensation\", \"/app/admin/**\"]\nallow = [\"anon\"]\n"
+    ));
+    assert_eq!(d.items.len(), 2, "{d}");
+}
+
+#[test]
+fn write_probes_are_off_unless_asked_for_with_a_scope() {
+    let s = ok(BASE);
+    assert!(!s.crawl.probe_writes);
+    assert!(s.crawl.write_scope.is_empty());
+    let s = ok(&format!(
+        "{BASE}[crawl]\nprobe_writes = true\nwrite_scope = [\"/team/**\", \"/api/*/notes\"]\n"
+    ));
+    assert!(s.crawl.probe_writes);
+    assert_eq!(s.crawl.write_scope.patterns(), ["/team/**", "/api/*/notes"]);
+    assert!(s.crawl.write_scope.is_match("/team/compensation"));
+    // A scope alone loads (it sends nothing; a warning says so).
+    let s = ok(&format!("{BASE}[crawl]\nwrite_scope = [\"/team/**\"]\n"));
+    assert!(!s.crawl.probe_writes);
+    assert!(!s.crawl.write_scope.is_empty());
+    let s = ok(&format!("{BASE}[crawl]\nprobe_writes = false\n"));
+    assert!(!s.crawl.probe_writes);
+}
+
+fn lints(source: &str) -> Vec<Lint> {
+    match parse_with_lints(source, Path::new("scenario.toml"), &env) {
+        Ok((_, lints)) => lints,
+        Err(e) => panic!("expected a valid scenario, got:\n{e}\n--- source:\n{source}"),
+    }
+}
+
+fn lint_messages(source: &str) -> Vec<String> {
+    lints(source).into_iter().map(|l| l.message).collect()
+}
+
+#[test]
+fn a_class_with_both_a_source_and_a_data_rule_is_warned_about() {
+    let class = "[data.compensation]\njson_keys = [\"compensation\"]\nsource = \"hr-api\"\n\
+                 [data.salary]\njson_keys = [\"salary\"]\n";
+    let fires = lints(&format!(
+        "{BASE}{HR}{class}[[expect]]\ndata = \"compensation\"\nvisible_to = [\"alice\"]\n"
+    ));
+    assert_eq!(fires.len(), 1, "{fires:?}");
+    // The entry's first key, `data`, under [[expect]].
+    let expect_line = BASE_LINES + HR.lines().count() + 7;
+    assert_eq!(
+        fires[0].message,
+        format!(
+            "both the [[expect]] on line {expect_line} and source `hr-api` speak for class `compensation`: the declared rule decides, the source's answers are not used for it"
+        )
+    );
+    // At the class's `source` key.
+    let source_line = BASE_LINES + HR.lines().count() + 3;
+    assert_eq!(
+        (fires[0].location.line, fires[0].location.column),
+        (source_line, 1)
+    );
+    assert_eq!(
+        fires[0].to_string(),
+        format!(
+            "scenario.toml:{source_line}:1: warning: {}",
+            fires[0].message
+        )
+    );
+    // A data rule for another class, beside the same source: silent.
+    let silent = lint_messages(&format!(
+        "{BASE}{HR}{class}[[expect]]\ndata = \"salary\"\nvisible_to = [\"alice\"]\n"
+    ));
+    assert!(silent.is_empty(), "{silent:?}");
+}
+
+#[test]
+fn a_source_no_class_names_is_warned_about() {
+    let fires = lints(&format!(
+        "{BASE}{HR}[data.compensation]\njson_keys = [\"compensation\"]\n"
+    ));
+    assert_eq!(fires.len(), 1, "{fires:?}");
+    assert_eq!(
+        fires[0].message,
+        "no [data] class names source `hr-api`: its probes would derive nothing (add source = \"hr-api\" to the classes it holds)"
+    );
+    assert_eq!(fires[0].location.line, BASE_LINES + 11);
+    let silent = lint_messages(&format!(
+        "{BASE}{HR}[data.compensation]\njson_keys = [\"compensation\"]\nsource = \"hr-api\"\n"
+    ));
+    assert!(silent.is_empty(), "{silent:?}");
+}
+
+#[test]
+fn write_probe_settings_are_warned_about() {
+    let fires = lints(&format!(
+        "{BASE}[crawl]\nmax_depth = 3\nwrite_scope = [\"/team/**\"]\n"
+    ));
+    assert_eq!(
+        fires,
+        [Lint {
+            location: Location {
+                file: "scenario.toml".into(),
+                line: BASE_LINES + 3,
+                column: 1
+            },
+            message: "`write_scope` is set but `probe_writes` is not true: no action is sent"
+                .to_string()
+        }]
+    );
+    let fires = lint_messages(&format!(
+        "{BASE}[crawl]\nprobe_writes = false\nwrite_scope = [\"/team/**\"]\n"
+    ));
+    assert_eq!(fires.len(), 1, "{fires:?}");
+    // Sending is on: the reminder, and no word about a scope without probes.
+    let fires = lints(&format!(
+        "{BASE}[crawl]\nprobe_writes = true\nwrite_scope = [\"/team/**\", \"/notes/*\"]\n"
+    ));
+    assert_eq!(fires.len(), 1, "{fires:?}");
+    assert_eq!(
+        fires[0].message,
+        "`probe_writes = true`: every action matching /team/**, /notes/* will be sent, with an empty body, as every identity"
+    );
+    assert_eq!(fires[0].location.line, BASE_LINES + 2);
+    // The same [crawl] without either key: silent.
+    let silent = lint_messages(&format!(
+        "{BASE}[crawl]\nmax_depth = 3\nprobe_writes = false\n"
+    ));
+    assert!(silent.is_empty(), "{silent:?}");
+}
+
+#[test]
+fn lints_are_sorted_by_position() {
+    let all = lints(&format!(
+        "{BASE}[crawl]\nwrite_scope = [\"/team/**\"]\n{HR}[data.compensation]\njson_keys = [\"compensation\"]\n"
+    ));
+    let lines: Vec<_> = all.iter().map(|l| l.location.line).collect();
+    assert_eq!(lines, [BASE_LINES + 2, BASE_LINES + 2 + 11], "{all:?}");
 }

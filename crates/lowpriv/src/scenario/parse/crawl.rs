@@ -2,7 +2,10 @@
 //!
 //! Input: the `[crawl]` table. Output: a [`Crawl`]: the [`CrawlConfig`], defaults filled in, plus
 //! the compiled globs the `[[expect]]` reachability checks need. Invariants: `seeds` and `scope`
-//! are not empty; every glob compiles; every bound is in its range.
+//! are not empty; every glob compiles; every bound is in its range; `probe_writes = true` comes
+//! with a non-empty `write_scope` (without one it would send nothing, silently).
+
+use std::ops::Range;
 
 use super::super::glob::{self, Compiled, PathGlobs};
 use super::super::model::*;
@@ -24,13 +27,18 @@ pub(super) const KEYS: &[&str] = &[
     "max_per_template",
     "presentation_params",
     "data_params",
+    "probe_writes",
+    "write_scope",
 ];
 
-/// The crawl settings plus the compiled globs the `[[expect]]` checks need.
+/// The crawl settings plus the compiled globs the `[[expect]]` checks need, and where the
+/// write-probe keys are (for the warnings about them).
 pub(super) struct Crawl {
     pub(super) config: CrawlConfig,
     pub(super) scope: Vec<Compiled>,
     pub(super) exclude: Vec<Compiled>,
+    pub(super) probe_writes_at: Option<Range<usize>>,
+    pub(super) write_scope_at: Option<Range<usize>>,
 }
 
 impl Default for Crawl {
@@ -52,6 +60,8 @@ impl Default for Crawl {
             scope: compile(&config.scope),
             exclude: compile(&config.exclude),
             config,
+            probe_writes_at: None,
+            write_scope_at: None,
         }
     }
 }
@@ -127,6 +137,31 @@ pub(super) fn crawl(cx: &mut Cx<'_>, t: &Table<'_, '_>) -> Crawl {
         list.into_iter().map(|(k, _)| k).collect()
     };
     c.params = QueryParams::new(&keys(presentation), &keys(data));
+
+    out.probe_writes_at = t.key_span("probe_writes");
+    out.write_scope_at = t.key_span("write_scope");
+    let probe_writes = t.bool(cx, "probe_writes");
+    // `None`: written, but unreadable (its own error says why).
+    let write_scope = match t.str_list(cx, "write_scope") {
+        Some(list) => {
+            let span = t.get("write_scope").map_or(t.anchor(), |v| v.span());
+            globs(cx, "write_scope", list).and_then(|g| path_globs(cx, "write_scope", span, &g))
+        }
+        None if t.has("write_scope") => None,
+        None => Some(PathGlobs::empty()),
+    };
+    if let Some((true, span)) = probe_writes.clone()
+        && write_scope.as_ref().is_some_and(PathGlobs::is_empty)
+    {
+        cx.error_help(
+            span,
+            "`probe_writes` sends nothing without `write_scope`",
+            "name the actions probes may send, e.g. write_scope = [\"/team/**\"]",
+        );
+    }
+    let c = &mut out.config;
+    c.probe_writes = probe_writes.is_some_and(|(probe, _)| probe);
+    c.write_scope = write_scope.unwrap_or_else(PathGlobs::empty);
     out
 }
 

@@ -1,11 +1,12 @@
 //! `[data.NAME]`: the data classes a response is searched for.
 //!
-//! Input: the `[data]` table and the declared identity names (for `belongs_to`). Output: the
-//! classes in file order, and every class name declared (even from entries with problems).
-//! Invariants: exactly one detector per class; a `pattern` compiles under
-//! [`PATTERN_SIZE_LIMIT`] and does not match the empty string; an `env` value is set and at
-//! least 8 characters long; no class takes the name of a default-on secret rule unless it is
-//! that rule.
+//! Input: the `[data]` table and the declared identity and source names (for `belongs_to` and
+//! `source`). Output: the classes in file order, every class name declared (even from entries
+//! with problems), and where each `source` is named. Invariants: exactly one detector per
+//! class; a `source` is a declared `[[source]]` and never on an `env` class; a `pattern`
+//! compiles under [`PATTERN_SIZE_LIMIT`] and does not match the empty string; an `env` value is
+//! set and at least 8 characters long; no class takes the name of a default-on secret rule
+//! unless it is that rule.
 
 use std::ops::Range;
 
@@ -23,14 +24,17 @@ const DATA: &[&str] = &[
     "pattern",
     "secret",
     "belongs_to",
+    "source",
 ];
 
 pub(super) fn data_classes(
     cx: &mut Cx<'_>,
     value: &Value<'_>,
     identities: &[String],
+    sources: &[String],
     names: &mut Vec<String>,
     disabled: &[Builtin],
+    source_spans: &mut Vec<(String, Range<usize>)>,
 ) -> Vec<DataClass> {
     let Some(all) = Table::of(cx, value, "`data`", "[data]", None) else {
         return Vec::new();
@@ -192,12 +196,34 @@ pub(super) fn data_classes(
             }
             (kind, _) => kind,
         };
+        let source = t.str(cx, "source").and_then(|(source, span)| {
+            if t.has("env") {
+                cx.error_help(
+                    t.key_span("source").unwrap_or(span),
+                    "`source` does not go with `env`",
+                    "a secret has no source records: an `env` value must never appear, whatever a source returns",
+                );
+                None
+            } else if sources.contains(&source) {
+                source_spans.push((name.to_string(), t.key_span("source").unwrap_or(span)));
+                Some(source)
+            } else {
+                let help = suggest(&source, sources.iter().map(String::as_str))
+                    .map(|k| format!("did you mean `{k}`?"))
+                    .unwrap_or_else(|| "`source` names a declared [[source]]".to_string());
+                cx.error_help(span, format!("unknown source `{source}`"), help);
+                None
+            }
+        });
+        if t.has("source") && source.is_none() {
+            ok = false;
+        }
         if let (Some(kind), true) = (kind, ok) {
             out.push(DataClass {
                 name: name.to_string(),
                 kind,
                 belongs_to,
-                source: None,
+                source,
                 location: cx.location(t.span.start),
             });
         }

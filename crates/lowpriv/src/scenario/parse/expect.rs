@@ -1,9 +1,11 @@
-//! `[[expect]]`: the access and data rules the run is judged against.
+//! `[[expect]]`: the access, data and actions rules the run is judged against.
 //!
 //! Input: the `expect` array of tables, the declared identity and data class names, and the
 //! crawl settings (to tell a path that can never be crawled). Output: the expectations in file
 //! order. Invariants: each entry is exactly one kind of rule; every name it holds is a declared
-//! identity, a tier or a declared data class; every glob compiles and may meet a crawled path.
+//! identity, a tier or a declared data class; every glob compiles, and every `paths` glob may
+//! meet a crawled path (`actions` globs name action paths, which need not be crawlable); a
+//! forbidden action admits nobody.
 
 use std::ops::Range;
 
@@ -12,9 +14,20 @@ use super::super::model::*;
 use super::crawl::Crawl;
 use super::identity::TIERS;
 use super::table::{Table, array_of_tables, globs, path_globs};
-use super::{Cx, Value, suggest};
+use super::{Cx, Value, did_you_mean, suggest};
 
-const EXPECT: &[&str] = &["paths", "allow", "min_rank", "data", "visible_to"];
+const EXPECT: &[&str] = &[
+    "paths",
+    "allow",
+    "min_rank",
+    "data",
+    "visible_to",
+    "actions",
+    "kind",
+];
+/// Keys an actions rule cannot share an entry with.
+const NOT_WITH_ACTIONS: &[&str] = &["paths", "data", "visible_to", "min_rank"];
+const ACTION_KINDS: &[&str] = &["write", "confirm", "forbidden"];
 
 pub(super) fn expectations(
     cx: &mut Cx<'_>,
@@ -31,9 +44,34 @@ pub(super) fn expectations(
             .first()
             .map_or(t.span.start, |(k, _)| k.span().start);
         let location = cx.location(start);
+        if t.has("actions") {
+            if let Some((globs, rule)) = actions(cx, &t, identities) {
+                out.push(Expectation {
+                    index,
+                    location,
+                    paths: globs.patterns().to_vec(),
+                    path_globs: globs,
+                    rule,
+                });
+            }
+            continue;
+        }
+        let mut ok = true;
+        if let Some(span) = t.key_span("kind") {
+            cx.error_help(
+                span,
+                "`kind` goes only with `actions`",
+                "it says what the actions do: actions = [\"/team/compensation\"] with kind = \"write\"",
+            );
+            ok = false;
+            // With nothing but `allow` beside it, this was meant as an actions rule: the one
+            // error says what is missing, without a second one about access rules.
+            if !NOT_WITH_ACTIONS.iter().any(|k| t.has(k)) {
+                continue;
+            }
+        }
         let is_data = t.has("data") || t.has("visible_to");
         let is_access = t.has("allow") || t.has("min_rank");
-        let mut ok = true;
 
         if is_data && is_access {
             let (a, b) = if t.has("data") {
@@ -52,7 +90,7 @@ pub(super) fn expectations(
             cx.error_help(
                 t.key_span("paths").unwrap_or(t.anchor()),
                 "this [[expect]] is not a rule",
-                "write an access rule (paths + allow and/or min_rank) or a data rule (data + visible_to)",
+                "write an access rule (paths + allow and/or min_rank), a data rule (data + visible_to) or an actions rule (actions + allow)",
             );
             ok = false;
         }
@@ -144,6 +182,83 @@ pub(super) fn expectations(
         }
     }
     out
+}
+
+/// An actions rule: `actions` globs, who may be shown them (`allow`) and what they do (`kind`).
+/// Its globs name action paths, not pages: a form may post outside `[crawl] scope`, and an
+/// action may sit under an `exclude` glob, which keeps the crawl from following it but not
+/// the rule from judging it, so neither reachability check applies.
+fn actions(
+    cx: &mut Cx<'_>,
+    t: &Table<'_, '_>,
+    identities: &[String],
+) -> Option<(PathGlobs, ExpectRule)> {
+    let mut ok = true;
+    for key in NOT_WITH_ACTIONS {
+        if let Some(span) = t.key_span(key) {
+            cx.error_help(
+                span,
+                format!("`{key}` does not go with `actions` in one [[expect]]"),
+                "split it: an actions rule (actions + allow, kind) and an access rule (paths + allow/min_rank) or a data rule (data + visible_to)",
+            );
+            ok = false;
+        }
+    }
+    let span = t.get("actions").map_or(t.anchor(), |v| v.span());
+    let globs = match t.str_list(cx, "actions") {
+        Some(list) if list.is_empty() => {
+            cx.error(span.clone(), "`actions` must not be empty");
+            None
+        }
+        Some(list) => globs(cx, "actions", list)
+            .and_then(|compiled| path_globs(cx, "actions", span.clone(), &compiled)),
+        None => None,
+    };
+    let kind = match t.str(cx, "kind") {
+        None if t.has("kind") => None,
+        None => Some(ActionKind::Write),
+        Some((kind, span)) => {
+            let parsed = ActionKind::parse(&kind);
+            if parsed.is_none() {
+                let choices = format!("`kind` is one of: {}", ACTION_KINDS.join(", "));
+                let help = match did_you_mean(&kind, ACTION_KINDS) {
+                    Some(close) => format!("{close} ({choices})"),
+                    None => choices,
+                };
+                cx.error_help(span, format!("unknown action kind `{kind}`"), help);
+            }
+            parsed
+        }
+    };
+    let allow = principals(cx, t, "allow", identities);
+    let allow = match (kind, allow) {
+        (Some(ActionKind::Forbidden), Some(allow)) if !allow.is_empty() => {
+            cx.error_help(
+                t.key_span("allow").unwrap_or(t.anchor()),
+                "a forbidden action admits nobody",
+                "drop `allow`, or say what the action does (kind = \"write\") to name who may be shown it",
+            );
+            None
+        }
+        (Some(ActionKind::Forbidden), None) if !t.has("allow") => Some(Vec::new()),
+        // Beside a key that belongs to another rule, the entry was not meant as this rule
+        // alone: the split says more than a missing `allow`.
+        (Some(_), None) if !t.has("allow") && ok => {
+            cx.error_help(
+                t.key_span("actions").unwrap_or(t.anchor()),
+                "an actions rule needs `allow`",
+                "name who may be shown the actions, e.g. allow = [\"alice\"], or write kind = \"forbidden\" if nobody may",
+            );
+            None
+        }
+        (_, allow) => allow,
+    };
+    match (globs, kind, allow, ok) {
+        (Some(globs), Some(kind), Some(allow), true) => {
+            Some((globs, ExpectRule::Actions { allow, kind }))
+        }
+        _ => None,
+    }
 }
 
 /// Reports an `[[expect]]` glob that no crawled path could ever match.

@@ -85,7 +85,7 @@ pub(super) fn identities(
             .to_string();
         let login = t.get("login").and_then(|v| {
             let lt = Table::of(cx, v, "`login`", "[identity.login]", Some(login::KEYS))?;
-            login::login(cx, &lt, &label)
+            login::login(cx, &lt, &login::Whose::identity(&label))
         });
         let login_ok = t.get("login").is_none() || login.is_some();
         if let (Some((name, span)), Some(tier), true) = (name, tier, login_ok) {

@@ -1,7 +1,7 @@
-//! `[identity.login]`: one login method and its proof, with credentials read from the
-//! environment.
+//! `[identity.login]` and `[source.login.IDENTITY]`: one login method and its proof, with
+//! credentials read from the environment.
 //!
-//! Input: an identity's `login` table and the environment lookup. Output: a [`Login`], or `None`
+//! Input: an identity's `login` table (or its login to a source) and the environment lookup. Output: a [`Login`], or `None`
 //! with every problem recorded. Invariants: exactly one method; a secret is never a literal
 //! (it must be a `${VAR}` reference) and never empty once resolved; no message ever quotes a
 //! value, and literal secrets are masked.
@@ -34,6 +34,35 @@ const JSON_ONLY: &[&str] = &["token", "token_header", "encoding"];
 const BASIC: &[&str] = &["user", "password"];
 const VERIFY: &[&str] = &["path", "contains"];
 
+/// Whose login a table is: how messages name the table and its owner, and the variable name a
+/// literal secret's help suggests. An identity's and a source's logins read the same keys.
+pub(super) struct Whose {
+    /// `[identity.login]`, `[source.login.alice]`.
+    pub(super) table: String,
+    /// ``identity `alice` ``, ``identity `alice` at source `hr-api` ``.
+    pub(super) owner: String,
+    /// The start of a suggested variable name: `alice`, `hr-api_alice`.
+    pub(super) var: String,
+}
+
+impl Whose {
+    pub(super) fn identity(name: &str) -> Whose {
+        Whose {
+            table: "[identity.login]".to_string(),
+            owner: format!("identity `{name}`"),
+            var: name.to_string(),
+        }
+    }
+
+    pub(super) fn source(source: &str, identity: &str) -> Whose {
+        Whose {
+            table: format!("[source.login.{identity}]"),
+            owner: format!("identity `{identity}` at source `{source}`"),
+            var: format!("{source}_{identity}"),
+        }
+    }
+}
+
 /// Whether a form field or key name holds a credential, by its name.
 fn is_secret_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
@@ -42,7 +71,7 @@ fn is_secret_name(name: &str) -> bool {
         .any(|p| lower.contains(p))
 }
 
-pub(super) fn login(cx: &mut Cx<'_>, t: &Table<'_, '_>, identity: &str) -> Option<Login> {
+pub(super) fn login(cx: &mut Cx<'_>, t: &Table<'_, '_>, whose: &Whose) -> Option<Login> {
     let methods: Vec<&str> = t
         .entries
         .iter()
@@ -52,7 +81,7 @@ pub(super) fn login(cx: &mut Cx<'_>, t: &Table<'_, '_>, identity: &str) -> Optio
     let Some(&method) = methods.first() else {
         cx.error_help(
             t.anchor(),
-            "[identity.login] has no login method",
+            format!("{} has no login method", whose.table),
             "set exactly one of: form, json, bearer, basic, cookie, headers",
         );
         return None;
@@ -62,7 +91,7 @@ pub(super) fn login(cx: &mut Cx<'_>, t: &Table<'_, '_>, identity: &str) -> Optio
         let span = t.key_span(extra).unwrap_or(t.anchor());
         cx.error_help(
             span,
-            format!("`{extra}` conflicts with `{method}` in [identity.login]"),
+            format!("`{extra}` conflicts with `{method}` in {}", whose.table),
             "a login has exactly one method",
         );
         ok = false;
@@ -84,19 +113,22 @@ pub(super) fn login(cx: &mut Cx<'_>, t: &Table<'_, '_>, identity: &str) -> Optio
 
     let method =
         match method {
-            "form" => form_login(cx, t, identity),
-            "json" => json_login(cx, t, identity),
-            "bearer" => credential(cx, t, "bearer", identity, true)
+            "form" => form_login(cx, t, whose),
+            "json" => json_login(cx, t, whose),
+            "bearer" => credential(cx, t, "bearer", whose, true)
                 .map(|v| LoginMethod::Bearer(Secret::new(v))),
-            "cookie" => credential(cx, t, "cookie", identity, true)
+            "cookie" => credential(cx, t, "cookie", whose, true)
                 .map(|v| LoginMethod::Cookie(Secret::new(v))),
             "basic" => t
                 .get("basic")
-                .and_then(|v| Table::of(cx, v, "`basic`", "[identity.login] basic", Some(BASIC)))
+                .and_then(|v| {
+                    let name = format!("{} basic", whose.table);
+                    Table::of(cx, v, "`basic`", &name, Some(BASIC))
+                })
                 .and_then(|b| {
-                    let user = credential(cx, &b, "user", identity, false);
+                    let user = credential(cx, &b, "user", whose, false);
                     let user = b.require(cx, "user", user);
-                    let password = credential(cx, &b, "password", identity, true);
+                    let password = credential(cx, &b, "password", whose, true);
                     let password = b.require(cx, "password", password);
                     Some(LoginMethod::Basic {
                         user: user?,
@@ -105,12 +137,16 @@ pub(super) fn login(cx: &mut Cx<'_>, t: &Table<'_, '_>, identity: &str) -> Optio
                 }),
             _ => t
                 .get("headers")
-                .and_then(|v| Table::of(cx, v, "`headers`", "[identity.login] headers", None))
-                .and_then(|h| headers(cx, &h, identity)),
+                .and_then(|v| {
+                    let name = format!("{} headers", whose.table);
+                    Table::of(cx, v, "`headers`", &name, None)
+                })
+                .and_then(|h| headers(cx, &h, whose)),
         };
 
     let verify = t.get("verify").and_then(|v| {
-        let vt = Table::of(cx, v, "`verify`", "[identity.login] verify", Some(VERIFY))?;
+        let name = format!("{} verify", whose.table);
+        let vt = Table::of(cx, v, "`verify`", &name, Some(VERIFY))?;
         let path_value = vt.str(cx, "path");
         let path = vt
             .require(cx, "path", path_value)
@@ -130,9 +166,9 @@ pub(super) fn login(cx: &mut Cx<'_>, t: &Table<'_, '_>, identity: &str) -> Optio
     })
 }
 
-fn form_login(cx: &mut Cx<'_>, t: &Table<'_, '_>, identity: &str) -> Option<LoginMethod> {
+fn form_login(cx: &mut Cx<'_>, t: &Table<'_, '_>, whose: &Whose) -> Option<LoginMethod> {
     let form = t.str(cx, "form").and_then(|v| path(cx, "form", v));
-    let fields = login_fields(cx, t, "form", identity)?;
+    let fields = login_fields(cx, t, "form", whose)?;
     Some(LoginMethod::Form {
         form: form?,
         fields,
@@ -140,9 +176,9 @@ fn form_login(cx: &mut Cx<'_>, t: &Table<'_, '_>, identity: &str) -> Option<Logi
 }
 
 /// `json = "/api/auth/login"`, its `fields`, and where the answer keeps the session.
-fn json_login(cx: &mut Cx<'_>, t: &Table<'_, '_>, identity: &str) -> Option<LoginMethod> {
+fn json_login(cx: &mut Cx<'_>, t: &Table<'_, '_>, whose: &Whose) -> Option<LoginMethod> {
     let login_path = t.str(cx, "json").and_then(|v| path(cx, "json", v));
-    let fields = login_fields(cx, t, "json", identity);
+    let fields = login_fields(cx, t, "json", whose);
     let mut ok = true;
     let token = t.str(cx, "token").and_then(|(pointer, span)| {
         if pointer.starts_with('/') {
@@ -197,7 +233,7 @@ fn login_fields(
     cx: &mut Cx<'_>,
     t: &Table<'_, '_>,
     method: &str,
-    identity: &str,
+    whose: &Whose,
 ) -> Option<Vec<(String, Secret)>> {
     let Some(fields_value) = t.get("fields") else {
         cx.error_help(
@@ -227,7 +263,7 @@ fn login_fields(
     let mut ok = true;
     for (key, value) in entries {
         let name: &str = key.get_ref();
-        match resolve(cx, name, value, identity, is_secret_name(name)) {
+        match resolve(cx, name, value, is_secret_name(name).then_some(whose)) {
             Some(v) => fields.push((name.to_string(), Secret::new(v))),
             None => ok = false,
         }
@@ -235,7 +271,7 @@ fn login_fields(
     ok.then_some(fields)
 }
 
-fn headers(cx: &mut Cx<'_>, t: &Table<'_, '_>, identity: &str) -> Option<LoginMethod> {
+fn headers(cx: &mut Cx<'_>, t: &Table<'_, '_>, whose: &Whose) -> Option<LoginMethod> {
     let mut out = Vec::with_capacity(t.entries.len());
     let mut ok = true;
     if t.entries.is_empty() {
@@ -248,7 +284,7 @@ fn headers(cx: &mut Cx<'_>, t: &Table<'_, '_>, identity: &str) -> Option<LoginMe
             cx.error(key.span(), format!("`{name}` is not a valid header name"));
             ok = false;
         }
-        match resolve(cx, name, value, identity, true) {
+        match resolve(cx, name, value, Some(whose)) {
             Some(v) => out.push((name.to_string(), Secret::new(v))),
             None => ok = false,
         }
@@ -268,20 +304,21 @@ fn credential(
     cx: &mut Cx<'_>,
     t: &Table<'_, '_>,
     key: &str,
-    identity: &str,
+    whose: &Whose,
     secret: bool,
 ) -> Option<String> {
     let value = t.get(key)?;
-    resolve(cx, key, value, identity, secret)
+    resolve(cx, key, value, secret.then_some(whose))
 }
 
-/// A credential value with its `${VAR}` references substituted. Never puts a value in a message.
-fn resolve(
+/// A value with its `${VAR}` references substituted. Never puts a value in a message. A
+/// `secret` value (of whose login it is) must hold a reference and must not resolve to
+/// nothing; a plain one (a user name, a source's `base_url`) may be literal.
+pub(super) fn resolve(
     cx: &mut Cx<'_>,
     key: &str,
     value: &Value<'_>,
-    identity: &str,
-    secret: bool,
+    secret: Option<&Whose>,
 ) -> Option<String> {
     let DeValue::String(s) = value.get_ref() else {
         type_error(cx, key, "a string", value.get_ref(), value.span());
@@ -300,20 +337,24 @@ fn resolve(
     let refs = match env::references(s) {
         Ok(refs) => refs,
         Err(m) => {
-            if secret {
+            if secret.is_some() {
                 cx.masks.push(value.span());
             }
             cx.error_help(
-                if secret { value.span() } else { at(&m.range) },
+                if secret.is_some() {
+                    value.span()
+                } else {
+                    at(&m.range)
+                },
                 format!("malformed variable reference in `{key}`"),
                 "write ${NAME} with NAME made of letters, digits and `_`",
             );
             return None;
         }
     };
-    if refs.is_empty() && secret {
+    if let (true, Some(whose)) = (refs.is_empty(), secret) {
         cx.masks.push(value.span());
-        let var: String = format!("{identity}_{key}")
+        let var: String = format!("{}_{key}", whose.var)
             .chars()
             .map(|c| {
                 if c.is_ascii_alphanumeric() {
@@ -325,17 +366,17 @@ fn resolve(
             .collect();
         cx.error_help(
             value.span(),
-            format!("`{key}` of identity `{identity}` is a literal secret"),
+            format!("`{key}` of {} is a literal secret", whose.owner),
             format!("read it from the environment: {key} = \"${{{var}}}\""),
         );
         return None;
     }
     match env::substitute(s, &refs, cx.env) {
         Ok(v) => {
-            if secret && v.is_empty() {
+            if let (true, Some(whose)) = (v.is_empty(), secret) {
                 cx.error(
                     inner,
-                    format!("`{key}` of identity `{identity}` resolves to an empty value"),
+                    format!("`{key}` of {} resolves to an empty value", whose.owner),
                 );
                 return None;
             }

@@ -23,6 +23,7 @@ mod login;
 mod mask;
 mod session;
 mod site;
+mod source;
 mod table;
 
 use std::ops::Range;
@@ -31,17 +32,21 @@ use toml::Spanned;
 use toml::de::{DeString, DeTable, DeValue};
 
 use super::diagnostic::Problem;
+use super::lint::{self, Lint, Places};
 use super::model::*;
 use table::Table;
 
 type Value<'i> = Spanned<DeValue<'i>>;
 type Key<'i> = Spanned<DeString<'i>>;
 
-/// What the walker found: the scenario if nothing was wrong, and what to mask either way.
+/// What the walker found: the scenario and its warnings if nothing was wrong, and what to mask
+/// either way.
 pub(crate) struct Parsed {
     pub scenario: Option<Scenario>,
     pub problems: Vec<Problem>,
     pub masks: Vec<Range<usize>>,
+    /// Empty unless the scenario is valid.
+    pub lints: Vec<Lint>,
 }
 
 pub(crate) fn parse(
@@ -56,6 +61,7 @@ pub(crate) fn parse(
         env,
         problems: Vec::new(),
         masks: Vec::new(),
+        lints: Vec::new(),
     };
     mask::secret_values(&mut cx, doc.get_ref(), false);
     if !syntax.is_empty() {
@@ -80,6 +86,7 @@ struct Cx<'s> {
     env: &'s dyn Fn(&str) -> Option<String>,
     problems: Vec<Problem>,
     masks: Vec<Range<usize>>,
+    lints: Vec<Lint>,
 }
 
 impl Cx<'_> {
@@ -138,6 +145,7 @@ impl Cx<'_> {
             scenario: if ok { scenario } else { None },
             problems: self.problems,
             masks: self.masks,
+            lints: if ok { self.lints } else { Vec::new() },
         }
     }
 }
@@ -163,7 +171,7 @@ fn bad_choice(cx: &mut Cx<'_>, span: Range<usize>, key: &str, got: &str, choices
 }
 
 const TOP: &[&str] = &[
-    "site", "session", "crawl", "classify", "identity", "data", "expect", "accept",
+    "site", "session", "crawl", "classify", "identity", "source", "data", "expect", "accept",
 ];
 
 fn scenario(cx: &mut Cx<'_>, doc: &DeTable<'_>, span: Range<usize>) -> Option<Scenario> {
@@ -218,14 +226,29 @@ fn scenario(cx: &mut Cx<'_>, doc: &DeTable<'_>, span: Range<usize>) -> Option<Sc
         }
     };
 
+    let mut source_names = Vec::new();
+    let sources = match top.get("source") {
+        Some(v) => source::sources(
+            cx,
+            v,
+            &names,
+            site.as_ref().map(|s| &s.base_url),
+            &mut source_names,
+        ),
+        None => Vec::new(),
+    };
+
     let mut data_names = Vec::new();
+    let mut data_sources = Vec::new();
     let data = match top.get("data") {
         Some(v) => data::data_classes(
             cx,
             v,
             &names,
+            &source_names,
             &mut data_names,
             classify.as_ref().map_or(&[][..], |c| &c.disable[..]),
+            &mut data_sources,
         ),
         None => Vec::new(),
     };
@@ -244,7 +267,15 @@ fn scenario(cx: &mut Cx<'_>, doc: &DeTable<'_>, span: Range<usize>) -> Option<Sc
     };
 
     let (site, session, crawl, classify) = (site?, session?, crawl?, classify?);
-    Some(Scenario {
+    let places = Places {
+        probe_writes: crawl.probe_writes_at.map(|s| cx.location(s.start)),
+        write_scope: crawl.write_scope_at.map(|s| cx.location(s.start)),
+        data_sources: data_sources
+            .into_iter()
+            .map(|(class, span)| (class, cx.location(span.start)))
+            .collect(),
+    };
+    let scenario = Scenario {
         file: cx.file.to_path_buf(),
         site,
         session,
@@ -254,6 +285,8 @@ fn scenario(cx: &mut Cx<'_>, doc: &DeTable<'_>, span: Range<usize>) -> Option<Sc
         expects,
         accepts,
         classify,
-        sources: Vec::new(),
-    })
+        sources,
+    };
+    cx.lints = lint::lints(&scenario, &places);
+    Some(scenario)
 }

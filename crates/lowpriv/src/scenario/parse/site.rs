@@ -27,13 +27,7 @@ const AUDIENCES: &[&str] = &["draft", "team", "company", "external"];
 pub(super) fn site(cx: &mut Cx<'_>, t: &Table<'_, '_>) -> Option<Site> {
     let name = t.str(cx, "name");
     let name = t.require(cx, "name", name).and_then(|(name, span)| {
-        let valid = !name.is_empty()
-            && name != "."
-            && name != ".."
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-        if valid {
+        if is_file_name(&name) {
             Some(name)
         } else {
             cx.error_help(
@@ -46,37 +40,9 @@ pub(super) fn site(cx: &mut Cx<'_>, t: &Table<'_, '_>) -> Option<Site> {
     });
 
     let base_url = t.str(cx, "base_url");
-    let base_url = t.require(cx, "base_url", base_url).and_then(|(raw, span)| {
-        match Url::parse(&raw) {
-            Ok(url) if !matches!(url.scheme(), "http" | "https") => {
-                cx.error(span, "`base_url` must be an http or https URL");
-                None
-            }
-            Ok(url) if !url.username().is_empty() || url.password().is_some() => {
-                // Credentials in a URL are a literal secret; hide the whole value.
-                cx.masks.push(span.start.saturating_sub(1)..span.end + 1);
-                cx.error_help(
-                    span,
-                    "`base_url` must not carry credentials",
-                    "declare them in [identity.login] with a ${VAR} reference",
-                );
-                None
-            }
-            Ok(mut url) => {
-                let trimmed = url.path().trim_end_matches('/').to_string();
-                url.set_path(if trimmed.is_empty() { "/" } else { &trimmed });
-                Some(url)
-            }
-            Err(e) => {
-                cx.error_help(
-                    span,
-                    "`base_url` must be an http or https URL",
-                    e.to_string(),
-                );
-                None
-            }
-        }
-    });
+    let base_url = t
+        .require(cx, "base_url", base_url)
+        .and_then(|(raw, span)| http_url(cx, &raw, span, "[identity.login]"));
 
     let audience = t.str(cx, "audience").and_then(|(a, span)| {
         let parsed = Audience::parse(&a);
@@ -114,4 +80,54 @@ pub(super) fn site(cx: &mut Cx<'_>, t: &Table<'_, '_>) -> Option<Site> {
         public: public.patterns().to_vec(),
         public_globs: public,
     })
+}
+
+/// Whether a name is usable as a file name: the Site's names its snapshot, a source's may
+/// name files of its own.
+pub(super) fn is_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// A `base_url`: http(s), without credentials (`login_table` says where they go instead),
+/// its path without a trailing slash.
+pub(super) fn http_url(
+    cx: &mut Cx<'_>,
+    raw: &str,
+    span: std::ops::Range<usize>,
+    login_table: &str,
+) -> Option<Url> {
+    match Url::parse(raw) {
+        Ok(url) if !matches!(url.scheme(), "http" | "https") => {
+            cx.error(span, "`base_url` must be an http or https URL");
+            None
+        }
+        Ok(url) if !url.username().is_empty() || url.password().is_some() => {
+            // Credentials in a URL are a literal secret; hide the whole value.
+            cx.masks.push(span.start.saturating_sub(1)..span.end + 1);
+            cx.error_help(
+                span,
+                "`base_url` must not carry credentials",
+                format!("declare them in {login_table} with a ${{VAR}} reference"),
+            );
+            None
+        }
+        Ok(mut url) => {
+            let trimmed = url.path().trim_end_matches('/').to_string();
+            url.set_path(if trimmed.is_empty() { "/" } else { &trimmed });
+            Some(url)
+        }
+        Err(e) => {
+            cx.error_help(
+                span,
+                "`base_url` must be an http or https URL",
+                e.to_string(),
+            );
+            None
+        }
+    }
 }

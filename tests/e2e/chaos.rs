@@ -54,7 +54,7 @@ async fn row(name: &str, faults: Faults, expect: Expect) {
             "--deadline".into(),
             "90".into(),
         ],
-        demo_env(),
+        demo_env_for(&site),
     )
     .await;
     let elapsed = started.elapsed();

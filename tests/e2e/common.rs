@@ -40,13 +40,41 @@ pub async fn start_site_with(mut config: DemoConfig) -> DemoSite {
         .expect("demo site starts")
 }
 
-/// The environment the demo scenario needs, with the real demo passwords.
+/// The variables of the demo scenario's HR API tokens.
+pub const HR_TOKEN_VARS: [&str; 4] = [
+    "DEMO_HR_DAVE_TOKEN",
+    "DEMO_HR_CAROL_TOKEN",
+    "DEMO_HR_BOB_TOKEN",
+    "DEMO_HR_ALICE_TOKEN",
+];
+
+/// The environment the demo scenario needs, with the real demo passwords and HR API tokens,
+/// for a run that never reaches the HR API (a check, an unreachable Site): its URL is a
+/// loopback port nothing serves. A run against a served Site takes [`demo_env_for`].
 pub fn demo_env() -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = USERS
         .iter()
         .map(|u| (u.env_var.to_string(), u.password.to_string()))
         .collect();
     env.push(("DB_PASSWORD".to_string(), DB_PASSWORD.to_string()));
+    for var in HR_TOKEN_VARS {
+        env.push((var.to_string(), lowpriv_demo::demo_env(var).unwrap()));
+    }
+    env.push((
+        lowpriv_demo::HR_URL_VAR.to_string(),
+        "http://127.0.0.1:9/".to_string(),
+    ));
+    env
+}
+
+/// [`demo_env`] for a run against `site`: the scenario's HR API source is `site`'s.
+pub fn demo_env_for(site: &DemoSite) -> Vec<(String, String)> {
+    let mut env = demo_env();
+    for (key, value) in &mut env {
+        if key == lowpriv_demo::HR_URL_VAR {
+            *value = site.hr_url.to_string();
+        }
+    }
     env
 }
 

@@ -34,7 +34,7 @@ async fn run_against(
         dir.path().join("snapshots").display().to_string(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
-    let out = lowpriv(args, demo_env()).await;
+    let out = lowpriv(args, demo_env_for(&site)).await;
     let output = text(&out.stdout) + &text(&out.stderr);
     (out.status.code().unwrap(), read_json(&json), output, dir)
 }
@@ -172,7 +172,7 @@ async fn sigterm_halfway_leaves_a_valid_inconclusive_report_and_the_snapshot_unt
         ])
         .current_dir(dir.path())
         .env_remove("CI")
-        .envs(demo_env())
+        .envs(demo_env_for(&site))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

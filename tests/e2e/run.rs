@@ -35,7 +35,7 @@ async fn run_leaves_traps_untouched_and_never_prints_a_secret() {
             s("--snapshots"),
             path("snapshots"),
         ],
-        demo_env(),
+        demo_env_for(&site),
     )
     .await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
@@ -139,7 +139,7 @@ async fn a_wrong_password_is_login_failed_and_inconclusive() {
     let site = start_site(true).await;
     let dir = temp_dir();
     let json = dir.path().join("report.json");
-    let mut env = demo_env();
+    let mut env = demo_env_for(&site);
     for (k, v) in env.iter_mut() {
         if k == "DEMO_CAROL_PASSWORD" {
             *v = s("not-carols-password");
@@ -363,7 +363,7 @@ async fn run_edited(edit: impl Fn(String) -> String) -> (i32, serde_json::Value,
             s("--json"),
             json.display().to_string(),
         ],
-        demo_env(),
+        demo_env_for(&site),
     )
     .await;
     site.shutdown().await;

@@ -414,7 +414,7 @@ expires = 2099-01-31
 "#;
     std::fs::write(&scenario, source).unwrap();
     let json = dir.path().join("report.json");
-    let mut env = demo_env();
+    let mut env = demo_env_for(&site);
     for (key, value) in &mut env {
         if key == "DEMO_DAVE_PASSWORD" {
             *value = "not-daves-password".to_string();

@@ -177,15 +177,17 @@ fn judge(source: &Derived<'_>, obs: &Observation, class: &str, shown: &[u64]) ->
     let who = obs.identity.as_str();
     let empty = View::default();
     let view = source.views.get(&(class, who)).unwrap_or(&empty);
-    let others: BTreeSet<&str> = source
-        .views
-        .iter()
-        .filter(|((c, identity), v)| *c == class && *identity != who && v.seen)
-        .map(|((_, identity), _)| *identity)
-        .collect();
+    // The witness is the first identity in scenario order that the source gave it to.
+    let in_order = || source.source.identities.iter().map(|i| i.identity.as_str());
     if !view.seen {
         // The probes must reach the data for its absence to mean anything.
-        let holder = others.iter().next()?;
+        let holder = in_order().find(|identity| {
+            *identity != who
+                && source
+                    .views
+                    .get(&(class, *identity))
+                    .is_some_and(|v| v.seen)
+        })?;
         let probe = witness(source, class, who, holder, "it");
         return Some(Finding::at(
             FindingKind::SourceBypass,
@@ -207,10 +209,12 @@ fn judge(source: &Derived<'_>, obs: &Observation, class: &str, shown: &[u64]) ->
     if foreign.is_empty() {
         return None;
     }
-    let holder = foreign
-        .iter()
-        .filter_map(|v| source.holders.get(class)?.get(v)?.iter().next().copied())
-        .next()?;
+    let holders = source.holders.get(class)?;
+    let holder = in_order().find(|identity| {
+        foreign
+            .iter()
+            .any(|v| holders.get(v).is_some_and(|h| h.contains(identity)))
+    })?;
     let probe = witness(source, class, who, holder, "those records");
     let own = shown.len() - foreign.len();
     Some(Finding::at(
@@ -218,7 +222,7 @@ fn judge(source: &Derived<'_>, obs: &Observation, class: &str, shown: &[u64]) ->
         obs,
         format!(
             "{who} sees {} `{class}` record(s) here that source `{name}` returns to others \
-             but not to {who} ({own} of {who}'s own shown): {probe}",
+             but not to {who} (besides {own} of {who}'s own): {probe}",
             foreign.len()
         ),
     ))
@@ -475,7 +479,7 @@ visible_to = ["bob"]
         assert_eq!(judged.findings.len(), 1);
         let detail = &judged.findings[0].detail;
         assert!(detail.contains("2 `pay` record(s)"), "{detail}");
-        assert!(detail.contains("1 of carol's own shown"), "{detail}");
+        assert!(detail.contains("besides 1 of carol's own"), "{detail}");
         assert!(
             detail.contains("to carol without those records"),
             "{detail}"

@@ -15,7 +15,7 @@
 //! `secrets.rs`, `heuristics.rs`, `governance.rs` (review and expiry dates), `health.rs` (what
 //! hid part of the matrix). A new check is a function there, called from [`evaluate`].
 
-mod actions;
+pub(crate) mod actions;
 mod context;
 mod declared;
 mod finding;

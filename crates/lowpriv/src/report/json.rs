@@ -15,6 +15,26 @@
 //!                     "reason": "200", "data": {"salary": {"kind": "json_keys", "count": 2,
 //!                     "examples": ["salary: <number, 6 digits>"]}}, "shown": false, ...}],
 //!   "actions": [{"identity": "alice", "method": "POST", "url": "…", "source": "form", "fields": []}],
+//!   "unfilled_templates": ["/api/employees/{param}"],
+//!   "write_probes": {"probes": [{"identity": "carol", "method": "POST",
+//!                                "url": "http://…/team/compensation", "status": 422,
+//!                                "answer": "authorized-to-attempt", "reason": "422"}],
+//!                    "not_sent": [{"method": "DELETE", "url": "…", "why": "…"}]},
+//!   "action_matrix": {"identities": ["anonymous", "carol", "alice"],
+//!                     "rows": [{"method": "POST", "template": "/team/compensation",
+//!                               "kind": "write-capable", "rule": "scenarios/demo.toml:120:1",
+//!                               "fields": ["amount", "csrf", "employee"],
+//!                               "cells": [{"identity": "anonymous", "seen_in": [], "probe": "refused"},
+//!                                         {"identity": "carol", "seen_in": ["form"],
+//!                                          "probe": "authorized-to-attempt"}, …]}]},
+//!   "sources": [{"name": "hr-api", "base_url": "http://127.0.0.1:8081/",
+//!                "identities": [{"identity": "carol", "login": "bearer", "logged_in": true}],
+//!                "observations": [{"identity": "carol", "method": "GET",
+//!                                  "url": "http://127.0.0.1:8081/employees", "outcome": "allowed",
+//!                                  "data": {"email": {…}}, …}]}],
+//!   "expectations": [{"location": "scenarios/demo.toml:120:1", "kind": "actions",
+//!                     "paths": ["/team/compensation"], "allow": ["alice", "bob"],
+//!                     "action_kind": "write"}],
 //!   "findings": [{"kind": "data-exposure", "severity": "high", "identity": "carol",
 //!                 "method": "GET", "url": "…", "template": "/api/employees/{id}",
 //!                 "detail": "…", "rule": "scenarios/demo.toml:84:1", "data": ["salary"]}],
@@ -41,6 +61,33 @@
 //! `fingerprint` (16 hex digits) hashes kind, rule, data class, method and template only,
 //! so the same flaw keeps it across runs: SARIF's `partialFingerprints` carry it. Added in
 //! schema 1 without a bump: nothing existing changed meaning.
+//!
+//! `write_probes` (`[crawl] probe_writes`, empty when off): `probes`, one per (action in
+//! `write_scope`, identity), by URL, method, then identity in scenario order; `answer` is
+//! `refused` (401, 403, the login page, a deny marker), `authorized-to-attempt` (400, 422:
+//! past the authorization check, stopped by the empty body), `accepted` (2xx), `unclear` or
+//! `error`; `status` is null when no answer came. `not_sent`: actions in scope not sent, and
+//! why (a `DELETE`, an unfilled `{param}`).
+//!
+//! `action_matrix`: one row per action (method and path template; by template, then method),
+//! `cells` one per column of `identities` (the identities whose sessions were usable, in
+//! scenario order). `kind` is `read-only` (a GET form no rule declares), `write-capable`
+//! (any other method, or a `kind = "write"` rule), `confirmation` or `forbidden` (from the
+//! first `actions` rule in file order matching the path, whose location is `rule`).
+//! `seen_in` lists where the identity came across it (`form`, `js`: shown; `openapi`: only
+//! documented, which never raises a finding); `probe`, when a write probe was sent, is the
+//! answer or `undecided` (the identity got past but nobody was refused, so the probe says
+//! nothing about who may). The `.snap` file's `ACTION` lines record the same cells.
+//!
+//! `sources`: each `[[source]]` in file order: its `identities` (scenario order) with the
+//! login kind used there (`none` when sent without credentials), whether it worked and why
+//! not; its `observations`, ordinary observations (the same fields as `observations`), one
+//! per (probe, identity) by probe in file order, none for an identity whose login failed.
+//!
+//! `expectations[].action_kind` (`write`, `confirm`, `forbidden`) is set on `actions` rules
+//! only. The finding kinds of issue 17, `source-bypass`, `action-exposure`,
+//! `forbidden-action` and `unauthorized-write`, are added in schema 1 without a bump: no
+//! existing field changed meaning.
 //!
 //! Values are redacted where they are written: data examples carry a shape or a prefix and a
 //! length, never a value; no credential, cookie or secret value is ever part of a `RunResult`.

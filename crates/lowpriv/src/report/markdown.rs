@@ -28,7 +28,7 @@
 //! ### Action matrix
 //! | action | kind | anonymous | carol | alice |
 //! | --- | --- | --- | --- | --- |
-//! | POST /team/compensation | write\-capable | refused | **form, authorized** | form, authorized |
+//! | POST /team/compensation | write-capable | refused | **form, authorized** | form, authorized |
 //!
 //! ### Findings (14 group(s), 40 finding(s))
 //! #### HIGH (11 group(s), 33 finding(s))

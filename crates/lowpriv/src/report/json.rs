@@ -107,3 +107,50 @@ pub fn write(result: &RunResult, path: &Path) -> std::io::Result<()> {
     text.push('\n');
     crate::atomic_file::write(path, text.as_bytes())
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    /// `schema/report.schema.json`'s complaints about `report` (none when valid).
+    fn schema_errors(report: &Value) -> Vec<String> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../schema/report.schema.json");
+        let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let validator = jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .unwrap();
+        validator
+            .iter_errors(report)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect()
+    }
+
+    /// Write probes, the action matrix, sources and an actions rule validate; a cell with an
+    /// unknown probe answer, or a field the schema does not know, does not.
+    #[test]
+    fn actions_probes_and_sources_validate_against_the_schema() {
+        let report: Value =
+            serde_json::from_str(&super::to_string(&crate::report::fixture::result(true))).unwrap();
+        assert_eq!(schema_errors(&report), Vec::<String>::new());
+        let row = &report["action_matrix"]["rows"][1];
+        assert_eq!(row["template"], "/team/compensation");
+        assert_eq!(row["cells"][1]["probe"], "authorized-to-attempt");
+        assert_eq!(report["expectations"][0]["action_kind"], "write");
+        assert_eq!(report["sources"][0]["identities"][2]["logged_in"], false);
+
+        let mut broken = report.clone();
+        broken["action_matrix"]["rows"][1]["cells"][1]["probe"] = "perhaps".into();
+        assert!(!schema_errors(&broken).is_empty());
+        let mut broken = report.clone();
+        broken["write_probes"]["probes"][0]["extra"] = 1.into();
+        assert!(!schema_errors(&broken).is_empty());
+        let mut broken = report;
+        broken["expectations"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("action_kind");
+        assert!(!schema_errors(&broken).is_empty());
+    }
+}

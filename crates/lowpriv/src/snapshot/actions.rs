@@ -410,10 +410,7 @@ impl ActionFact {
                     format!("expected `shown (SOURCES)`, `documented (openapi)` or `not shown`, found `{presence}`")
                 })?;
             let sources: BTreeSet<String> = list.split(", ").map(str::to_string).collect();
-            if let Some(bad) = sources
-                .iter()
-                .find(|s| s.is_empty() || !s.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
-            {
+            if let Some(bad) = sources.iter().find(|s| !is_source_word(s)) {
                 return Err(format!(
                     "expected sources such as `form`, `js` or `openapi`, found `{bad}`"
                 ));
@@ -447,6 +444,14 @@ impl ActionFact {
             probe,
         })
     }
+}
+
+/// A source as the crawl names it (`form`, `js`, `openapi`): a lowercase word, so a list of
+/// them reads back unambiguously.
+fn is_source_word(word: &str) -> bool {
+    let mut chars = word.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 #[cfg(test)]

@@ -71,9 +71,12 @@ pub(super) fn check(ctx: &Context<'_>, evidence: &Evidence<'_>) -> Vec<Finding> 
                 FindingKind::ActionExposure,
                 format!(
                     "{name} was shown {method} {template} ({sources}), a {} action the rule \
-                     admits only to {}",
+                     shows {}",
                     kind.as_str(),
-                    principals(allow)
+                    match principals(allow) {
+                        Some(who) => format!("only to {who}"),
+                        None => "to nobody".to_string(),
+                    }
                 ),
             ),
             ActionKind::Write | ActionKind::Confirm => continue,
@@ -101,16 +104,22 @@ pub(super) fn check(ctx: &Context<'_>, evidence: &Evidence<'_>) -> Vec<Finding> 
             continue;
         }
         let template = templates.of(&probe.url);
+        let answer = match probe.answer {
+            ProbeAnswer::Accepted => probe.answer.as_str().to_string(),
+            _ => format!("{} on an empty body", probe.answer.as_str()),
+        };
         let detail = format!(
-            "{} got past the authorization check of {} {template} ({}: {} on an empty body) \
-             while {} {} refused; the rule admits only {}",
+            "{} got past the authorization check of {} {template} ({}: {answer}) while {} {} \
+             refused; the rule admits {}",
             probe.identity,
             probe.method,
             probe.reason,
-            probe.answer.as_str(),
             refused.join(", "),
             if refused.len() == 1 { "was" } else { "were" },
-            principals(allow)
+            match principals(allow) {
+                Some(who) => format!("only {who}"),
+                None => "nobody".to_string(),
+            }
         );
         findings.push(at(
             FindingKind::UnauthorizedWrite,
@@ -249,14 +258,16 @@ impl Templates {
     }
 }
 
-/// "alice, bob", or "nobody".
-fn principals(allow: &[Principal]) -> String {
+/// "alice, bob, tier owner and above"; `None` for nobody.
+fn principals(allow: &[Principal]) -> Option<String> {
     if allow.is_empty() {
-        return "nobody".to_string();
+        return None;
     }
-    allow
-        .iter()
-        .map(|p| p.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
+    Some(
+        allow
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    )
 }

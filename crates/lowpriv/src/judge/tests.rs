@@ -1201,7 +1201,7 @@ fn action_findings_name_the_identity_request_rule_and_kind() {
     assert_eq!(exposure.rule.as_deref(), Some("t.toml:100:1"));
     assert_eq!(
         exposure.detail,
-        "carol was shown POST /team/compensation (form, js), a confirm action the rule admits \
+        "carol was shown POST /team/compensation (form, js), a confirm action the rule shows \
          only to alice, bob"
     );
 
@@ -1228,4 +1228,25 @@ fn action_findings_name_the_identity_request_rule_and_kind() {
          to attempt on an empty body) while anon was refused; the rule admits only alice, bob"
     );
     assert_eq!(findings.len(), 3, "{findings:?}");
+
+    // Nobody may: a forbidden rule's probe says so; an accepted empty body reads once.
+    let s = with_action_rules(&[("/team/**", Forbidden, &[])]);
+    let findings = judge_actions(
+        &s,
+        &[],
+        vec![
+            probe("anon", "/team/compensation", Refused),
+            probe("bob", "/team/compensation", Refused),
+            probe(
+                "carol",
+                "/team/compensation",
+                crate::probe::ProbeAnswer::Accepted,
+            ),
+        ],
+    );
+    assert_eq!(
+        findings[0].detail,
+        "carol got past the authorization check of POST /team/compensation (200: accepted an \
+         empty body) while anon, bob were refused; the rule admits nobody"
+    );
 }

@@ -11,7 +11,7 @@ use crate::judge::{AudiencePreview, Finding, FindingGroup, Severity};
 pub use crate::observe::ActionSeen as ActionReport;
 use crate::observe::{Observation, Outcome};
 use crate::scenario::{self, Audience, Tier};
-use crate::snapshot::{Matrix, SnapshotReport};
+use crate::snapshot::{ActionMatrix, Matrix, SnapshotReport};
 use crate::verdict::Verdict;
 
 /// The JSON report's schema version. Bump it when a field changes meaning or disappears.
@@ -33,6 +33,10 @@ pub struct RunResult {
     pub unfilled_templates: Vec<String>,
     /// Write probes (`[crawl] probe_writes`); empty when off.
     pub write_probes: crate::probe::WriteProbes,
+    /// The action matrix (action × identity → shown where, write probe's answer), built
+    /// once from `actions`, `write_probes` and the `actions` rules: the `.snap` file's
+    /// `ACTION` lines and the terminal, Markdown and HTML action tables all render this one.
+    pub action_matrix: ActionMatrix,
     /// Each `[[source]]` probed as each identity; empty without sources.
     pub sources: Vec<crate::source::SourceProbes>,
     /// The scenario's `[[expect]]` entries, so every format can list the ones that held too.
@@ -337,6 +341,14 @@ impl RunResult {
             duration_ms,
         } = parts;
         let site = &scenario.site;
+        // The columns are the exposure matrix's: the identities whose sessions were real.
+        let logged_in: Vec<String> = identities
+            .iter()
+            .filter(|i| i.logged_in)
+            .map(|i| i.name.clone())
+            .collect();
+        let action_matrix =
+            ActionMatrix::build(&logged_in, &observations.actions, &write_probes, scenario);
         let observations_all = observations.all;
         let templates = observations_all
             .iter()
@@ -377,6 +389,7 @@ impl RunResult {
             actions: observations.actions,
             unfilled_templates: observations.unfilled_templates,
             write_probes,
+            action_matrix,
             sources: sources.sources,
             expectations: scenario
                 .expects

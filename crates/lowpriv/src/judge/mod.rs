@@ -17,7 +17,7 @@
 //! `actions.rs` (actions shown and write probes). A new check is a function there, called
 //! from [`evaluate_all`].
 
-mod actions;
+pub(crate) mod actions;
 mod context;
 mod declared;
 mod finding;

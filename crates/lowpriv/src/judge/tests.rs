@@ -876,3 +876,378 @@ expires = 2026-01-31
     );
     assert_eq!(other.verdict, Verdict::Fail);
 }
+
+// ---------------------------------------------------------------------------------------
+// Actions: `[[expect]] actions = [...]` against what each identity was shown and what its
+// write probes got.
+
+/// The test scenario with `actions` rules appended, in order: (glob, kind, allow).
+fn with_action_rules(rules: &[(&str, scenario::ActionKind, &[&str])]) -> scenario::Scenario {
+    let mut s = scenario();
+    for (i, (glob, kind, allow)) in rules.iter().enumerate() {
+        s.expects.push(scenario::Expectation {
+            index: s.expects.len(),
+            location: scenario::Location {
+                file: "t.toml".into(),
+                line: 100 + i,
+                column: 1,
+            },
+            paths: vec![glob.to_string()],
+            path_globs: scenario::PathGlobs::new(vec![glob.to_string()]).unwrap(),
+            rule: ExpectRule::Actions {
+                allow: allow
+                    .iter()
+                    .map(|a| match scenario::Tier::parse(a) {
+                        Some(tier) => scenario::Principal::Tier(tier),
+                        None => scenario::Principal::Identity(a.to_string()),
+                    })
+                    .collect(),
+                kind: *kind,
+            },
+        });
+    }
+    s
+}
+
+fn shown(identity: &str, method: &str, path: &str, source: &str) -> crate::observe::ActionSeen {
+    crate::observe::ActionSeen {
+        identity: identity.to_string(),
+        action: crate::crawl::Action {
+            method: method.to_string(),
+            url: format!("http://site.test{path}"),
+            source: source.to_string(),
+            fields: vec!["amount".to_string(), "csrf".to_string()],
+        },
+    }
+}
+
+fn probe(
+    identity: &str,
+    path: &str,
+    answer: crate::probe::ProbeAnswer,
+) -> crate::probe::WriteProbe {
+    use crate::probe::ProbeAnswer;
+    let status = match answer {
+        ProbeAnswer::Refused => 403,
+        ProbeAnswer::AuthorizedToAttempt => 422,
+        ProbeAnswer::Accepted => 200,
+        ProbeAnswer::Unclear => 404,
+        ProbeAnswer::Error => 0,
+    };
+    crate::probe::WriteProbe {
+        identity: identity.to_string(),
+        method: "POST".to_string(),
+        url: format!("http://site.test{path}"),
+        status: (status != 0).then_some(status),
+        answer,
+        reason: status.to_string(),
+    }
+}
+
+/// The action findings of the baseline plus these actions and probes.
+fn judge_actions(
+    s: &scenario::Scenario,
+    actions: &[crate::observe::ActionSeen],
+    probes: Vec<crate::probe::WriteProbe>,
+) -> Vec<Finding> {
+    let observations = baseline();
+    let probes = crate::probe::WriteProbes {
+        probes,
+        not_sent: Vec::new(),
+    };
+    let sources = crate::source::SourceLog::default();
+    let evidence = Evidence {
+        observations: &observations,
+        actions,
+        write_probes: &probes,
+        sources: &sources,
+    };
+    let health = RunHealth {
+        identities: healthy(4),
+        stopped: None,
+    };
+    let judged = evaluate_all(s, &health, &evidence, jiff::civil::date(2026, 1, 15));
+    judged
+        .findings
+        .into_iter()
+        .filter(|f| {
+            matches!(
+                f.kind,
+                FindingKind::ActionExposure
+                    | FindingKind::ForbiddenAction
+                    | FindingKind::UnauthorizedWrite
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn actions_fire_on_their_case_and_stay_silent_on_its_near_miss() {
+    use crate::probe::ProbeAnswer::{Accepted, AuthorizedToAttempt, Refused, Unclear};
+    use scenario::ActionKind::{Confirm, Forbidden, Write};
+    let team: &[(&str, scenario::ActionKind, &[&str])] = &[("/team/**", Write, &["alice", "bob"])];
+    let confirm: &[(&str, scenario::ActionKind, &[&str])] =
+        &[("/team/**", Confirm, &["alice", "bob"])];
+    let forbidden: &[(&str, scenario::ActionKind, &[&str])] = &[("/admin/wipe", Forbidden, &[])];
+    let comp = "/team/compensation";
+    type Case<'a> = (
+        &'a str,
+        &'a [(&'a str, scenario::ActionKind, &'a [&'a str])],
+        Vec<crate::observe::ActionSeen>,
+        Vec<crate::probe::WriteProbe>,
+        Vec<(FindingKind, &'a str)>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "a write form shown to someone the rule does not admit",
+            team,
+            vec![shown("carol", "POST", comp, "form")],
+            vec![],
+            vec![(FindingKind::ActionExposure, "carol")],
+        ),
+        (
+            "the same form shown to an admitted identity",
+            team,
+            vec![shown("bob", "POST", comp, "form")],
+            vec![],
+            vec![],
+        ),
+        (
+            "a tier admits itself and above",
+            &[("/team/**", Write, &["owner"])],
+            vec![
+                shown("alice", "POST", comp, "form"),
+                shown("bob", "POST", comp, "form"),
+            ],
+            vec![],
+            vec![(FindingKind::ActionExposure, "bob")],
+        ),
+        (
+            "a script's call counts as shown",
+            team,
+            vec![shown("carol", "POST", comp, "js")],
+            vec![],
+            vec![(FindingKind::ActionExposure, "carol")],
+        ),
+        (
+            "an operation only listed in the OpenAPI document is shown to nobody",
+            team,
+            vec![shown("carol", "POST", comp, "openapi")],
+            vec![],
+            vec![],
+        ),
+        (
+            "a confirmation shown to someone the rule does not admit",
+            confirm,
+            vec![shown("carol", "POST", comp, "form")],
+            vec![],
+            vec![(FindingKind::ActionExposure, "carol")],
+        ),
+        (
+            "no rule matches: never a finding",
+            team,
+            vec![shown("carol", "POST", "/notes/new", "form")],
+            vec![
+                probe("anon", "/notes/new", Refused),
+                probe("carol", "/notes/new", AuthorizedToAttempt),
+            ],
+            vec![],
+        ),
+        (
+            "a forbidden action shown to anyone, even the owner",
+            forbidden,
+            vec![shown("alice", "POST", "/admin/wipe", "form")],
+            vec![],
+            vec![(FindingKind::ForbiddenAction, "alice")],
+        ),
+        (
+            "a forbidden action only documented",
+            forbidden,
+            vec![shown("alice", "POST", "/admin/wipe", "openapi")],
+            vec![],
+            vec![],
+        ),
+        (
+            "got past the check while someone else was refused",
+            team,
+            vec![],
+            vec![
+                probe("anon", comp, Refused),
+                probe("carol", comp, AuthorizedToAttempt),
+                probe("bob", comp, AuthorizedToAttempt),
+            ],
+            vec![(FindingKind::UnauthorizedWrite, "carol")],
+        ),
+        (
+            "an empty body accepted while someone else was refused",
+            team,
+            vec![],
+            vec![probe("anon", comp, Refused), probe("carol", comp, Accepted)],
+            vec![(FindingKind::UnauthorizedWrite, "carol")],
+        ),
+        (
+            "everyone got 422: the endpoint validates before it authorizes",
+            team,
+            vec![],
+            vec![
+                probe("anon", comp, AuthorizedToAttempt),
+                probe("carol", comp, AuthorizedToAttempt),
+                probe("bob", comp, AuthorizedToAttempt),
+            ],
+            vec![],
+        ),
+        (
+            "a refusal of another URL proves nothing here",
+            team,
+            vec![],
+            vec![
+                probe("anon", "/team/other", Refused),
+                probe("carol", comp, AuthorizedToAttempt),
+            ],
+            vec![],
+        ),
+        (
+            "an unclear answer is not getting past",
+            team,
+            vec![],
+            vec![probe("anon", comp, Refused), probe("carol", comp, Unclear)],
+            vec![],
+        ),
+        (
+            "nobody may get past a forbidden action",
+            forbidden,
+            vec![],
+            vec![
+                probe("anon", "/admin/wipe", Refused),
+                probe("alice", "/admin/wipe", AuthorizedToAttempt),
+            ],
+            vec![(FindingKind::UnauthorizedWrite, "alice")],
+        ),
+        (
+            "the first matching rule speaks: it admits carol",
+            &[
+                ("/team/**", Write, &["carol", "alice", "bob"]),
+                ("/team/compensation", Forbidden, &[]),
+            ],
+            vec![shown("carol", "POST", comp, "form")],
+            vec![],
+            vec![],
+        ),
+        (
+            "the first matching rule speaks: it forbids",
+            &[
+                ("/team/compensation", Forbidden, &[]),
+                ("/team/**", Write, &["carol", "alice", "bob"]),
+            ],
+            vec![shown("carol", "POST", comp, "form")],
+            vec![],
+            vec![(FindingKind::ForbiddenAction, "carol")],
+        ),
+        (
+            "shown by a form and a script: one finding",
+            team,
+            vec![
+                shown("carol", "POST", comp, "form"),
+                shown("carol", "POST", comp, "js"),
+            ],
+            vec![],
+            vec![(FindingKind::ActionExposure, "carol")],
+        ),
+    ];
+    for (case, rules, actions, probes, expected) in cases {
+        let found: Vec<(FindingKind, String)> =
+            judge_actions(&with_action_rules(rules), &actions, probes)
+                .into_iter()
+                .map(|f| (f.kind, f.identity.unwrap_or_default()))
+                .collect();
+        let expected: Vec<(FindingKind, String)> = expected
+            .into_iter()
+            .map(|(k, who)| (k, who.to_string()))
+            .collect();
+        assert_eq!(found, expected, "{case}");
+    }
+}
+
+#[test]
+fn action_findings_name_the_identity_request_rule_and_kind() {
+    use crate::probe::ProbeAnswer::{AuthorizedToAttempt, Refused};
+    use scenario::ActionKind::{Confirm, Forbidden};
+    let s = with_action_rules(&[
+        ("/team/**", Confirm, &["alice", "bob"]),
+        ("/admin/**", Forbidden, &[]),
+    ]);
+    let findings = judge_actions(
+        &s,
+        &[
+            shown("carol", "POST", "/team/compensation", "form"),
+            shown("carol", "POST", "/team/compensation", "js"),
+            shown("bob", "POST", "/admin/users/42/delete", "form"),
+        ],
+        vec![
+            probe("anon", "/team/compensation", Refused),
+            probe("carol", "/team/compensation", AuthorizedToAttempt),
+        ],
+    );
+    let by_kind = |kind| findings.iter().find(|f| f.kind == kind).unwrap();
+
+    let exposure = by_kind(FindingKind::ActionExposure);
+    assert_eq!(exposure.severity, Severity::Medium);
+    assert_eq!(exposure.identity.as_deref(), Some("carol"));
+    assert_eq!(exposure.method.as_deref(), Some("POST"));
+    assert_eq!(
+        exposure.url.as_deref(),
+        Some("http://site.test/team/compensation")
+    );
+    assert_eq!(exposure.template.as_deref(), Some("/team/compensation"));
+    assert_eq!(exposure.rule.as_deref(), Some("t.toml:100:1"));
+    assert_eq!(
+        exposure.detail,
+        "carol was shown POST /team/compensation (form, js), a confirm action the rule shows \
+         only to alice, bob"
+    );
+
+    let forbidden = by_kind(FindingKind::ForbiddenAction);
+    assert_eq!(forbidden.severity, Severity::High);
+    assert_eq!(forbidden.rule.as_deref(), Some("t.toml:101:1"));
+    // The template is the matrix row's: IDs in the path become placeholders.
+    assert_eq!(
+        forbidden.template.as_deref(),
+        Some("/admin/users/{id}/delete")
+    );
+    assert!(
+        forbidden.detail.contains("forbids for everyone"),
+        "{}",
+        forbidden.detail
+    );
+
+    let write = by_kind(FindingKind::UnauthorizedWrite);
+    assert_eq!(write.severity, Severity::High);
+    assert_eq!(write.rule.as_deref(), Some("t.toml:100:1"));
+    assert_eq!(
+        write.detail,
+        "carol got past the authorization check of POST /team/compensation (422: authorized \
+         to attempt on an empty body) while anon was refused; the rule admits only alice, bob"
+    );
+    assert_eq!(findings.len(), 3, "{findings:?}");
+
+    // Nobody may: a forbidden rule's probe says so; an accepted empty body reads once.
+    let s = with_action_rules(&[("/team/**", Forbidden, &[])]);
+    let findings = judge_actions(
+        &s,
+        &[],
+        vec![
+            probe("anon", "/team/compensation", Refused),
+            probe("bob", "/team/compensation", Refused),
+            probe(
+                "carol",
+                "/team/compensation",
+                crate::probe::ProbeAnswer::Accepted,
+            ),
+        ],
+    );
+    assert_eq!(
+        findings[0].detail,
+        "carol got past the authorization check of POST /team/compensation (200: accepted an \
+         empty body) while anon, bob were refused; the rule admits nobody"
+    );
+}

@@ -8,8 +8,12 @@
 //! it, with the kinds in its `title`; `expected`; `error`; `none`), not by its outcome; the
 //! finding groups, one row per cause (kind, request, identities, how many URLs, why), each
 //! with the evidence of its first finding (status, outcome, the redacted data examples of
-//! the matching observation) and its URLs folded; the action matrix (write-capable
-//! endpoints per identity); the snapshot drift; and "If the audience widens".
+//! the matching observation) and its URLs folded; the action matrix (the run's one
+//! `ActionMatrix`: every action with its kind, rule and fields, and per identity where it was
+//! shown and what its write probe got, coloured by tone like the access matrix; per identity
+//! how many changing actions it was shown; what was not probed); each `[[source]]`'s probes
+//! (per identity its login to the source, and per probe the outcome and data classes); the
+//! snapshot drift; and "If the audience widens".
 //!
 //! Filters: checkboxes by identity (matrix columns, finding groups naming any checked
 //! identity, actions) and by severity (finding groups). The URL fragment sets them, so a
@@ -29,7 +33,7 @@
 //! </tr>
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
@@ -53,7 +57,11 @@ struct Page<'a> {
     severities: Vec<&'static str>,
     severity_counts: BTreeMap<&'static str, usize>,
     actions: Vec<ActionRow>,
+    /// Per identity: the changing actions (any kind but read-only) it was shown.
     write_capable: Vec<usize>,
+    not_probed: Vec<String>,
+    action_legend: String,
+    sources: Vec<SourceView>,
     changes: Vec<(String, String)>,
 }
 
@@ -105,10 +113,37 @@ struct Evidence {
 #[derive(Serialize)]
 struct ActionRow {
     request: String,
-    source: String,
+    kind: &'static str,
+    rule: Option<String>,
     fields: String,
-    /// Per identity of the matrix: whether it was shown this endpoint.
-    shown: Vec<bool>,
+    /// Per identity of the matrix.
+    cells: Vec<ActionCellView>,
+}
+
+#[derive(Serialize)]
+struct ActionCellView {
+    /// The shared short words (`report::action_label`).
+    label: String,
+    /// The long words (`shown (form) · authorized to attempt`), for its tooltip.
+    title: String,
+    /// CSS class of the cell's tone.
+    class: &'static str,
+}
+
+#[derive(Serialize)]
+struct SourceView {
+    name: String,
+    base_url: String,
+    probes: Vec<String>,
+    rows: Vec<SourceRowView>,
+}
+
+#[derive(Serialize)]
+struct SourceRowView {
+    identity: String,
+    login: String,
+    logged_in: bool,
+    cells: Vec<String>,
 }
 
 pub fn render(result: &RunResult) -> Result<String, ReportError> {
@@ -154,36 +189,53 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
         })
         .collect();
 
-    // (path, method) → (source, field names, identities shown it)
-    type Endpoint<'a> = (String, BTreeSet<String>, BTreeSet<&'a str>);
-    let mut actions: BTreeMap<(String, String), Endpoint> = BTreeMap::new();
-    for report in &result.actions {
-        let action = &report.action;
-        let entry = actions
-            .entry((path_of(&action.url), action.method.clone()))
-            .or_default();
-        entry.0 = action.source.clone();
-        entry.1.extend(action.fields.iter().cloned());
-        entry.2.insert(report.identity.as_str());
-    }
-    let action_rows: Vec<ActionRow> = actions
-        .into_iter()
-        .map(|((path, method), (source, fields, who))| ActionRow {
-            request: format!("{method} {path}"),
-            source,
-            fields: fields.into_iter().collect::<Vec<_>>().join(", "),
-            shown: matrix
-                .identities
+    let action_matrix = super::actions(result);
+    let action_rows: Vec<ActionRow> = action_matrix
+        .rows
+        .iter()
+        .map(|row| ActionRow {
+            request: row.key().to_string(),
+            kind: row.kind.as_str(),
+            rule: row.rule.clone(),
+            fields: row.fields.join(", "),
+            cells: row
+                .cells
                 .iter()
-                .map(|i| who.contains(i.as_str()))
+                .map(|cell| ActionCellView {
+                    label: super::action_label(cell),
+                    title: cell.label(),
+                    class: tones.action_tone(row, cell).as_str(),
+                })
                 .collect(),
         })
         .collect();
-    let write_capable: Vec<usize> = matrix
-        .identities
-        .iter()
-        .enumerate()
-        .map(|(i, _)| action_rows.iter().filter(|r| r.shown[i]).count())
+    let write_capable: Vec<usize> = (0..action_matrix.identities.len())
+        .map(|i| {
+            action_matrix
+                .rows
+                .iter()
+                .filter(|r| r.kind != crate::snapshot::ActionRowKind::ReadOnly)
+                .filter(|r| r.cells.get(i).is_some_and(|c| c.shown()))
+                .count()
+        })
+        .collect();
+    let sources: Vec<SourceView> = super::source_tables(result)
+        .into_iter()
+        .map(|t| SourceView {
+            name: t.name,
+            base_url: t.base_url,
+            probes: t.probes,
+            rows: t
+                .rows
+                .into_iter()
+                .map(|r| SourceRowView {
+                    identity: r.identity,
+                    login: r.login,
+                    logged_in: r.logged_in,
+                    cells: r.cells,
+                })
+                .collect(),
+        })
         .collect();
 
     let changes: Vec<(String, String)> = result
@@ -220,6 +272,9 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
         severity_counts,
         actions: action_rows,
         write_capable,
+        not_probed: super::not_probed(result),
+        action_legend: super::ACTION_LEGEND.join(" · "),
+        sources,
         changes,
     };
     template

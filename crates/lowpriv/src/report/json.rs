@@ -15,6 +15,26 @@
 //!                     "reason": "200", "data": {"salary": {"kind": "json_keys", "count": 2,
 //!                     "examples": ["salary: <number, 6 digits>"]}}, "shown": false, ...}],
 //!   "actions": [{"identity": "alice", "method": "POST", "url": "…", "source": "form", "fields": []}],
+//!   "unfilled_templates": ["/api/employees/{param}"],
+//!   "write_probes": {"probes": [{"identity": "carol", "method": "POST",
+//!                                "url": "http://…/team/compensation", "status": 422,
+//!                                "answer": "authorized-to-attempt", "reason": "422"}],
+//!                    "not_sent": [{"method": "DELETE", "url": "…", "why": "…"}]},
+//!   "action_matrix": {"identities": ["anonymous", "carol", "alice"],
+//!                     "rows": [{"method": "POST", "template": "/team/compensation",
+//!                               "kind": "write-capable", "rule": "scenarios/demo.toml:120:1",
+//!                               "fields": ["amount", "csrf", "employee"],
+//!                               "cells": [{"identity": "anonymous", "seen_in": [], "probe": "refused"},
+//!                                         {"identity": "carol", "seen_in": ["form"],
+//!                                          "probe": "authorized-to-attempt"}, …]}]},
+//!   "sources": [{"name": "hr-api", "base_url": "http://127.0.0.1:8081/",
+//!                "identities": [{"identity": "carol", "login": "bearer", "logged_in": true}],
+//!                "observations": [{"identity": "carol", "method": "GET",
+//!                                  "url": "http://127.0.0.1:8081/employees", "outcome": "allowed",
+//!                                  "data": {"email": {…}}, …}]}],
+//!   "expectations": [{"location": "scenarios/demo.toml:120:1", "kind": "actions",
+//!                     "paths": ["/team/compensation"], "allow": ["alice", "bob"],
+//!                     "action_kind": "write"}],
 //!   "findings": [{"kind": "data-exposure", "severity": "high", "identity": "carol",
 //!                 "method": "GET", "url": "…", "template": "/api/employees/{id}",
 //!                 "detail": "…", "rule": "scenarios/demo.toml:84:1", "data": ["salary"]}],
@@ -42,6 +62,33 @@
 //! so the same flaw keeps it across runs: SARIF's `partialFingerprints` carry it. Added in
 //! schema 1 without a bump: nothing existing changed meaning.
 //!
+//! `write_probes` (`[crawl] probe_writes`, empty when off): `probes`, one per (action in
+//! `write_scope`, identity), by URL, method, then identity in scenario order; `answer` is
+//! `refused` (401, 403, the login page, a deny marker), `authorized-to-attempt` (400, 422:
+//! past the authorization check, stopped by the empty body), `accepted` (2xx), `unclear` or
+//! `error`; `status` is null when no answer came. `not_sent`: actions in scope not sent, and
+//! why (a `DELETE`, an unfilled `{param}`).
+//!
+//! `action_matrix`: one row per action (method and path template; by template, then method),
+//! `cells` one per column of `identities` (the identities whose sessions were usable, in
+//! scenario order). `kind` is `read-only` (a GET form no rule declares), `write-capable`
+//! (any other method, or a `kind = "write"` rule), `confirmation` or `forbidden` (from the
+//! first `actions` rule in file order matching the path, whose location is `rule`).
+//! `seen_in` lists where the identity came across it (`form`, `js`: shown; `openapi`: only
+//! documented, which never raises a finding); `probe`, when a write probe was sent, is the
+//! answer or `undecided` (the identity got past but nobody was refused, so the probe says
+//! nothing about who may). The `.snap` file's `ACTION` lines record the same cells.
+//!
+//! `sources`: each `[[source]]` in file order: its `identities` (scenario order) with the
+//! login kind used there (`none` when sent without credentials), whether it worked and why
+//! not; its `observations`, ordinary observations (the same fields as `observations`), one
+//! per (probe, identity) by probe in file order, none for an identity whose login failed.
+//!
+//! `expectations[].action_kind` (`write`, `confirm`, `forbidden`) is set on `actions` rules
+//! only. The finding kinds of issue 17, `source-bypass`, `action-exposure`,
+//! `forbidden-action` and `unauthorized-write`, are added in schema 1 without a bump: no
+//! existing field changed meaning.
+//!
 //! Values are redacted where they are written: data examples carry a shape or a prefix and a
 //! length, never a value; no credential, cookie or secret value is ever part of a `RunResult`.
 
@@ -59,4 +106,51 @@ pub fn write(result: &RunResult, path: &Path) -> std::io::Result<()> {
     let mut text = to_string(result);
     text.push('\n');
     crate::atomic_file::write(path, text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    /// `schema/report.schema.json`'s complaints about `report` (none when valid).
+    fn schema_errors(report: &Value) -> Vec<String> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../schema/report.schema.json");
+        let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let validator = jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .unwrap();
+        validator
+            .iter_errors(report)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect()
+    }
+
+    /// Write probes, the action matrix, sources and an actions rule validate; a cell with an
+    /// unknown probe answer, or a field the schema does not know, does not.
+    #[test]
+    fn actions_probes_and_sources_validate_against_the_schema() {
+        let report: Value =
+            serde_json::from_str(&super::to_string(&crate::report::fixture::result(true))).unwrap();
+        assert_eq!(schema_errors(&report), Vec::<String>::new());
+        let row = &report["action_matrix"]["rows"][1];
+        assert_eq!(row["template"], "/team/compensation");
+        assert_eq!(row["cells"][1]["probe"], "authorized-to-attempt");
+        assert_eq!(report["expectations"][0]["action_kind"], "write");
+        assert_eq!(report["sources"][0]["identities"][2]["logged_in"], false);
+
+        let mut broken = report.clone();
+        broken["action_matrix"]["rows"][1]["cells"][1]["probe"] = "perhaps".into();
+        assert!(!schema_errors(&broken).is_empty());
+        let mut broken = report.clone();
+        broken["write_probes"]["probes"][0]["extra"] = 1.into();
+        assert!(!schema_errors(&broken).is_empty());
+        let mut broken = report;
+        broken["expectations"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("action_kind");
+        assert!(!schema_errors(&broken).is_empty());
+    }
 }

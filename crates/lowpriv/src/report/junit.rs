@@ -6,9 +6,12 @@
 //! it. Its testcases are the checks of the run, each with `classname` = the check:
 //!
 //! - one check per declared `[[expect]]` (passing when it held), named by its location
-//!   (`[[expect]] scenarios/demo.toml:88:1 access`, or `... data salary` for a data rule);
+//!   (`[[expect]] scenarios/demo.toml:88:1 access`, `... data salary` for a data rule, or
+//!   `... actions write` for an actions rule, whose `action-exposure`, `forbidden-action` and
+//!   `unauthorized-write` groups fail it);
 //! - one per automatic check kind: `audience-leak`, `unlinked-reachable`, `secret-exposed`,
 //!   `cross-identity-data`, `inverted-privilege`, `review-overdue`, `site-expired`;
+//! - `source-bypass` when the scenario has a `[[source]]` (or a group of that kind exists);
 //! - `logins` (every identity's session) and `snapshot` (the comparison with the approved
 //!   exposure snapshot; `<skipped>` when none was made).
 //!
@@ -104,8 +107,11 @@ fn suite(result: &RunResult) -> TestSuite {
     // and any group's rule among them.
     let mut declared: BTreeMap<String, Vec<&FindingGroup>> = BTreeMap::new();
     for expect in &result.expectations {
-        let label = match (&expect.data, expect.kind) {
-            (Some(class), "data") => format!("[[expect]] {} data {class}", expect.location),
+        let label = match (&expect.data, expect.kind, expect.action_kind) {
+            (Some(class), "data", _) => format!("[[expect]] {} data {class}", expect.location),
+            (_, "actions", Some(kind)) => {
+                format!("[[expect]] {} actions {}", expect.location, kind.as_str())
+            }
             _ => format!("[[expect]] {} access", expect.location),
         };
         declared.entry(label).or_default();
@@ -113,10 +119,14 @@ fn suite(result: &RunResult) -> TestSuite {
     for group in groups {
         if matches!(
             group.kind,
-            FindingKind::RuleViolation | FindingKind::DataExposure
+            FindingKind::RuleViolation
+                | FindingKind::DataExposure
+                | FindingKind::ActionExposure
+                | FindingKind::ForbiddenAction
+                | FindingKind::UnauthorizedWrite
         ) {
             declared
-                .entry(declared_label(group))
+                .entry(declared_label(group, &result.expectations))
                 .or_default()
                 .push(group);
         }
@@ -129,6 +139,16 @@ fn suite(result: &RunResult) -> TestSuite {
     for kind in FindingKind::ALL.into_iter().filter(|k| k.is_automatic()) {
         let of_kind: Vec<&FindingGroup> = groups.iter().filter(|g| g.kind == kind).collect();
         check_cases(&mut suite, kind.as_str(), &of_kind, &at_or_above, &case);
+    }
+    // Derived from the sources: a check of its own whenever the scenario has one, so a run
+    // with sources shows the comparison ran.
+    let bypasses: Vec<&FindingGroup> = groups
+        .iter()
+        .filter(|g| g.kind == FindingKind::SourceBypass)
+        .collect();
+    if !result.sources.is_empty() || !bypasses.is_empty() {
+        let check = FindingKind::SourceBypass.as_str();
+        check_cases(&mut suite, check, &bypasses, &at_or_above, &case);
     }
 
     // Logins: a failed login is an error (the run cannot be judged), never a failure or a pass.
@@ -285,13 +305,25 @@ fn describe(group: &FindingGroup) -> String {
     text
 }
 
-/// `[[expect]] FILE:LINE:COL access` or `... data CLASS`: the declared rule a group comes
-/// from, by its location in the scenario.
-fn declared_label(group: &FindingGroup) -> String {
+/// `[[expect]] FILE:LINE:COL access`, `... data CLASS` or `... actions KIND`: the declared
+/// rule a group comes from, by its location in the scenario.
+fn declared_label(group: &FindingGroup, expectations: &[crate::ExpectationReport]) -> String {
     let location = group.rule.as_deref().unwrap_or("(no location)");
     match group.kind {
         FindingKind::DataExposure if !group.data.is_empty() => {
             format!("[[expect]] {location} data {}", group.data.join(", "))
+        }
+        FindingKind::ActionExposure
+        | FindingKind::ForbiddenAction
+        | FindingKind::UnauthorizedWrite => {
+            let kind = expectations
+                .iter()
+                .find(|e| Some(e.location.as_str()) == group.rule.as_deref())
+                .and_then(|e| e.action_kind);
+            match kind {
+                Some(kind) => format!("[[expect]] {location} actions {}", kind.as_str()),
+                None => format!("[[expect]] {location} actions"),
+            }
         }
         _ => format!("[[expect]] {location} access"),
     }

@@ -3,8 +3,12 @@
 //!
 //! Sections, in order: the verdict and its reasons; the access matrix (request templates ×
 //! identities; `allow`, `deny`, `hidden`, `ERROR`, `skip`, `*` when data was seen, and the
-//! data classes; a cell a finding names, or an error, in bold); the finding groups by
-//! severity, one row per cause (kind, request, identities, URLs: the one URL's path or how
+//! data classes; a cell a finding names, or an error, in bold); the action matrix (the
+//! actions some identity was shown in a page or script, or write-probed: where, and what the
+//! probe got, in the terminal's words; bold where a finding names the cell; how many
+//! operations are only documented; what was not probed); each `[[source]]`'s probes (a row
+//! per identity: its login to the source, and per probe the outcome and data classes); the
+//! finding groups by severity, one row per cause (kind, request, identities, URLs: the one URL's path or how
 //! many, why) like the terminal report; the snapshot drift as sentences (widening apart
 //! from narrowing, the unified diff folded); "If the audience widens" when `--audience` was
 //! given.
@@ -20,6 +24,11 @@
 //! | request | anonymous | dave | data |
 //! | --- | --- | --- | --- |
 //! | GET /api/directory | deny | **allow\*** | email, salary |
+//!
+//! ### Action matrix
+//! | action | kind | anonymous | carol | alice |
+//! | --- | --- | --- | --- | --- |
+//! | POST /team/compensation | write-capable | refused | **form, authorized** | form, authorized |
 //!
 //! ### Findings (14 group(s), 40 finding(s))
 //! #### HIGH (11 group(s), 33 finding(s))
@@ -107,6 +116,8 @@ pub fn render(result: &RunResult) -> String {
         &CellTones::new(super::groups(result)),
         &mut out,
     );
+    render_actions(result, &CellTones::new(super::groups(result)), &mut out);
+    render_sources(result, &mut out);
     render_findings(result, &mut out);
     render_snapshot(result, &mut out);
     render_preview(result, &mut out);
@@ -148,6 +159,100 @@ fn render_matrix(matrix: &Matrix, tones: &CellTones, out: &mut String) {
         }
         let data: Vec<&str> = row.data.into_iter().collect();
         let _ = writeln!(out, " {} |", escape(&data.join(", ")));
+    }
+}
+
+fn render_actions(result: &RunResult, tones: &CellTones, out: &mut String) {
+    let matrix = super::actions(result);
+    let not_probed = super::not_probed(result);
+    let rows: Vec<_> = matrix.shown_or_probed().collect();
+    if rows.is_empty() && not_probed.is_empty() {
+        return;
+    }
+    out.push_str("\n### Action matrix\n\n");
+    let _ = writeln!(
+        out,
+        "{} · **bold**: a finding names the cell\n",
+        escape(&super::ACTION_LEGEND.join(" · "))
+    );
+    if !rows.is_empty() {
+        out.push_str("| action | kind |");
+        for name in &matrix.identities {
+            let _ = write!(out, " {} |", escape(name));
+        }
+        out.push_str("\n|---|---|");
+        for _ in &matrix.identities {
+            out.push_str("---|");
+        }
+        out.push('\n');
+        for row in &rows {
+            let mut kind = row.kind.as_str().to_string();
+            if let Some(rule) = &row.rule {
+                let _ = write!(kind, " [{rule}]");
+            }
+            let _ = write!(
+                out,
+                "| {} | {} |",
+                escape(&row.key().to_string()),
+                escape(&kind)
+            );
+            for cell in &row.cells {
+                let label = escape(&super::action_label(cell));
+                if matches!(tones.action_tone(row, cell), Tone::Finding | Tone::Error) {
+                    let _ = write!(out, " **{label}** |");
+                } else {
+                    let _ = write!(out, " {label} |");
+                }
+            }
+            out.push('\n');
+        }
+    }
+    let documented = matrix.rows.len() - rows.len();
+    if documented > 0 {
+        let _ = writeln!(
+            out,
+            "\n{documented} more action(s) only documented in the OpenAPI document: see the HTML or JSON report."
+        );
+    }
+    if !not_probed.is_empty() {
+        let _ = writeln!(out, "\nNot probed: {}", escape(&not_probed.join(" · ")));
+    }
+}
+
+fn render_sources(result: &RunResult, out: &mut String) {
+    let tables = super::source_tables(result);
+    if tables.is_empty() {
+        return;
+    }
+    out.push_str("\n### Sources\n\nWhat each identity's own login to the source returned.\n");
+    for table in tables {
+        let _ = writeln!(
+            out,
+            "\n**{}** · {}\n",
+            escape(&table.name),
+            escape(&table.base_url)
+        );
+        out.push_str("| identity | login |");
+        for probe in &table.probes {
+            let _ = write!(out, " {} |", escape(probe));
+        }
+        out.push_str("\n|---|---|");
+        for _ in &table.probes {
+            out.push_str("---|");
+        }
+        out.push('\n');
+        for row in &table.rows {
+            let login = if row.logged_in {
+                escape(&row.login)
+            } else {
+                format!("**{}**", escape(&row.login))
+            };
+            let _ = write!(out, "| {} | {login} |", escape(&row.identity));
+            for cell in &row.cells {
+                let _ = write!(out, " {} |", escape(cell));
+            }
+            out.push('\n');
+        }
     }
 }
 

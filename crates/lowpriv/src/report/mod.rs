@@ -3,7 +3,9 @@
 //! Every format reads the same `RunResult`; none re-judges. The terminal, Markdown and HTML
 //! reports lay out the one exposure matrix of the run ([`exposure`], the model the `.snap`
 //! file records too), in the same words ([`cell_label`]) and the same colours ([`CellTones`]:
-//! a finding or as expected). Every format lists the findings by cause, one entry per
+//! a finding or as expected); likewise the one action matrix ([`actions`],
+//! [`action_label`], [`CellTones::action_tone`]) and the sources' probes
+//! ([`source_tables`]). Every format lists the findings by cause, one entry per
 //! [`groups`] entry (kind, rule or data class, method and template, with the identities and
 //! URLs it was seen over); the JSON report also keeps every finding. The terminal report is for a
 //! person (matrix, findings by severity, verdict); the JSON report is the machine contract
@@ -18,13 +20,16 @@ pub mod markdown;
 pub mod sarif;
 pub mod terminal;
 
+#[cfg(test)]
+mod fixture;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use crate::RunResult;
 use crate::judge::{FindingGroup, FindingKind, Severity};
 use crate::observe::Outcome;
-use crate::snapshot::{Cell, Matrix, RowKey};
+use crate::snapshot::{ActionCell, ActionMatrix, ActionRow, Cell, Matrix, ProbeCell, RowKey};
 
 /// The file reports a run writes besides the terminal and JSON ones (`--junit`, `--sarif`,
 /// `--markdown`, `--html`); `None` skips a format.
@@ -116,6 +121,160 @@ fn outcome_word(outcome: Outcome) -> &'static str {
         Outcome::Error => "ERROR",
         Outcome::Skipped => "skip",
     }
+}
+
+/// The run's action matrix (action × identity: shown where, what the write probe got), built
+/// once with the run: the `.snap` file's `ACTION` lines and every report's action table lay
+/// out this one.
+pub fn actions(result: &RunResult) -> &ActionMatrix {
+    &result.action_matrix
+}
+
+/// An action cell in the words the terminal, Markdown and HTML tables share: where it was
+/// shown (`form`, `js`, `form+js`; `openapi` when only documented), then the probe's answer
+/// in a word (`refused`, `authorized` to attempt, `accepted` an empty body, `undecided`,
+/// `unclear`, `error`); `-` for nothing.
+pub fn action_label(cell: &ActionCell) -> String {
+    let seen = cell.seen_in.join("+");
+    let probe = cell.probe.map(probe_word);
+    match (seen.is_empty(), probe) {
+        (true, None) => "-".to_string(),
+        (false, None) => seen,
+        (true, Some(probe)) => probe.to_string(),
+        (false, Some(probe)) => format!("{seen}, {probe}"),
+    }
+}
+
+fn probe_word(probe: ProbeCell) -> &'static str {
+    match probe {
+        ProbeCell::Accepted => "accepted",
+        ProbeCell::AuthorizedToAttempt => "authorized",
+        ProbeCell::Undecided => "undecided",
+        ProbeCell::Error => "error",
+        ProbeCell::Refused => "refused",
+        ProbeCell::Unclear => "unclear",
+    }
+}
+
+/// What the action tables' words mean, for their legends: where an action was seen, and
+/// what a write probe got.
+pub const ACTION_LEGEND: [&str; 2] = [
+    "form, js: shown in a page or script · openapi: only documented",
+    "probe with an empty body: refused · authorized (400/422: got past the check) · \
+     accepted (2xx) · undecided (everyone got past: it validates first) · unclear · error",
+];
+
+/// `POST /team/compensation` and its kind (`write-capable`, ...), with the rule's location
+/// when one speaks for it.
+pub fn action_row_label(row: &ActionRow) -> String {
+    match &row.rule {
+        Some(rule) => format!("{} · {} [{rule}]", row.key(), row.kind.as_str()),
+        None => format!("{} · {}", row.key(), row.kind.as_str()),
+    }
+}
+
+/// The actions in `write_scope` that were not probed, and why: `POST /x (why)`.
+pub fn not_probed(result: &RunResult) -> Vec<String> {
+    let origin = result.site.base_url.trim_end_matches('/');
+    result
+        .write_probes
+        .not_sent
+        .iter()
+        .map(|n| {
+            let url = n.url.strip_prefix(origin).unwrap_or(&n.url);
+            format!("{} {url} ({})", n.method, n.why)
+        })
+        .collect()
+}
+
+/// One `[[source]]` laid out for a table: a row per identity (scenario order), a column per
+/// probe (file order).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceTable {
+    pub name: String,
+    pub base_url: String,
+    /// `GET /employees`: each probe, relative to the base URL.
+    pub probes: Vec<String>,
+    pub rows: Vec<SourceRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceRow {
+    pub identity: String,
+    /// `bearer ok`, `none` (sent without credentials), `form FAILED: why`.
+    pub login: String,
+    pub logged_in: bool,
+    /// One per probe: `allow: compensation, email`, `deny`, `-` (not sent: its login failed).
+    pub cells: Vec<String>,
+}
+
+/// Every source's probes as tables, in file order: what each identity's own login to the
+/// source returned, which is what it may see on the Site.
+pub fn source_tables(result: &RunResult) -> Vec<SourceTable> {
+    result
+        .sources
+        .iter()
+        .map(|source| {
+            let base = source.base_url.trim_end_matches('/');
+            let mut urls: Vec<(&str, &str)> = Vec::new();
+            for obs in &source.observations {
+                if !urls.contains(&(obs.method.as_str(), obs.url.as_str())) {
+                    urls.push((obs.method.as_str(), obs.url.as_str()));
+                }
+            }
+            let rows = source
+                .identities
+                .iter()
+                .map(|who| SourceRow {
+                    identity: who.identity.clone(),
+                    login: match (&who.failure, who.login) {
+                        (Some(why), kind) => format!("{kind} FAILED: {why}"),
+                        (None, "none") => "none".to_string(),
+                        (None, kind) => format!("{kind} ok"),
+                    },
+                    logged_in: who.logged_in,
+                    cells: urls
+                        .iter()
+                        .map(|(method, url)| {
+                            source
+                                .observations
+                                .iter()
+                                .find(|o| {
+                                    o.identity == who.identity
+                                        && o.method == *method
+                                        && o.url == *url
+                                })
+                                .map_or_else(
+                                    || "-".to_string(),
+                                    |o| {
+                                        let word = outcome_word(o.outcome);
+                                        if o.data.is_empty() {
+                                            word.to_string()
+                                        } else {
+                                            let classes: Vec<&str> =
+                                                o.data.keys().map(String::as_str).collect();
+                                            format!("{word}: {}", classes.join(", "))
+                                        }
+                                    },
+                                )
+                        })
+                        .collect(),
+                })
+                .collect();
+            SourceTable {
+                name: source.name.clone(),
+                base_url: source.base_url.clone(),
+                probes: urls
+                    .iter()
+                    .map(|(method, url)| {
+                        let path = url.strip_prefix(base).unwrap_or(url);
+                        format!("{method} {path}")
+                    })
+                    .collect(),
+                rows,
+            }
+        })
+        .collect()
 }
 
 /// The run's findings grouped by cause, built once by the judge (`judge::group`): every
@@ -236,6 +395,30 @@ impl<'a> CellTones<'a> {
         }
     }
 
+    /// The tone of an action cell: a finding about actions names it, an error hid its
+    /// probe's answer, as expected, or nothing to say. Findings about what the identity saw
+    /// on a template of the same name do not colour it.
+    pub fn action_tone(&self, row: &ActionRow, cell: &ActionCell) -> Tone {
+        if cell.is_empty() {
+            return Tone::None;
+        }
+        let named = self.kinds(&row.key(), &cell.identity).into_iter().any(|k| {
+            matches!(
+                k,
+                FindingKind::ActionExposure
+                    | FindingKind::ForbiddenAction
+                    | FindingKind::UnauthorizedWrite
+            )
+        });
+        if named {
+            Tone::Finding
+        } else if cell.probe == Some(ProbeCell::Error) {
+            Tone::Error
+        } else {
+            Tone::Expected
+        }
+    }
+
     /// The kinds of the findings naming a cell, in `FindingKind` order.
     pub fn kinds(&self, key: &RowKey, identity: &str) -> Vec<FindingKind> {
         self.named
@@ -299,6 +482,105 @@ mod tests {
             Tone::Expected,
             "another method is another row"
         );
+    }
+
+    /// The action matrix and the sources, in every format that lays them out: the same words,
+    /// a finding's cell marked; a run without them has no such sections.
+    #[test]
+    fn actions_and_sources_in_every_report() {
+        use super::fixture::{result, section};
+        let rich = result(true);
+        let kinds: Vec<&str> = rich.findings.iter().map(|f| f.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["unauthorized-write", "action-exposure"],
+            "{kinds:?}"
+        );
+
+        let text = terminal::render(&rich, terminal::Style::default());
+        let terminal = section(&text, "Action matrix", &["Findings"]);
+        insta::assert_snapshot!("terminal_actions_and_sources", terminal);
+        let md = markdown::render(&rich);
+        let markdown = section(&md, "### Action matrix", &["### Findings"]);
+        insta::assert_snapshot!("markdown_actions_and_sources", markdown);
+
+        let html = html::render(&rich).unwrap();
+        let actions = section(&html, "<h2>Action matrix", &["<h2>Snapshot"]);
+        for expected in [
+            // carol: a finding names her cell; the long words in its title.
+            r#"<td class="finding" data-identity="carol" title="shown (form) · authorized to attempt">form, authorized</td>"#,
+            r#"<td class="expected" data-identity="alice" title="shown (form) · authorized to attempt">form, authorized</td>"#,
+            r#"<td class="expected" data-identity="anonymous" title="not shown · refused">refused</td>"#,
+            // The documented operation is listed here, with nobody shown it.
+            r#"<td class="expected" data-identity="carol" title="documented (openapi)">openapi</td>"#,
+            "write-capable <code>[t.toml:30:1]</code>",
+            "<td>amount, employee</td>",
+            "Not probed: <code>DELETE /api/notes/{id} (DELETE acts without a body: never sent)</code>",
+            "<h3>hr-api · <code>http://hr.test/</code></h3>",
+            "<td>carol</td><td>bearer ok</td><td>allow: email</td>",
+            "<td>alice</td><td><strong>bearer FAILED: 401 from http://hr.test/employees</strong></td><td>-</td>",
+        ] {
+            assert!(actions.contains(expected), "{expected}\nin\n{actions}");
+        }
+        // Per identity, the changing actions it was shown.
+        assert!(actions.contains(">read-only</th>"), "{actions}");
+        assert!(actions.contains(">write-capable (1)</th>"), "{actions}");
+
+        // JUnit: the actions rule is a check, failed by its groups.
+        let junit = junit::render(&rich).unwrap();
+        assert!(
+            junit.contains(r#"classname="[[expect]] t.toml:30:1 actions write""#),
+            "{junit}"
+        );
+        assert!(
+            junit.contains(r#"type="unauthorized-write (high)""#),
+            "{junit}"
+        );
+        assert!(junit.contains(r#"name="source-bypass""#), "{junit}");
+
+        let plain = result(false);
+        assert!(plain.findings.is_empty(), "{:?}", plain.findings);
+        let text = terminal::render(&plain, terminal::Style::default());
+        assert!(!text.contains("Action matrix"), "{text}");
+        assert!(!text.contains("Sources"), "{text}");
+        let md = markdown::render(&plain);
+        assert!(
+            !md.contains("### Action matrix") && !md.contains("### Sources"),
+            "{md}"
+        );
+        let html = html::render(&plain).unwrap();
+        assert!(html.contains("No identity was shown an action"), "{html}");
+        assert!(!html.contains("<h2>Sources"), "{html}");
+        let junit = junit::render(&plain).unwrap();
+        assert!(!junit.contains("source-bypass"), "{junit}");
+    }
+
+    #[test]
+    fn action_cells_read_the_same_in_every_report() {
+        let cell = |seen: &[&str], probe| ActionCell {
+            identity: "carol".to_string(),
+            seen_in: seen.iter().map(|s| s.to_string()).collect(),
+            probe,
+        };
+        let cases = [
+            (cell(&[], None), "-"),
+            (cell(&["form"], None), "form"),
+            (cell(&["form", "js"], None), "form+js"),
+            (cell(&["openapi"], None), "openapi"),
+            (cell(&[], Some(ProbeCell::Refused)), "refused"),
+            (
+                cell(&["form"], Some(ProbeCell::AuthorizedToAttempt)),
+                "form, authorized",
+            ),
+            (cell(&["js"], Some(ProbeCell::Accepted)), "js, accepted"),
+            (
+                cell(&["form"], Some(ProbeCell::Undecided)),
+                "form, undecided",
+            ),
+        ];
+        for (cell, label) in cases {
+            assert_eq!(action_label(&cell), label, "{cell:?}");
+        }
     }
 
     #[test]

@@ -84,15 +84,15 @@ fn describe(kind: FindingKind) -> (&'static str, &'static str) {
         ),
         FindingKind::ActionExposure => (
             "An identity is offered a write-capable action it is not admitted to",
-            "A form or a call that changes data is shown to this identity, and the scenario's [[expect]] actions rule does not list it. Hide the action from this identity and check that the endpoint refuses it.",
+            "A form or a script call that changes data is shown to this identity in a page or a script, and the scenario's [[expect]] actions rule does not admit it. An operation only listed in an OpenAPI document never counts: API documents list every operation to whoever reads them. Hide the action from this identity and check that the endpoint refuses it.",
         ),
         FindingKind::ForbiddenAction => (
             "An action the scenario forbids is offered",
-            "The scenario marks these actions forbidden: no identity may be shown them. Remove the action from the Site.",
+            "The scenario marks these actions forbidden: no identity may be shown them in a page or a script (an operation only listed in an OpenAPI document does not count). Remove the action from the Site.",
         ),
         FindingKind::UnauthorizedWrite => (
             "An identity not admitted to an action got past its authorization check",
-            "A write probe (an empty or invalid body) was answered 400/422, not 401/403: the endpoint let this identity through its authorization check and only the body stopped it. A valid body would have been acted on. Add the missing authorization check.",
+            "A write probe (an empty body) was answered 400/422 (or 2xx), not 401/403, while another identity's probe of the same action was refused: the endpoint checks who asks, let this identity through, and only the body stopped it. A valid body would have been acted on. When every identity gets 400/422 the endpoint validates before it authorizes and no finding is raised. Add the missing authorization check.",
         ),
         FindingKind::ReviewOverdue => (
             "The Site's access review is overdue",

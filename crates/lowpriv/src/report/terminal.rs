@@ -1,6 +1,8 @@
 //! The terminal report: who the run was, the access matrix (the run's exposure matrix as
 //! templates × identities; a cell is red when a finding names it, dim when it is as
-//! expected, yellow on an error), the finding groups by severity (one entry per cause: kind,
+//! expected, yellow on an error), the action matrix (compact: only the actions some identity
+//! was shown in a page or script, or write-probed; coloured the same way), each `[[source]]`'s
+//! probes per identity, the finding groups by severity (one entry per cause: kind,
 //! request, identities, URLs, and a one-line why), and the verdict with its reasons. Colour
 //! only when asked (a TTY without `NO_COLOR`).
 
@@ -48,6 +50,17 @@ pub fn render(result: &RunResult, style: Style) -> String {
         style,
         &mut out,
     );
+    let tones = CellTones::new(super::groups(result));
+    if super::actions(result).shown_or_probed().next().is_some()
+        || !result.write_probes.not_sent.is_empty()
+    {
+        out.push('\n');
+        render_actions(result, &tones, style, &mut out);
+    }
+    if !result.sources.is_empty() {
+        out.push('\n');
+        render_sources(result, style, &mut out);
+    }
     out.push('\n');
     render_findings(result, style, &mut out);
     if result.audience_preview.is_some() {
@@ -145,6 +158,138 @@ pub fn render_matrix(matrix: &Matrix, tones: &CellTones, style: Style, out: &mut
             let _ = write!(line, "  {}", data.join(", "));
         }
         let _ = writeln!(out, "{}", line.trim_end());
+    }
+}
+
+/// The action matrix, compact: one row per action some identity was shown in a page or a
+/// script or write-probed (an operation only documented in the OpenAPI document is left to
+/// the JSON and HTML reports), a column per identity; then the actions in `write_scope` that
+/// were not probed, and why.
+pub fn render_actions(result: &RunResult, tones: &CellTones, style: Style, out: &mut String) {
+    let matrix = super::actions(result);
+    let _ = writeln!(
+        out,
+        "{}  (what each identity may change)",
+        style.paint("1", "Action matrix")
+    );
+    for legend in super::ACTION_LEGEND {
+        let _ = writeln!(out, "  {}", style.paint("2", legend));
+    }
+    let rows: Vec<_> = matrix.shown_or_probed().collect();
+    if !rows.is_empty() {
+        let labels: Vec<String> = rows.iter().map(|r| super::action_row_label(r)).collect();
+        let label_width = labels
+            .iter()
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(10)
+            .clamp(10, 80);
+        let cells: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| r.cells.iter().map(super::action_label).collect())
+            .collect();
+        let col_widths: Vec<usize> = matrix
+            .identities
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                cells
+                    .iter()
+                    .filter_map(|c| c.get(i).map(|l| l.chars().count()))
+                    .chain([name.len(), 6])
+                    .max()
+                    .unwrap_or(6)
+            })
+            .collect();
+        let mut header = format!("  {:label_width$}", "action");
+        for (name, w) in matrix.identities.iter().zip(&col_widths) {
+            let _ = write!(header, "  {name:w$}");
+        }
+        let _ = writeln!(out, "{}", style.paint("2", header.trim_end()));
+        for ((row, label), labels) in rows.iter().zip(labels).zip(cells) {
+            let mut label = label;
+            if label.chars().count() > label_width {
+                label = label.chars().take(label_width - 1).collect::<String>() + "…";
+            }
+            let mut line = format!("  {label:label_width$}");
+            for ((cell, text), w) in row.cells.iter().zip(labels).zip(&col_widths) {
+                let padded = format!("{text:w$}");
+                let code = match tones.action_tone(row, cell) {
+                    Tone::Finding => "31;1",
+                    Tone::Error => "33;1",
+                    Tone::Expected | Tone::None => "2",
+                };
+                let _ = write!(line, "  {}", style.paint(code, &padded));
+            }
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
+    }
+    let not_probed = super::not_probed(result);
+    if !not_probed.is_empty() {
+        let _ = writeln!(out, "  not probed: {}", not_probed.join(" · "));
+    }
+}
+
+/// Each `[[source]]`: its base URL, then per identity its login to the source and what each
+/// probe returned (outcome and the data classes seen).
+pub fn render_sources(result: &RunResult, style: Style, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "{}  (what each identity's own login to the source returned)",
+        style.paint("1", "Sources")
+    );
+    for table in super::source_tables(result) {
+        let _ = writeln!(
+            out,
+            "  {} · {}",
+            style.paint("1", &table.name),
+            table.base_url
+        );
+        let id_width = table
+            .rows
+            .iter()
+            .map(|r| r.identity.len())
+            .chain(["identity".len()])
+            .max()
+            .unwrap_or(8);
+        let login_width = table
+            .rows
+            .iter()
+            .map(|r| r.login.chars().count())
+            .chain(["login".len()])
+            .max()
+            .unwrap_or(5);
+        let col_widths: Vec<usize> = table
+            .probes
+            .iter()
+            .enumerate()
+            .map(|(i, probe)| {
+                table
+                    .rows
+                    .iter()
+                    .filter_map(|r| r.cells.get(i).map(|c| c.chars().count()))
+                    .chain([probe.chars().count()])
+                    .max()
+                    .unwrap_or(4)
+            })
+            .collect();
+        let mut header = format!("    {:id_width$}  {:login_width$}", "identity", "login");
+        for (probe, w) in table.probes.iter().zip(&col_widths) {
+            let _ = write!(header, "  {probe:w$}");
+        }
+        let _ = writeln!(out, "{}", style.paint("2", header.trim_end()));
+        for row in &table.rows {
+            let login = if row.logged_in {
+                format!("{:login_width$}", row.login)
+            } else {
+                style.paint("31", &format!("{:login_width$}", row.login))
+            };
+            let mut line = format!("    {:id_width$}  {login}", row.identity);
+            for (cell, w) in row.cells.iter().zip(&col_widths) {
+                let _ = write!(line, "  {cell:w$}");
+            }
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
     }
 }
 

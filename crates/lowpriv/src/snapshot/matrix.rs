@@ -34,15 +34,35 @@
 //!
 //! A line is `METHOD TEMPLATE · IDENTITY · OUTCOMES` (outcomes joined by `+`) or
 //! `METHOD TEMPLATE · IDENTITY · sees CLASS` (a data class seen in an allowed answer).
+//!
+//! After the exposure rows come the action matrix's facts (`actions.rs`), one `ACTION` line
+//! per identity that was shown an action in a page or a script, found it documented in the
+//! Site's OpenAPI document, or had it write-probed:
+//!
+//! ```text
+//! ACTION POST /team/compensation · anonymous · write-capable, not shown · refused
+//! ACTION POST /team/compensation · carol · write-capable, shown (form) · authorized to attempt
+//! ACTION DELETE /api/notes/{id} · carol · write-capable, documented (openapi)
+//! ```
+//!
+//! `ACTION METHOD TEMPLATE · IDENTITY · KIND, PRESENCE` then `· PROBE` when a write probe
+//! was sent: KIND is `read-only`, `write-capable`, `confirmation` or `forbidden`; PRESENCE is
+//! `shown (SOURCES)`, `documented (openapi)` or `not shown`; PROBE is the answer's words or
+//! `undecided`. A documented operation gets its line too: a new write operation in the API
+//! document is worth a drift even when no page offers it. A file without `ACTION` lines
+//! (from before they existed) still reads; every action of the run is then new.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::path::Path;
 
+use super::actions::{ActionFact, ActionMatrix};
 use crate::observe::{Observation, Outcome};
 
 pub const FORMAT_VERSION: u32 = 1;
-const SEPARATOR: &str = " · ";
+pub(crate) const SEPARATOR: &str = " · ";
+/// What starts an action matrix line.
+const ACTION: &str = "ACTION ";
 
 /// What one identity got on one request template.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -112,6 +132,9 @@ pub struct Matrix {
     pub identities: Vec<String>,
     /// By row, then by identity name; only identities of `identities` have cells.
     rows: BTreeMap<RowKey, BTreeMap<String, Cell>>,
+    /// The action matrix's facts ([`ActionMatrix::facts`]), by action, then by identity
+    /// name; only identities of `identities` have facts.
+    actions: BTreeMap<RowKey, BTreeMap<String, ActionFact>>,
 }
 
 impl Matrix {
@@ -142,7 +165,36 @@ impl Matrix {
             site: site.to_string(),
             identities,
             rows: BTreeMap::new(),
+            actions: BTreeMap::new(),
         }
+    }
+
+    /// The same matrix with the action matrix's facts: the snapshot records what each
+    /// identity may change beside what it can see. Facts of identities outside the columns
+    /// are left out.
+    pub fn with_actions(mut self, actions: &ActionMatrix) -> Matrix {
+        for (key, identity, fact) in actions.facts() {
+            if self.identities.iter().any(|i| i == identity) {
+                self.actions
+                    .entry(key)
+                    .or_default()
+                    .insert(identity.to_string(), fact);
+            }
+        }
+        self
+    }
+
+    /// One action fact, if the identity has one there.
+    pub fn action(&self, key: &RowKey, identity: &str) -> Option<&ActionFact> {
+        self.actions.get(key).and_then(|r| r.get(identity))
+    }
+
+    /// Every action fact with its action and identity, by action, then by identity name.
+    pub fn actions(&self) -> impl Iterator<Item = (&RowKey, &str, &ActionFact)> {
+        self.actions.iter().flat_map(|(key, row)| {
+            row.iter()
+                .map(move |(identity, fact)| (key, identity.as_str(), fact))
+        })
     }
 
     fn cell_mut(&mut self, method: &str, template: &str, identity: &str) -> &mut Cell {
@@ -157,6 +209,7 @@ impl Matrix {
         self.rows.get(key).and_then(|r| r.get(identity))
     }
 
+    /// No exposure rows (action facts aside).
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
@@ -191,7 +244,9 @@ impl Matrix {
         let mut out = String::new();
         let _ = writeln!(out, "# lowpriv exposure snapshot (format {FORMAT_VERSION})");
         out.push_str(
-            "# One fact per line: `METHOD TEMPLATE · IDENTITY · OUTCOMES` or `... · sees CLASS`.\n\
+            "# One fact per line: `METHOD TEMPLATE · IDENTITY · OUTCOMES` or `... · sees CLASS`;\n\
+             # then `ACTION METHOD TEMPLATE · IDENTITY · KIND, shown (SOURCES)` (or `documented`,\n\
+             # `not shown`), with `· PROBE` when a write probe was sent.\n\
              # Approve a change with `lowpriv snapshot review` or `lowpriv snapshot accept NAME`.\n",
         );
         let _ = writeln!(out, "site {}", self.site);
@@ -215,6 +270,18 @@ impl Matrix {
                         out,
                         "{}{SEPARATOR}{identity}{SEPARATOR}sees {class}",
                         row.key
+                    );
+                }
+            }
+        }
+        for (key, facts) in &self.actions {
+            out.push('\n');
+            for identity in &self.identities {
+                if let Some(fact) = facts.get(identity) {
+                    let _ = writeln!(
+                        out,
+                        "{ACTION}{key}{SEPARATOR}{identity}{SEPARATOR}{}",
+                        fact.text()
                     );
                 }
             }
@@ -247,6 +314,26 @@ impl Matrix {
             }
             if let Some(name) = line.strip_prefix("identity ") {
                 matrix.identities.push(name.trim().to_string());
+                continue;
+            }
+            if let Some(action) = line.strip_prefix(ACTION) {
+                let (key, identity, fact) = split_fact(action).map_err(|m| error(number, m))?;
+                if !matrix.identities.iter().any(|i| i == identity) {
+                    return Err(error(
+                        number,
+                        format!(
+                            "identity `{identity}` is not declared by an `identity` line above"
+                        ),
+                    ));
+                }
+                let fact = ActionFact::parse(fact).map_err(|m| error(number, m))?;
+                let facts = matrix.actions.entry(key).or_default();
+                if facts.insert(identity.to_string(), fact).is_some() {
+                    return Err(error(
+                        number,
+                        format!("a second `ACTION` line for `{action}`'s action and `{identity}`"),
+                    ));
+                }
                 continue;
             }
             let parts: Vec<&str> = line.splitn(3, SEPARATOR).collect();
@@ -300,6 +387,25 @@ impl Matrix {
         matrix.site = site.ok_or_else(|| error(1, "no `site NAME` line".to_string()))?;
         Ok(matrix)
     }
+}
+
+/// `METHOD TEMPLATE · IDENTITY · FACT` of an `ACTION` line (its prefix gone).
+fn split_fact(line: &str) -> Result<(RowKey, &str, &str), String> {
+    let parts: Vec<&str> = line.splitn(3, SEPARATOR).collect();
+    let [request, identity, fact] = parts.as_slice() else {
+        return Err(format!(
+            "expected `ACTION METHOD TEMPLATE · IDENTITY · KIND, PRESENCE`, found `ACTION {line}`"
+        ));
+    };
+    let method_and_template = request.split_once(' ').filter(|(m, t)| {
+        !m.is_empty() && m.chars().all(|c| c.is_ascii_uppercase()) && t.starts_with('/')
+    });
+    let Some((method, template)) = method_and_template else {
+        return Err(format!(
+            "expected an HTTP method and a path template after `ACTION`, found `{request}`"
+        ));
+    };
+    Ok((RowKey::new(method, template), identity, fact))
 }
 
 pub fn outcomes_text(outcomes: &BTreeSet<Outcome>) -> String {

@@ -1,13 +1,16 @@
 //! Exposure snapshots: the approved record of who can see what on a Site, compared on every
 //! run.
 //!
-//! Input: a run's exposure [`Matrix`] (the model every report lays out too, in `matrix.rs`).
-//! Output: a [`SnapshotReport`] (match, drift, new, skipped or invalid), with
+//! Input: a run's exposure [`Matrix`] (the model every report lays out too, in `matrix.rs`),
+//! holding the facts of its [`ActionMatrix`] (`actions.rs`: what each identity may change)
+//! too. Output: a [`SnapshotReport`] (match, drift, new, skipped or invalid), with
 //! `snapshots/<site>.snap.new` written when the exposure differs from the approved
 //! `snapshots/<site>.snap`. Invariants: the approved file is only ever replaced by
 //! [`accept`], never by a run, and never in CI; every write is atomic; an inconclusive run is
-//! not compared (its matrix is incomplete).
+//! not compared (its matrix is incomplete); the approved file is compared by its facts, so
+//! a comment (or a header a newer lowpriv writes) never drifts.
 
+pub mod actions;
 pub mod matrix;
 
 use std::collections::BTreeSet;
@@ -15,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+pub use actions::{ActionCell, ActionFact, ActionMatrix, ActionRow, ActionRowKind, ProbeCell};
 pub use matrix::{Cell, Matrix, ParseError, Row, RowKey};
 
 use crate::atomic_file;
@@ -126,11 +130,14 @@ pub enum Status {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
-    /// An identity gains `allowed` or a data class.
+    /// An identity gains `allowed` or a data class; or is shown an action (in a page or a
+    /// script) or gets past its authorization check, where it was not or did not.
     Widening,
-    /// An identity loses `allowed` or a data class.
+    /// An identity loses `allowed` or a data class; or is no longer shown an action, or no
+    /// longer gets past its authorization check.
     Narrowing,
-    /// Anything else (denied → hidden, a new template nobody may reach).
+    /// Anything else (denied → hidden, a new template nobody may reach, an action only
+    /// documented, a rule changing an action's kind).
     Neutral,
 }
 
@@ -141,22 +148,24 @@ pub struct Change {
     pub identity: String,
     pub method: String,
     pub template: String,
-    /// outcome | data
+    /// outcome | data | action
     pub kind: &'static str,
     pub from: String,
     pub to: String,
 }
 
 impl Change {
-    /// "dave: GET /reports/{id} denied → allowed"
+    /// "dave: GET /reports/{id} denied → allowed", "carol: action POST /team/compensation
+    /// now write-capable, shown (form)"
     pub fn sentence(&self) -> String {
         let what = match (self.kind, self.from.as_str(), self.to.as_str()) {
-            ("data", "-", to) => format!("now {to}"),
-            ("data", from, _) => format!("no longer {from}"),
+            ("data" | "action", "-", to) => format!("now {to}"),
+            ("data" | "action", from, "-") => format!("no longer {from}"),
             (_, from, to) => format!("{from} → {to}"),
         };
+        let action = if self.kind == "action" { "action " } else { "" };
         format!(
-            "{}: {} {} {what}",
+            "{}: {action}{} {} {what}",
             self.identity, self.method, self.template
         )
     }
@@ -303,7 +312,9 @@ pub fn check(
         report.added = facts(&current_text);
         return report;
     };
-    if approved.text == current_text {
+    // By facts, not text: an approved file written before a header comment changed (or
+    // with a comment of its own) still matches.
+    if approved.matrix == *current {
         // A pending file from an earlier drift is stale now.
         if !ci && pending_path.exists() {
             let _ = std::fs::remove_file(&pending_path);
@@ -445,8 +456,14 @@ pub fn changes(approved: &Matrix, current: &Matrix) -> Vec<Change> {
             ));
         }
     }
-    // Within one identity's row, the outcome reads first, then what data came with it.
-    let kind_order = |kind: &str| u8::from(kind != "outcome");
+    out.extend(action_changes(approved, current));
+    // Within one identity's row, the outcome reads first, then what data came with it, then
+    // what it may change.
+    let kind_order = |kind: &str| match kind {
+        "outcome" => 0u8,
+        "data" => 1,
+        _ => 2,
+    };
     out.sort_by(|a, b| {
         (a.direction, &a.template, &a.identity, kind_order(a.kind)).cmp(&(
             b.direction,
@@ -455,6 +472,47 @@ pub fn changes(approved: &Matrix, current: &Matrix) -> Vec<Change> {
             kind_order(b.kind),
         ))
     });
+    out
+}
+
+/// Every changed action fact. A new one widens when the identity is shown the action in a
+/// page or a script or gets past its authorization check (as a new readable template does),
+/// a lost one narrows when it was; a changed one widens when it gains either without losing
+/// the other, narrows the other way round, and is neutral otherwise (a rule changing the
+/// kind, a form becoming a script call).
+fn action_changes(approved: &Matrix, current: &Matrix) -> Vec<Change> {
+    let mut keys: BTreeSet<(&RowKey, &str)> = BTreeSet::new();
+    for matrix in [approved, current] {
+        keys.extend(matrix.actions().map(|(key, identity, _)| (key, identity)));
+    }
+    let mut out = Vec::new();
+    for (key, identity) in keys {
+        let old = approved.action(key, identity);
+        let new = current.action(key, identity);
+        if old == new {
+            continue;
+        }
+        let reach = |fact: Option<&ActionFact>| fact.map_or((false, false), ActionFact::reach);
+        let ((was_shown, was_past), (is_shown, is_past)) = (reach(old), reach(new));
+        let gained = (is_shown && !was_shown) || (is_past && !was_past);
+        let lost = (was_shown && !is_shown) || (was_past && !is_past);
+        let direction = match (gained, lost) {
+            (true, false) => Direction::Widening,
+            (false, true) => Direction::Narrowing,
+            _ => Direction::Neutral,
+        };
+        let text =
+            |fact: Option<&ActionFact>| fact.map_or_else(|| "-".to_string(), ActionFact::text);
+        out.push(Change {
+            direction,
+            identity: identity.to_string(),
+            method: key.method.clone(),
+            template: key.template.clone(),
+            kind: "action",
+            from: text(old),
+            to: text(new),
+        });
+    }
     out
 }
 

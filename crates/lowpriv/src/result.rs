@@ -308,6 +308,8 @@ pub struct Summary {
 pub(crate) struct Parts {
     pub identities: Vec<IdentityReport>,
     pub write_probes: crate::probe::WriteProbes,
+    /// Built by the run before the snapshot check ([`ActionMatrix::build`]).
+    pub action_matrix: ActionMatrix,
     pub sources: crate::source::SourceLog,
     pub observations: crate::observe::Observations,
     pub exposure: Matrix,
@@ -330,6 +332,7 @@ impl RunResult {
         let Parts {
             identities,
             write_probes,
+            action_matrix,
             sources,
             observations,
             exposure,
@@ -341,14 +344,6 @@ impl RunResult {
             duration_ms,
         } = parts;
         let site = &scenario.site;
-        // The columns are the exposure matrix's: the identities whose sessions were real.
-        let logged_in: Vec<String> = identities
-            .iter()
-            .filter(|i| i.logged_in)
-            .map(|i| i.name.clone())
-            .collect();
-        let action_matrix =
-            ActionMatrix::build(&logged_in, &observations.actions, &write_probes, scenario);
         let observations_all = observations.all;
         let templates = observations_all
             .iter()

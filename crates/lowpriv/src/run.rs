@@ -159,8 +159,13 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
         .filter(|i| i.logged_in)
         .map(|i| i.name.clone())
         .collect();
+    // Built once: the snapshot records its facts beside the exposure, and every report
+    // lays it out.
+    let action_matrix =
+        snapshot::ActionMatrix::build(&logged_in, &observations.actions, &write_probes, scenario);
     let exposure =
-        snapshot::Matrix::from_observations(&scenario.site.name, &logged_in, &observations.all);
+        snapshot::Matrix::from_observations(&scenario.site.name, &logged_in, &observations.all)
+            .with_actions(&action_matrix);
     let snapshot = options.snapshots.as_ref().map(|store| {
         snapshot::check(
             store,
@@ -194,6 +199,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
         Parts {
             identities,
             write_probes,
+            action_matrix,
             sources,
             observations,
             exposure,

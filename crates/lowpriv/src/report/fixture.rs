@@ -243,15 +243,15 @@ pub fn result(rich: bool) -> RunResult {
         identity("alice", Tier::Owner, "form"),
     ];
     let names: Vec<String> = identities.iter().map(|i| i.name.clone()).collect();
-    let exposure = Matrix::from_observations("acme", &names, &all).with_actions(
-        &ActionMatrix::build(&names, &actions, &write_probes, &scenario),
-    );
+    let action_matrix = ActionMatrix::build(&names, &actions, &write_probes, &scenario);
+    let exposure = Matrix::from_observations("acme", &names, &all).with_actions(&action_matrix);
     crate::RunResult::assemble(
         &scenario,
         scenario.site.audience,
         Parts {
             identities,
             write_probes,
+            action_matrix,
             sources,
             observations: Observations {
                 all,

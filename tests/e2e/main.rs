@@ -26,3 +26,4 @@ mod run;
 mod schema;
 mod snapshot;
 mod snapshots;
+mod sources;

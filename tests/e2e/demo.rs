@@ -47,6 +47,9 @@ fn demo_reports_every_planted_flaw_and_nothing_on_correct_endpoints() {
         ("cross-identity-data", "dave", "/data/employees.csv"),
         ("cross-identity-data", "bob", "/data/employees.csv"),
         ("audience-leak", "dave", "/data/employees.csv"),
+        // The team page reads the HR API with its service token; the form is shown to all.
+        ("source-bypass", "carol", "/team"),
+        ("action-exposure", "carol", "/team/compensation"),
     ];
     for (kind, identity, template) in expected {
         assert!(

@@ -18,9 +18,9 @@ fn run_with(config: DemoConfig, concurrency: usize, options: &RunOptions) -> Run
     run_demo(config, |s| s.crawl.concurrency = concurrency, options)
 }
 
+/// The run's `.snap` text: the exposure and the action matrix, as the run built them.
 fn snap(result: &RunResult) -> String {
-    let identities: Vec<String> = result.identities.iter().map(|i| i.name.clone()).collect();
-    Matrix::from_observations(&result.site.name, &identities, &result.observations).render()
+    result.exposure.render()
 }
 
 fn shipped() -> String {

@@ -5,9 +5,8 @@
 
 use lowpriv::probe::ProbeAnswer;
 use lowpriv::scenario::PathGlobs;
-use lowpriv::snapshot::Store;
 use lowpriv::{RunResult, Verdict};
-use lowpriv_demo::{DemoConfig, DemoStats};
+use lowpriv_demo::{DemoStats, Flaw};
 
 use crate::common::*;
 
@@ -24,7 +23,11 @@ fn demo(
         .block_on(lowpriv_demo::run_with(demo_config(fixed), adjust, options))
         .unwrap();
     assert_eq!(
-        (stats.logout_hits, stats.delete_hits, stats.foreign_credentials),
+        (
+            stats.logout_hits,
+            stats.delete_hits,
+            stats.foreign_credentials
+        ),
         (0, 0, 0)
     );
     (result, stats)
@@ -51,9 +54,18 @@ fn kinds_for(result: &RunResult, kind: &str) -> Vec<(String, String)> {
 /// GETs, each identity's probes with its own token (anonymous with none), the Site's reads
 /// with its service token, no cookie ever.
 fn assert_hr_api_saw_only_gets_with_the_right_tokens(stats: &DemoStats, probes: u64) {
-    assert_eq!(stats.hr_non_gets, 0, "only GETs reached the HR API: {stats:?}");
-    assert_eq!(stats.hr_cookies, 0, "no cookie of the Site's reached the HR API");
-    assert_eq!(stats.hr_unknown_tokens, 0, "every token sent was one the HR API issued");
+    assert_eq!(
+        stats.hr_non_gets, 0,
+        "only GETs reached the HR API: {stats:?}"
+    );
+    assert_eq!(
+        stats.hr_cookies, 0,
+        "no cookie of the Site's reached the HR API"
+    );
+    assert_eq!(
+        stats.hr_unknown_tokens, 0,
+        "every token sent was one the HR API issued"
+    );
     for name in ["dave", "carol", "bob", "alice"] {
         assert_eq!(
             stats.hr_requests_by.get(name).copied().unwrap_or(0),
@@ -61,8 +73,14 @@ fn assert_hr_api_saw_only_gets_with_the_right_tokens(stats: &DemoStats, probes: 
             "{name}'s proof of login and probes, each with {name}'s own token: {stats:?}"
         );
     }
-    assert_eq!(stats.hr_no_token, probes, "anonymous probes without a token");
-    assert!(stats.hr_service_requests > 0, "the Site read the HR API for /team");
+    assert_eq!(
+        stats.hr_no_token, probes,
+        "anonymous probes without a token"
+    );
+    assert!(
+        stats.hr_service_requests > 0,
+        "the Site read the HR API for /team"
+    );
 }
 
 #[test]
@@ -71,7 +89,11 @@ fn the_demo_reports_the_planted_source_bypass_naming_the_probe_and_fixed_passes(
     assert_eq!(result.sources.len(), 1);
     let source = &result.sources[0];
     assert_eq!(source.name, "hr-api");
-    assert!(source.identities.iter().all(|i| i.logged_in), "{:?}", source.identities);
+    assert!(
+        source.identities.iter().all(|i| i.logged_in),
+        "{:?}",
+        source.identities
+    );
     assert_eq!(source.observations.len(), IDENTITIES.len());
 
     assert_eq!(
@@ -84,16 +106,35 @@ fn the_demo_reports_the_planted_source_bypass_naming_the_probe_and_fixed_passes(
         .iter()
         .find(|f| f.kind.as_str() == "source-bypass")
         .unwrap();
-    assert!(finding.detail.contains("source `hr-api`"), "{}", finding.detail);
-    assert!(finding.detail.contains("GET /employees"), "{}", finding.detail);
+    assert!(
+        finding.detail.contains("source `hr-api`"),
+        "{}",
+        finding.detail
+    );
+    assert!(
+        finding.detail.contains("GET /employees"),
+        "{}",
+        finding.detail
+    );
     assert_eq!(finding.data, vec!["compensation"]);
-    assert!(finding.rule.as_deref().unwrap().starts_with("scenarios/demo.toml:"));
+    assert!(
+        finding
+            .rule
+            .as_deref()
+            .unwrap()
+            .starts_with("scenarios/demo.toml:")
+    );
     assert_hr_api_saw_only_gets_with_the_right_tokens(&stats, 1);
     assert_eq!(stats.write_requests, 0, "write probes are off by default");
 
     // Fixed: the same page, the same class, each viewer shown what the HR API gives them.
     let (fixed, stats) = demo(true, |_| {}, &fixed_day());
-    assert_eq!(fixed.summary.verdict, Verdict::Pass, "{:?}", fixed.summary.reasons);
+    assert_eq!(
+        fixed.summary.verdict,
+        Verdict::Pass,
+        "{:?}",
+        fixed.summary.reasons
+    );
     assert!(kinds_for(&fixed, "source-bypass").is_empty());
     let carol_team = fixed
         .observations
@@ -116,10 +157,9 @@ fn a_wrong_source_token_is_inconclusive_never_a_pass() {
         |scenario| {
             for (name, login) in &mut scenario.sources[0].logins {
                 if name == "carol" {
-                    login.method =
-                        lowpriv::scenario::LoginMethod::Bearer(lowpriv::scenario::Secret::new(
-                            "hr-not-carols-token",
-                        ));
+                    login.method = lowpriv::scenario::LoginMethod::Bearer(
+                        lowpriv::scenario::Secret::new("hr-not-carols-token"),
+                    );
                 }
             }
         },
@@ -179,7 +219,10 @@ fn write_probes_send_empty_bodies_only_when_asked_and_tell_who_got_past_the_chec
         ]
     );
     assert_eq!(stats.write_requests, 5, "one probe per identity: {stats:?}");
-    assert_eq!(stats.write_nonempty_bodies, 0, "every probe's body was empty");
+    assert_eq!(
+        stats.write_nonempty_bodies, 0,
+        "every probe's body was empty"
+    );
     assert_eq!(
         kinds_for(&flawed, "unauthorized-write"),
         vec![
@@ -201,4 +244,116 @@ fn write_probes_send_empty_bodies_only_when_asked_and_tell_who_got_past_the_chec
     );
     assert_eq!((stats.write_requests, stats.write_nonempty_bodies), (5, 0));
     assert!(kinds_for(&fixed, "unauthorized-write").is_empty());
+}
+
+#[test]
+fn the_action_matrix_is_in_every_report_and_the_snapshot_and_a_new_write_action_drifts_wider() {
+    let dir = dir_with_approved_snapshots();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let out = lowpriv_in(
+        dir.path(),
+        &[
+            "-vv",
+            "demo",
+            "--fixed",
+            "--markdown",
+            &path("out.md"),
+            "--html",
+            &path("out.html"),
+            "--json",
+            &path("out.json"),
+        ],
+        &[],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    let row = "POST /team/compensation";
+    assert!(
+        stdout.contains("Action matrix") && stdout.contains(row),
+        "{stdout}"
+    );
+    let markdown = std::fs::read_to_string(path("out.md")).unwrap();
+    assert!(markdown.contains("### Action matrix"), "{markdown}");
+    assert!(
+        markdown.contains(&format!("| {row} | write-capable")),
+        "{markdown}"
+    );
+    let html = std::fs::read_to_string(path("out.html")).unwrap();
+    assert!(html.contains("/team/compensation"));
+    let json = read_json(&dir.path().join("out.json"));
+    assert!(
+        json["action_matrix"]["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["method"] == "POST" && r["template"] == "/team/compensation"),
+        "{}",
+        json["action_matrix"]
+    );
+    let shipped = std::fs::read_to_string(repo().join("snapshots/acme-payroll.snap")).unwrap();
+    for identity in ["bob", "alice"] {
+        let line = format!("ACTION {row} · {identity} · write-capable, shown (form)");
+        assert!(shipped.contains(&line), "{line}");
+    }
+    assert!(!shipped.contains(&format!("ACTION {row} · carol")));
+    // The secrets of this run: no HR API token, password or runtime secret anywhere.
+    let mut texts = vec![stdout, text(&out.stderr), markdown, html];
+    texts.push(std::fs::read_to_string(path("out.json")).unwrap());
+    for (var, value) in demo_env() {
+        if var == lowpriv_demo::HR_URL_VAR {
+            continue;
+        }
+        for t in &texts {
+            assert!(!t.contains(&value), "{var} leaked");
+        }
+    }
+
+    // The fixed Site with the form shown to carol again: one new write path, widening.
+    let store = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        repo().join("snapshots/acme-payroll.snap"),
+        store.path().join("acme-payroll.snap"),
+    )
+    .unwrap();
+    let options = lowpriv::RunOptions {
+        snapshots: Some(lowpriv::snapshot::Store::new(store.path().to_path_buf())),
+        ..fixed_day()
+    };
+    let mut config = demo_config(true);
+    config.reopened = vec![Flaw::CompensationWrite];
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (result, _) = runtime
+        .block_on(lowpriv_demo::run_with(config, |_| {}, &options))
+        .unwrap();
+    let snapshot = result.snapshot.as_ref().unwrap();
+    let widening: Vec<String> = snapshot
+        .changes
+        .iter()
+        .filter(|c| c.direction == lowpriv::snapshot::Direction::Widening)
+        .map(|c| c.sentence())
+        .collect();
+    assert_eq!(
+        widening,
+        vec!["carol: action POST /team/compensation now write-capable, shown (form)".to_string()],
+        "{:?}",
+        snapshot.changes
+    );
+    assert!(
+        snapshot
+            .added
+            .iter()
+            .any(|l| l == &format!("ACTION {row} · carol · write-capable, shown (form)")),
+        "{:?}",
+        snapshot.added
+    );
+    assert_eq!(
+        result.summary.verdict,
+        Verdict::Fail,
+        "the drift (and carol's action-exposure) fail it"
+    );
 }

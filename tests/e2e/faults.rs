@@ -34,7 +34,7 @@ async fn run_against(
         dir.path().join("snapshots").display().to_string(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
-    let out = lowpriv(args, demo_env_for(&site)).await;
+    let out = lowpriv(args, demo_env_for(site)).await;
     let output = text(&out.stdout) + &text(&out.stderr);
     (out.status.code().unwrap(), read_json(&json), output, dir)
 }

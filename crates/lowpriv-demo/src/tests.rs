@@ -1112,12 +1112,10 @@ fn the_documented_data_browser_rules_are_the_demo_scenarios() {
         SCENARIO.contains(block.trim()),
         "scenarios/demo.toml carries:\n{block}"
     );
-    let env = |var: &str| {
-        if var == "DB_PASSWORD" {
-            Some(random_secret())
-        } else {
-            demo_env(var)
-        }
+    let env = |var: &str| match var {
+        "DB_PASSWORD" => Some(random_secret()),
+        crate::HR_URL_VAR => Some("http://127.0.0.1:9/".to_string()),
+        _ => demo_env(var),
     };
     let path = std::path::Path::new(SCENARIO_PATH);
     let demo = lowpriv::scenario::parse(SCENARIO, path, &env).unwrap_or_else(|e| panic!("{e:?}"));

@@ -82,6 +82,7 @@ fn observation(identity: &str, url: &str, outcome: Outcome, data: &[&str]) -> Ob
                 kind: "json_keys",
                 count: 1,
                 examples: vec![format!("{d}: <number, 5 digits>")],
+                values: vec![],
             };
             (d.to_string(), hit)
         })

@@ -13,7 +13,11 @@ fn env(var: &str) -> Option<String> {
         "DEMO_DAVE_PASSWORD" => Some("dave-pw-0004".into()),
         "DB_PASSWORD" => Some("db-secret-0005".into()),
         "SHORT" => Some("Qx7".into()),
-        "HR_URL" => Some("http://127.0.0.1:8081".into()),
+        "HR_URL" | "DEMO_HR_URL" => Some("http://127.0.0.1:8081".into()),
+        "DEMO_HR_ALICE_TOKEN"
+        | "DEMO_HR_BOB_TOKEN"
+        | "DEMO_HR_CAROL_TOKEN"
+        | "DEMO_HR_DAVE_TOKEN" => Some("hr-token-0006".into()),
         "HR_ALICE_TOKEN" => Some("hr-alice-token-0006".into()),
         _ => None,
     }
@@ -1105,14 +1109,27 @@ fn demo_scenario_parses() {
         Err(e) => panic!("{e}"),
     };
     assert_eq!(s.identities.len(), 5);
-    assert_eq!(s.data.len(), 4);
-    // Two rules of the Site, three of its data browser.
-    assert_eq!(s.expects.len(), 5);
+    assert_eq!(s.data.len(), 5);
+    // Two rules of the Site, its actions rule, three of its data browser.
+    assert_eq!(s.expects.len(), 6);
     assert_eq!(s.site.name, "acme-payroll");
     let names: Vec<_> = s.data.iter().map(|d| d.name.as_str()).collect();
-    assert_eq!(names, ["salary", "email", "alice-private", "db-password"]);
+    assert_eq!(
+        names,
+        [
+            "salary",
+            "email",
+            "alice-private",
+            "db-password",
+            "compensation"
+        ]
+    );
+    assert_eq!(s.data[4].source.as_deref(), Some("hr-api"));
+    assert_eq!(s.sources.len(), 1);
+    assert_eq!(s.sources[0].logins.len(), 4, "every identity but anonymous");
+    assert!(matches!(s.expects[2].rule, ExpectRule::Actions { .. }));
     assert_eq!((s.expects[0].index, s.expects[1].index), (0, 1));
-    assert_eq!(s.expects[0].location.line, 88);
+    assert_eq!(s.expects[0].location.line, 108);
     assert_eq!(s.data[0].location.line, 74);
 }
 

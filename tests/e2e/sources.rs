@@ -5,6 +5,7 @@
 
 use lowpriv::probe::ProbeAnswer;
 use lowpriv::scenario::PathGlobs;
+use lowpriv::snapshot::ProbeCell;
 use lowpriv::{RunResult, Verdict};
 use lowpriv_demo::{DemoStats, Flaw};
 
@@ -203,6 +204,35 @@ fn answers(result: &RunResult) -> Vec<(String, ProbeAnswer)> {
         .collect()
 }
 
+/// The action matrix's probe cells of the compensation form, by identity.
+fn matrix_probes(result: &RunResult) -> Vec<(String, Option<ProbeCell>)> {
+    let row = result
+        .action_matrix
+        .rows
+        .iter()
+        .find(|r| r.method == "POST" && r.template == "/team/compensation")
+        .expect("the compensation form is a row of the action matrix");
+    row.cells
+        .iter()
+        .map(|c| (c.identity.clone(), c.probe))
+        .collect()
+}
+
+/// What the matrix must say for these answers, when some identity was refused.
+fn answers_as_cells(answers: &[(String, ProbeAnswer)]) -> Vec<(String, Option<ProbeCell>)> {
+    answers
+        .iter()
+        .map(|(identity, answer)| {
+            let cell = match answer {
+                ProbeAnswer::Refused => ProbeCell::Refused,
+                ProbeAnswer::AuthorizedToAttempt => ProbeCell::AuthorizedToAttempt,
+                other => panic!("{identity}: {other:?}"),
+            };
+            (identity.clone(), Some(cell))
+        })
+        .collect()
+}
+
 #[test]
 fn write_probes_send_empty_bodies_only_when_asked_and_tell_who_got_past_the_check() {
     use ProbeAnswer::*;
@@ -231,6 +261,23 @@ fn write_probes_send_empty_bodies_only_when_asked_and_tell_who_got_past_the_chec
         ]
     );
 
+    // The matrix says it per identity, and so does every rendering of it.
+    assert_eq!(matrix_probes(&flawed), answers_as_cells(&answers(&flawed)));
+    let terminal = lowpriv::report::terminal::render(&flawed, Default::default());
+    let row = terminal
+        .lines()
+        .find(|l| l.contains("POST /team/compensation"))
+        .unwrap();
+    assert!(row.contains("authorized"), "{row}");
+    assert!(
+        flawed
+            .exposure
+            .render()
+            .contains("ACTION POST /team/compensation · carol · write-capable, shown (form) · authorized to attempt"),
+        "{}",
+        flawed.exposure.render()
+    );
+
     let (fixed, stats) = demo(true, with_write_probes, &fixed_day());
     assert_eq!(
         answers(&fixed),
@@ -243,6 +290,7 @@ fn write_probes_send_empty_bodies_only_when_asked_and_tell_who_got_past_the_chec
         ]
     );
     assert_eq!((stats.write_requests, stats.write_nonempty_bodies), (5, 0));
+    assert_eq!(matrix_probes(&fixed), answers_as_cells(&answers(&fixed)));
     assert!(kinds_for(&fixed, "unauthorized-write").is_empty());
 }
 

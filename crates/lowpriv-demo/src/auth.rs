@@ -14,7 +14,7 @@ use crate::layout::{escape, html_response, json_error, redirect_found, render};
 use crate::state::{Counters, SiteState, lock};
 // Its home is `state` now (the Site draws its `/team` form tokens from it); still named here
 // for `fleet`, until its import moves too.
-pub(crate) use crate::state::random_hex;
+use crate::state::random_hex;
 
 /// Only same-site absolute paths, so `next` cannot become an open redirect
 /// (`//host` and `/\host` are treated by browsers as other hosts); visible

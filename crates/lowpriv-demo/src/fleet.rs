@@ -21,10 +21,10 @@ use std::path::{Path, PathBuf};
 
 use lowpriv::fleet::FleetFindingKind;
 
-use crate::auth::random_hex;
 use crate::config::{DemoConfig, Faults};
 use crate::data::USERS;
 use crate::state::DemoStats;
+use crate::state::random_hex;
 use crate::{DemoSite, SCENARIO, random_secret};
 
 /// The env file `serve` writes next to the scenarios (not a `.toml`, so a folder scan of
@@ -585,13 +585,7 @@ fn scenario_text(
         // The demo's HR API source is the single demo's: a fleet Site is judged on its own
         // answers (its `[data]` classes stay, without their `source`).
         if header == "[[source]]" || header.starts_with("[source.") {
-            while out
-                .last()
-                .is_some_and(|line| line.trim().is_empty() || line.starts_with('#'))
-            {
-                out.pop();
-            }
-            out.push(String::new());
+            drop_table(&mut out);
             continue;
         }
         let data_browser_rule = !plan.data_browser
@@ -600,14 +594,7 @@ fn scenario_text(
                 .iter()
                 .any(|line| line.trim_start().starts_with("paths") && line.contains("\"/data"));
         if data_browser_rule {
-            // The comment above a dropped rule is about it: drop it too.
-            while out
-                .last()
-                .is_some_and(|line| line.trim().is_empty() || line.starts_with('#'))
-            {
-                out.pop();
-            }
-            out.push(String::new());
+            drop_table(&mut out);
             continue;
         }
         out.push(header.to_string());
@@ -688,6 +675,17 @@ fn scenario_text(
     let mut text = out.join("\n");
     text.push('\n');
     Ok(text)
+}
+
+/// Leaves a dropped table out: the comment lines above it are about it, so they go too.
+fn drop_table(out: &mut Vec<String>) {
+    while out
+        .last()
+        .is_some_and(|line| line.trim().is_empty() || line.starts_with('#'))
+    {
+        out.pop();
+    }
+    out.push(String::new());
 }
 
 #[cfg(test)]

@@ -392,6 +392,61 @@ fn django_admin_fixed_variant_passes_with_no_finding() {
             run.context()
         );
     }
+    // The actions rules were judged on forms really shown: each admitted identity was offered
+    // its own change form, and a GET search form stays read-only under the same globs.
+    let change = "/admin/hr/employee/{id}/change/";
+    assert_eq!(offered(&run.report, "POST", change), ["hr", "superuser"]);
+    assert_eq!(
+        offered(&run.report, "POST", "/admin/finance/expense/{id}/change/"),
+        ["finance", "superuser"]
+    );
+    assert_eq!(
+        action_kind(&run.report, "GET", "/admin/hr/employee/"),
+        "read-only"
+    );
+    assert_eq!(action_kind(&run.report, "POST", change), "write-capable");
+}
+
+/// The identities shown (in a page) the action `method template`, per the action matrix.
+fn offered(report: &serde_json::Value, method: &str, template: &str) -> Vec<String> {
+    action_row(report, method, template)["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["seen_in"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s != "openapi")
+        })
+        .map(|c| c["identity"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn action_kind(report: &serde_json::Value, method: &str, template: &str) -> String {
+    action_row(report, method, template)["kind"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn action_row<'r>(
+    report: &'r serde_json::Value,
+    method: &str,
+    template: &str,
+) -> &'r serde_json::Value {
+    report["action_matrix"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["method"] == method && r["template"] == template)
+        .unwrap_or_else(|| {
+            panic!(
+                "no action row {method} {template}: {}",
+                report["action_matrix"]
+            )
+        })
 }
 
 #[test]
@@ -437,6 +492,12 @@ fn django_admin_flawed_variant_reports_exactly_the_planted_permission() {
         "/admin/hr/employee/",
         "salary"
     ));
+    // finance may read the employees (the planted grant) but not edit them: Django shows it
+    // the record without a button, which is no write action offered, so no action-exposure.
+    assert_eq!(
+        offered(&run.report, "POST", "/admin/hr/employee/{id}/change/"),
+        ["hr", "superuser"]
+    );
 }
 
 /// Whether `identity` was allowed on `path` and saw data class `class` there.

@@ -71,7 +71,14 @@ pub fn html(body: &str, page: &Url) -> Discovery {
         }
     }
     let fields = markup::selector("input[name], select[name], textarea[name], button[name]");
+    let controls = markup::selector("input, button");
     for form in document.select(&markup::selector("form")) {
+        if !submittable(&form, &controls) {
+            // Nothing a person can press or type Enter in: not an action they are offered
+            // (Django's admin renders a view-only record as a POST form with a CSRF field
+            // and no button).
+            continue;
+        }
         let action = form
             .value()
             .attr("action")
@@ -106,6 +113,30 @@ pub fn html(body: &str, page: &Url) -> Discovery {
         found.templates.extend(more.templates);
     }
     found
+}
+
+/// Whether a person can submit the form: it has a submit button (a `<button>` without a
+/// type or of type submit, an `<input type=submit|image>`), or, as HTML's implicit
+/// submission allows, exactly one text-like field to press Enter in.
+fn submittable(form: &scraper::ElementRef<'_>, controls: &scraper::Selector) -> bool {
+    let mut text_fields = 0;
+    for control in form.select(controls) {
+        let element = control.value();
+        let kind = element
+            .attr("type")
+            .map(|t| t.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        match (element.name(), kind.as_str()) {
+            ("button", "" | "submit") | ("input", "submit" | "image") => return true,
+            (
+                "input",
+                "" | "text" | "search" | "url" | "tel" | "email" | "password" | "date" | "month"
+                | "week" | "time" | "datetime-local" | "number",
+            ) => text_fields += 1,
+            _ => {}
+        }
+    }
+    text_fields == 1
 }
 
 fn join(base: &Url, reference: &str) -> Option<Url> {
@@ -409,6 +440,29 @@ mod tests {
         assert_eq!(found.actions.len(), 1);
         assert_eq!(found.actions[0].method, "POST");
         assert_eq!(found.actions[0].fields, vec!["csrf", "title"]);
+    }
+
+    #[test]
+    fn only_forms_a_person_can_submit_are_actions() {
+        let body = r##"<html><body>
+            <form method="post" action="/view-only"><input type="hidden" name="csrfmiddlewaretoken">
+              <div class="readonly">Ann Lee</div><button type="button">Close</button></form>
+            <form method="post" action="/two-fields"><input name="a"><input name="b" type="email"></form>
+            <form method="post" action="/button"><input name="a"><input name="b"><button>Save</button></form>
+            <form method="post" action="/input-submit"><input type="hidden" name="t"><input type="submit" value="Delete"></form>
+            <form method="post" action="/enter"><input type="hidden" name="t"><input type="search" name="q"></form>
+            </body></html>"##;
+        let found = html(body, &page());
+        let urls: Vec<&str> = found.actions.iter().map(|a| a.url.as_str()).collect();
+        assert_eq!(
+            urls,
+            vec![
+                "http://site.test/button",
+                "http://site.test/input-submit",
+                "http://site.test/enter"
+            ],
+            "a view-only record and a form with nothing to press are not offered"
+        );
     }
 
     #[test]

@@ -5,7 +5,10 @@
 //! Input: the crawl's actions per identity ([`ActionSeen`]), the write probes and the
 //! scenario's `actions` rules. Output: findings. Invariants:
 //! - the first `actions` rule in file order whose globs match the action URL's path speaks
-//!   for it; an action no rule matches is never a finding;
+//!   for it; an action no rule matches is never a finding, and no rule speaks for a GET or
+//!   HEAD form (a search reads, as a link does);
+//! - a form with nothing to press (no submit button, not one text field to press Enter in)
+//!   is no action at all: the crawl does not record it (`crawl::discover`);
 //! - "shown" means shown in a page or a script (a form, a JavaScript call): an action listed
 //!   only in an OpenAPI document is shown to nobody, since API documents list every
 //!   operation whoever reads them, and it never raises `action-exposure` or
@@ -54,7 +57,7 @@ pub(super) fn check(ctx: &Context<'_>, evidence: &Evidence<'_>) -> Vec<Finding> 
         let Some(identity) = ctx.identities.get(name).copied() else {
             continue;
         };
-        let Some((rule, allow, kind)) = rule_in(ctx, path(url)) else {
+        let Some((rule, allow, kind)) = rule_in(ctx, method, path(url)) else {
             continue;
         };
         let template = templates.of(url);
@@ -91,7 +94,7 @@ pub(super) fn check(ctx: &Context<'_>, evidence: &Evidence<'_>) -> Vec<Finding> 
         let Some(identity) = ctx.identities.get(probe.identity.as_str()).copied() else {
             continue;
         };
-        let Some((rule, allow, _)) = rule_in(ctx, path(&probe.url)) else {
+        let Some((rule, allow, _)) = rule_in(ctx, &probe.method, path(&probe.url)) else {
             continue;
         };
         if rule.expect.admits(identity) {
@@ -155,12 +158,23 @@ fn at(
 /// The rule of the context that speaks for an action path, with its `allow` and kind.
 fn rule_in<'r, 'a>(
     ctx: &'r Context<'a>,
+    method: &str,
     path: &str,
 ) -> Option<(&'r Rule<'a>, &'a [Principal], ActionKind)> {
+    if is_read_only(method) {
+        return None;
+    }
     ctx.rules.iter().find_map(|rule| {
         let (allow, kind) = actions_rule(rule.expect, path)?;
         Some((rule, allow, kind))
     })
+}
+
+/// A GET (or HEAD) form is a search or a filter: it reads, as any link does, so no `actions`
+/// rule speaks for it (on a real Django admin, the changelist's search form shares its path
+/// with the changelist's POST form).
+pub(crate) fn is_read_only(method: &str) -> bool {
+    matches!(method, "GET" | "HEAD")
 }
 
 /// `allow` and kind of `expect` when it is an `actions` rule whose globs match `path`.
@@ -174,11 +188,15 @@ fn actions_rule<'e>(expect: &'e Expectation, path: &str) -> Option<(&'e [Princip
 }
 
 /// The first `actions` rule in file order whose globs match the action path: the one that
-/// speaks for it.
+/// speaks for it (none for a read-only method).
 pub(crate) fn rule_for<'e>(
     expects: &'e [Expectation],
+    method: &str,
     path: &str,
 ) -> Option<(&'e Expectation, ActionKind)> {
+    if is_read_only(method) {
+        return None;
+    }
     expects
         .iter()
         .find_map(|e| actions_rule(e, path).map(|(_, kind)| (e, kind)))

@@ -1030,6 +1030,13 @@ fn actions_fire_on_their_case_and_stay_silent_on_its_near_miss() {
             vec![(FindingKind::ActionExposure, "carol")],
         ),
         (
+            "a GET form under the rule's globs is a search, not a write (a real Django admin's changelist)",
+            team,
+            vec![shown("carol", "GET", comp, "form")],
+            vec![],
+            vec![],
+        ),
+        (
             "an operation only listed in the OpenAPI document is shown to nobody",
             team,
             vec![shown("carol", "POST", comp, "openapi")],

@@ -10,8 +10,8 @@
 //! - rows are ordered by template, then method (as [`RowKey`]); cells follow the columns;
 //! - a row's kind is its rule's (the first `actions` rule in file order matching the action
 //!   path, as the judge reads it): `write` → write-capable, `confirm` → confirmation,
-//!   `forbidden` → forbidden; with no rule, a GET (or HEAD) form is read-only and anything
-//!   else write-capable;
+//!   `forbidden` → forbidden; a GET (or HEAD) form is read-only whatever the rules say (it
+//!   reads, as a link does), and any other action without a rule write-capable;
 //! - "shown" means in a page or a script; an OpenAPI operation is only documented;
 //! - a probe cell reads `undecided` when the identity got past but nobody's probe of that
 //!   method and URL was refused (the endpoint validates before it authorizes): the same
@@ -275,10 +275,9 @@ impl ActionMatrix {
             .into_iter()
             .map(|(key, mut row)| {
                 // One rule per row: the one speaking for its first URL.
-                let rule = row
-                    .urls
-                    .first()
-                    .and_then(|url| judged::rule_for(&scenario.expects, judged::path(url)));
+                let rule = row.urls.first().and_then(|url| {
+                    judged::rule_for(&scenario.expects, &key.method, judged::path(url))
+                });
                 let kind = match rule.map(|(_, kind)| kind) {
                     Some(ActionKind::Write) => ActionRowKind::WriteCapable,
                     Some(ActionKind::Confirm) => ActionRowKind::Confirmation,
@@ -572,11 +571,8 @@ tier = "owner"
                     ActionRowKind::WriteCapable,
                     None
                 ),
-                (
-                    "GET /search".to_string(),
-                    ActionRowKind::WriteCapable,
-                    Some("t.toml:43:1".to_string())
-                ),
+                // A GET form reads: no rule speaks for it, whatever its globs say.
+                ("GET /search".to_string(), ActionRowKind::ReadOnly, None),
                 (
                     "POST /team/compensation".to_string(),
                     ActionRowKind::Confirmation,

@@ -75,13 +75,12 @@ pub(super) fn check(ctx: &Context<'_>, evidence: &Evidence<'_>) -> Sourced {
                 ));
             }
         }
-        for obs in &source.observations {
-            if obs.outcome == Outcome::Error {
-                out.incomplete.push(format!(
-                    "source `{}`: the probe {} as {} failed ({}): what it may see there is unknown",
-                    source.name, obs.url, obs.identity, obs.reason
-                ));
-            }
+        for obs in source.observations.iter().filter(|o| unanswered(o)) {
+            out.incomplete.push(format!(
+                "source `{}`: the probe {} as {} was not answered ({}): what it may see there \
+                 is unknown",
+                source.name, obs.url, obs.identity, obs.reason
+            ));
         }
         derived.insert(source.name.as_str(), view);
     }
@@ -135,13 +134,21 @@ fn derive<'a>(source: &'a SourceProbes, classes: &[&'a str]) -> Derived<'a> {
         holders: HashMap::new(),
         unknown: HashSet::new(),
     };
+    // A stopped run leaves some identity with fewer probes answered than another: what the
+    // missing ones would have said is unknown.
+    let mut answered: HashMap<&str, usize> = HashMap::new();
+    for obs in &source.observations {
+        *answered.entry(obs.identity.as_str()).or_default() += 1;
+    }
+    let most = answered.values().copied().max().unwrap_or(0);
     for identity in &source.identities {
-        if !identity.logged_in {
-            derived.unknown.insert(identity.identity.as_str());
+        let name = identity.identity.as_str();
+        if !identity.logged_in || answered.get(name).copied().unwrap_or(0) < most {
+            derived.unknown.insert(name);
         }
     }
     for obs in &source.observations {
-        if obs.outcome == Outcome::Error {
+        if unanswered(obs) {
             derived.unknown.insert(obs.identity.as_str());
         }
         for &class in classes {
@@ -169,6 +176,12 @@ fn derive<'a>(source: &'a SourceProbes, classes: &[&'a str]) -> Derived<'a> {
         }
     }
     derived
+}
+
+/// A probe that says nothing about what the identity may read: an error, or not sent (a
+/// redirect to another origin, a single sign-on page, is not a refusal).
+fn unanswered(obs: &Observation) -> bool {
+    matches!(obs.outcome, Outcome::Error | Outcome::Skipped)
 }
 
 /// The finding for one Site answer and one sourced class it holds, if the source proves one.
@@ -537,6 +550,34 @@ visible_to = ["bob"]
             judge(&site, &source(Some(refused), bob, true))
                 .findings
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_probe_sent_elsewhere_is_unknown_not_a_refusal() {
+        let bob = answer(
+            HR,
+            "bob",
+            "/employees",
+            Outcome::Allowed,
+            &[("pay", &[1, 2])],
+        );
+        let mut elsewhere = answer(HR, "carol", "/employees", Outcome::Skipped, &[]);
+        elsewhere.reason = "redirects to another origin (http://sso.test); not followed".into();
+        let site = [answer(
+            SITE,
+            "carol",
+            "/team",
+            Outcome::Allowed,
+            &[("pay", &[2])],
+        )];
+        let judged = judge(&site, &source(Some(elsewhere), bob, true));
+        assert!(judged.findings.is_empty());
+        assert_eq!(judged.incomplete.len(), 1, "{:?}", judged.incomplete);
+        assert!(
+            judged.incomplete[0].contains("was not answered (redirects"),
+            "{}",
+            judged.incomplete[0]
         );
     }
 

@@ -90,10 +90,14 @@ enum Command {
         fail_on: Severity,
     },
     /// Validate scenario files (and every `*.toml` below folders) without touching the
-    /// network.
+    /// network; needs no secrets unless `--require-env`.
     Check {
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
+        /// Also require every `${VAR}` to be set, and check the values (without it, an unset
+        /// variable is checked for form only and named, so a lint job needs no secrets).
+        #[arg(long)]
+        require_env: bool,
     },
     /// Serve the embedded demo Site in process and run scenarios/demo.toml against it.
     Demo {
@@ -291,7 +295,10 @@ pub fn main() -> Outcome {
         }
     };
     match cli.command {
-        Command::Check { scenarios } => check(&scenarios),
+        Command::Check {
+            scenarios,
+            require_env,
+        } => check(&scenarios, require_env),
         Command::Run {
             paths,
             base_url,
@@ -519,7 +526,7 @@ fn print_scenario_error(err: &ScenarioError) {
     }
 }
 
-fn check(paths: &[PathBuf]) -> Outcome {
+fn check(paths: &[PathBuf], require_env: bool) -> Outcome {
     // Folders hold a fleet: every `*.toml` below them, as `run` finds them.
     let files = match lowpriv::fleet::discover::discover(paths) {
         Ok(files) => files,
@@ -531,9 +538,17 @@ fn check(paths: &[PathBuf]) -> Outcome {
     let mut outcome = Outcome::Done;
     let mut names: std::collections::BTreeMap<String, PathBuf> = Default::default();
     for path in &files {
-        let loaded = scenario::load_with_lints(path, &scenario::process_env)
+        let placeholders = scenario::PlaceholderEnv::new(&scenario::process_env);
+        let lookup = |var: &str| placeholders.lookup(var);
+        let env: &dyn Fn(&str) -> Option<String> = if require_env {
+            &scenario::process_env
+        } else {
+            &lookup
+        };
+        let loaded = scenario::load_with_lints(path, env)
             .map_err(|err| print_scenario_error(&err))
             .ok();
+        let unset = placeholders.unset();
         match loaded {
             Some((s, lints)) => {
                 // Warnings do not fail the check: the scenario loads and runs as written.
@@ -556,6 +571,12 @@ fn check(paths: &[PathBuf]) -> Outcome {
                     s.data.len(),
                     s.expects.len()
                 );
+                if !unset.is_empty() {
+                    println!(
+                        "  not set, checked for form only: {} (`--require-env` asks for their values)",
+                        unset.join(", ")
+                    );
+                }
                 println!("  {}", lowpriv::judge::privilege::describe(&s));
                 for accepted in &s.accepts {
                     println!(

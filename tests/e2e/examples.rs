@@ -1115,9 +1115,29 @@ fn the_example_scenarios_are_valid_and_need_only_the_secrets_given() {
         text(&out.stdout),
         text(&out.stderr)
     );
-    // The same files without one secret are refused: the check reads the variables.
+    // Without one secret a lint job's check still passes, naming it; `--require-env` asks
+    // for every value, so the same files without it are refused.
     let out = lowpriv_in(dir.path(), &args, &env_refs[1..]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&format!(
+            "not set, checked for form only: {}",
+            env_refs[0].0
+        )),
+        "{}",
+        text(&out.stdout)
+    );
+    let mut strict = args.clone();
+    strict.insert(1, "--require-env");
+    let out = lowpriv_in(dir.path(), &strict, &env_refs[1..]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(env_refs[0].0),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = lowpriv_in(dir.path(), &strict, &env_refs);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 
     // The GitHub shards get the same variables from secrets of the same names.
     let workflow = &parse(GITHUB, &read(GITHUB)).unwrap()[0];

@@ -238,6 +238,45 @@ fn an_unset_variable_is_exit_2_naming_it() {
 }
 
 #[test]
+fn check_needs_no_secrets_unless_asked_and_still_checks_their_form() {
+    let scenario = demo_scenario();
+    let scenario = scenario.to_str().unwrap();
+    // No variable at all: a lint job's check. The references are named, nothing fails.
+    let out = lowpriv_sync(&["check", scenario], &[]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(stdout.contains("demo.toml: ok (5 identities"), "{stdout}");
+    assert!(
+        stdout.contains("not set, checked for form only: DB_PASSWORD, DEMO_ALICE_PASSWORD"),
+        "{stdout}"
+    );
+    // `--require-env` wants every value, and says where each one is missing.
+    let out = lowpriv_sync(&["check", "--require-env", scenario], &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("environment variable `DEMO_BOB_PASSWORD` is not set")
+            && stderr.contains("demo.toml:"),
+        "{stderr}"
+    );
+    // Form is still checked without the values: a malformed reference is refused either way.
+    let dir = temp_dir();
+    let broken = dir.path().join("broken.toml");
+    let source = std::fs::read_to_string(demo_scenario())
+        .unwrap()
+        .replace("${DEMO_BOB_PASSWORD}", "${DEMO_BOB_PASSWORD");
+    std::fs::write(&broken, source).unwrap();
+    let out = lowpriv_sync(&["check", broken.to_str().unwrap()], &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("malformed variable reference"), "{stderr}");
+    assert!(stderr.contains("broken.toml:"), "{stderr}");
+    // `run` never stands in for a value: an unset one stops it before any request.
+    let out = lowpriv_sync(&["run", scenario], &[]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
 fn check_accepts_the_demo_scenario_without_network() {
     let env = demo_env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();

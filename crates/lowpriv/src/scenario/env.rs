@@ -81,9 +81,75 @@ pub(crate) fn substitute(
     }
 }
 
+/// The environment of a check that may run without the scenario's secrets (a lint job in CI
+/// often has none): a set variable reads as itself, an unset one as a stand-in, remembered,
+/// so the scenario is still checked for form (every reference well made, every key and glob
+/// right) without its values. The stand-in is long and shaped like a URL whose host names the
+/// variable, so it passes the checks a value meets (an `env` value's length, a `base_url`'s
+/// scheme, two `base_url`s being other origins); what a value itself would fail is what
+/// [`PlaceholderEnv::unset`] leaves to a check that has the values (`--require-env`).
+pub struct PlaceholderEnv<'e> {
+    env: &'e dyn Fn(&str) -> Option<String>,
+    unset: std::sync::Mutex<std::collections::BTreeSet<String>>,
+}
+
+impl<'e> PlaceholderEnv<'e> {
+    pub fn new(env: &'e dyn Fn(&str) -> Option<String>) -> PlaceholderEnv<'e> {
+        PlaceholderEnv {
+            env,
+            unset: Default::default(),
+        }
+    }
+
+    /// The variable's value, or its stand-in (remembered as unset).
+    pub fn lookup(&self, var: &str) -> Option<String> {
+        if let Some(value) = (self.env)(var) {
+            return Some(value);
+        }
+        if let Ok(mut unset) = self.unset.lock() {
+            unset.insert(var.to_string());
+        }
+        let host: String = var
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        Some(format!("http://unset-{}.invalid/", host.trim_matches('-')))
+    }
+
+    /// The variables read that were not set, sorted.
+    pub fn unset(&self) -> Vec<String> {
+        self.unset
+            .lock()
+            .map(|unset| unset.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_stand_in_for_unset_variables_and_are_remembered() {
+        let real = |var: &str| (var == "SET").then(|| "value".to_string());
+        let env = PlaceholderEnv::new(&real);
+        assert_eq!(env.lookup("SET").as_deref(), Some("value"));
+        let a = env.lookup("HR_URL").unwrap();
+        let b = env.lookup("SITE_URL").unwrap();
+        assert_eq!(a, "http://unset-hr-url.invalid/");
+        assert!(url::Url::parse(&a).is_ok() && a.len() >= 8);
+        assert_ne!(
+            url::Url::parse(&a).unwrap().origin(),
+            url::Url::parse(&b).unwrap().origin()
+        );
+        assert_eq!(env.unset(), vec!["HR_URL", "SITE_URL"]);
+    }
 
     #[test]
     fn finds_references_and_rejects_malformed_ones() {

@@ -433,6 +433,7 @@ pub fn main() -> Outcome {
                     session_ttl,
                     chaos,
                     seed,
+                    refresh_revoked: false,
                 },
                 ..Default::default()
             };

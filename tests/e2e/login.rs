@@ -366,3 +366,107 @@ verify = { path = "/api/me", contains = "bob" }
     assert!(why.contains("POST /api/auth/login answered 401"), "{why}");
     site.shutdown().await;
 }
+
+/// A JSON login with a refresh token: the Site expires sessions after a few requests, and
+/// each lost session is renewed with the refresh token (rotated each time), never with the
+/// password again. A refresh token that stops working loses the session: inconclusive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_login_renews_with_its_refresh_token_and_a_dead_one_is_inconclusive() {
+    let identities = r#"
+[[identity]]
+name = "alice"
+tier = "owner"
+rank = 100
+[identity.login]
+json = "/api/auth/login"
+fields = { username = "alice", password = "${ALICE_PASSWORD}" }
+token = "/access_token"
+refresh = "/api/auth/refresh"
+refresh_token = "/refresh_token"
+verify = { path = "/api/me", contains = "alice" }
+"#;
+    let env = vec![("ALICE_PASSWORD".to_string(), password("alice"))];
+
+    let mut config = demo_config(true);
+    config.faults.session_ttl = Some(12);
+    let site = start_site_with(config).await;
+    let (code, report, output) = run(&site.base_url, identities, env.clone()).await;
+    assert_eq!(code, 0, "{output}");
+    let alice = identity(&report, "alice");
+    assert_eq!(alice["logged_in"], true, "{alice}");
+    let renewed = alice["relogins"].as_u64().unwrap();
+    assert!(renewed > 0, "the session expired and was renewed: {alice}");
+    let stats = site.stats();
+    assert_eq!(
+        stats.login_posts, 1,
+        "the password was sent once, at the start"
+    );
+    assert!(
+        stats.refresh_posts >= renewed,
+        "every renewal was a refresh: {} refreshes for {renewed} renewals",
+        stats.refresh_posts
+    );
+    assert_eq!(
+        outcome_at(&report, "alice", "/admin/users").as_deref(),
+        Some("allowed"),
+        "the answers after each refresh are alice's"
+    );
+    // Every access and refresh token the Site issued stays out of what lowpriv wrote.
+    let issued: serde_json::Value = reqwest::get(site.base_url.join("/_demo/issued").unwrap())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap();
+    let refresh_tokens = issued["refresh_tokens"].as_array().unwrap();
+    assert!(refresh_tokens.len() as u64 > renewed, "{issued}");
+    let report_text = report.to_string();
+    for secret in issued["session_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(refresh_tokens)
+        .map(|t| t.as_str().unwrap().to_string())
+        .chain(env.iter().map(|(_, v)| v.clone()))
+    {
+        assert!(
+            !output.contains(&secret) && !report_text.contains(&secret),
+            "a secret was written"
+        );
+    }
+    site.shutdown().await;
+
+    // The same login where the refresh token stops working: the first lost session cannot
+    // be renewed, the identity is given up, and the run is inconclusive, never a pass.
+    let mut config = demo_config(true);
+    config.faults.session_ttl = Some(12);
+    config.faults.refresh_revoked = true;
+    let site = start_site_with(config).await;
+    let (code, report, output) = run(&site.base_url, identities, env).await;
+    assert_eq!(code, 3, "{output}");
+    assert_eq!(report["summary"]["verdict"], "inconclusive");
+    let lost = identity(&report, "alice")["session_lost"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        lost.contains("the refresh token no longer works"),
+        "{lost}\n{output}"
+    );
+    assert_eq!(
+        site.stats().login_posts,
+        1,
+        "no password behind the scenario's back"
+    );
+    site.shutdown().await;
+}
+
+fn identity<'r>(report: &'r serde_json::Value, name: &str) -> &'r serde_json::Value {
+    report["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == name)
+        .unwrap()
+}

@@ -260,5 +260,6 @@ pub(crate) async fn demo_stats(State(site): State<SiteState>) -> Json<DemoStats>
 
 pub(crate) async fn demo_issued(State(site): State<SiteState>) -> Json<Value> {
     let ids = lock(&site.issued).clone();
-    Json(json!({ "session_ids": ids }))
+    let refresh = lock(&site.issued_refresh).clone();
+    Json(json!({ "session_ids": ids, "refresh_tokens": refresh }))
 }

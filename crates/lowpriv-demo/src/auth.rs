@@ -176,8 +176,15 @@ pub(crate) async fn login_json(State(site): State<SiteState>, body: Bytes) -> Re
     let sid = random_hex();
     lock(&site.sessions).insert(sid.clone(), index);
     lock(&site.issued).push(sid.clone());
-    let answer =
-        serde_json::json!({"access_token": sid, "token_type": "Bearer", "expires_in": 3600});
+    let refresh_token = random_hex();
+    lock(&site.refresh_tokens).insert(refresh_token.clone(), index);
+    lock(&site.issued_refresh).push(refresh_token.clone());
+    let answer = serde_json::json!({
+        "access_token": sid,
+        "token_type": "Bearer",
+        "expires_in": 3600,
+        "refresh_token": refresh_token,
+    });
     (
         StatusCode::OK,
         [
@@ -187,6 +194,44 @@ pub(crate) async fn login_json(State(site): State<SiteState>, body: Bytes) -> Re
                 format!("sid={sid}; HttpOnly; Path=/; SameSite=Lax"),
             ),
         ],
+        answer.to_string(),
+    )
+        .into_response()
+}
+
+/// `POST /api/auth/refresh` with `{"refresh_token": ...}`: a new session (access token) for
+/// the refresh token's account, and a new refresh token; the old one is spent (rotation).
+/// An unknown or spent token, or any token with `Faults::refresh_revoked`, is 401.
+pub(crate) async fn refresh_json(State(site): State<SiteState>, body: Bytes) -> Response {
+    Counters::bump(&site.stats.refresh_posts);
+    let fields: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let presented = fields
+        .get("refresh_token")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
+    let account = if site.faults.refresh_revoked {
+        None
+    } else {
+        lock(&site.refresh_tokens).remove(presented)
+    };
+    let Some(index) = account else {
+        return json_error(StatusCode::UNAUTHORIZED, "invalid refresh token");
+    };
+    let sid = random_hex();
+    lock(&site.sessions).insert(sid.clone(), index);
+    lock(&site.issued).push(sid.clone());
+    let rotated = random_hex();
+    lock(&site.refresh_tokens).insert(rotated.clone(), index);
+    lock(&site.issued_refresh).push(rotated.clone());
+    let answer = serde_json::json!({
+        "access_token": sid,
+        "token_type": "Bearer",
+        "expires_in": 3600,
+        "refresh_token": rotated,
+    });
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json".to_string())],
         answer.to_string(),
     )
         .into_response()

@@ -45,6 +45,9 @@ pub struct Faults {
     pub throttle_every: Option<u64>,
     /// A form-login session expires after this many requests.
     pub session_ttl: Option<u32>,
+    /// `POST /api/auth/refresh` refuses every refresh token (401): a refresh token that
+    /// stopped working.
+    pub refresh_revoked: bool,
     /// Seeded fault kinds (`--chaos`); see [`Chaos`].
     pub chaos: Vec<Chaos>,
     /// Chooses which requests the chaos hits; the same seed hits the same ones.

@@ -24,6 +24,7 @@ pub(crate) fn router(
     let routes = Router::new()
         .route("/login", get(auth::login_page).post(auth::login_submit))
         .route("/api/auth/login", post(auth::login_json))
+        .route("/api/auth/refresh", post(auth::refresh_json))
         .route("/logout", get(auth::logout))
         .route("/", get(pages::home))
         .route("/dashboard", get(pages::dashboard))

@@ -45,6 +45,10 @@ pub(crate) struct Site {
     pub(crate) csrf: Mutex<HashMap<String, String>>,
     /// Every form-login session id ever issued, for `/_demo/issued`.
     pub(crate) issued: Mutex<Vec<String>>,
+    /// JSON-login refresh token -> index into `ACCOUNTS`; each is good for one refresh.
+    pub(crate) refresh_tokens: Mutex<HashMap<String, usize>>,
+    /// Every refresh token ever issued, for `/_demo/issued`.
+    pub(crate) issued_refresh: Mutex<Vec<String>>,
     pub(crate) faults: Faults,
     /// Requests counted for `faults` (login and `/_demo/*` excepted).
     pub(crate) requests: AtomicU64,
@@ -128,6 +132,8 @@ impl Site {
             sessions: Mutex::new(HashMap::new()),
             csrf: Mutex::new(HashMap::new()),
             issued: Mutex::new(Vec::new()),
+            refresh_tokens: Mutex::new(HashMap::new()),
+            issued_refresh: Mutex::new(Vec::new()),
         })
     }
 
@@ -299,6 +305,9 @@ pub struct DemoStats {
     pub foreign_hits: u64,
     pub foreign_credentials: u64,
     pub login_posts: u64,
+    /// `POST /api/auth/refresh` requests, answered or refused.
+    #[serde(default)]
+    pub refresh_posts: u64,
     /// Faults the chaos injected (every kind counted).
     pub faults_injected: u64,
     /// Requests the Site's router received (the foreign origin's not counted), every route
@@ -359,6 +368,7 @@ pub(crate) struct Counters {
     pub(crate) foreign_hits: AtomicU64,
     pub(crate) foreign_credentials: AtomicU64,
     pub(crate) login_posts: AtomicU64,
+    pub(crate) refresh_posts: AtomicU64,
     pub(crate) faults_injected: AtomicU64,
     pub(crate) requests: AtomicU64,
     pub(crate) unknown_credentials: AtomicU64,
@@ -417,6 +427,7 @@ impl Counters {
             foreign_hits: self.foreign_hits.load(Ordering::Relaxed),
             foreign_credentials: self.foreign_credentials.load(Ordering::Relaxed),
             login_posts: self.login_posts.load(Ordering::Relaxed),
+            refresh_posts: self.refresh_posts.load(Ordering::Relaxed),
             faults_injected: self.faults_injected.load(Ordering::Relaxed),
             requests: self.requests.load(Ordering::Relaxed),
             max_requests_per_second: self.max_requests_per_second.load(Ordering::Relaxed),

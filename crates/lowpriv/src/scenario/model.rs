@@ -492,6 +492,9 @@ pub enum LoginMethod {
         form_encoded: bool,
         token: Option<String>,
         token_header: Option<String>,
+        /// `refresh = PATH` with `refresh_token = POINTER`: where a lost session is renewed
+        /// with the refresh token the login answered (at POINTER), instead of the password.
+        refresh: Option<Refresh>,
     },
     Bearer(Secret),
     Basic {
@@ -515,6 +518,17 @@ impl LoginMethod {
             LoginMethod::Headers(_) => "headers",
         }
     }
+}
+
+/// How a JSON login's session is renewed: `POST path` with `{"refresh_token": ...}`, the
+/// answer carrying a new access token at the login's `token` pointer and, when it rotates
+/// them, a new refresh token at `token` (this pointer). A refresh that fails loses the
+/// session: the password is not tried again behind the scenario's back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refresh {
+    pub path: String,
+    /// JSON pointer to the refresh token, in the login's answer and the refresh's.
+    pub token: String,
 }
 
 #[derive(Clone, Debug)]

@@ -1332,6 +1332,7 @@ fn a_json_login_takes_its_path_fields_token_and_header() {
         form_encoded,
         token,
         token_header,
+        refresh,
     } = &login.method
     else {
         panic!("{:?}", login.method.kind());
@@ -1341,7 +1342,52 @@ fn a_json_login_takes_its_path_fields_token_and_header() {
     assert!(*form_encoded);
     assert_eq!(token.as_deref(), Some("/data/token"));
     assert_eq!(token_header.as_deref(), Some("X-Auth"));
+    assert_eq!(*refresh, None);
     assert_eq!(login.method.kind(), "json");
+}
+
+#[test]
+fn a_json_login_may_renew_with_a_refresh_token_and_says_what_it_lacks() {
+    let login = |extra: &str| {
+        format!(
+            "{BASE}[[identity]]\nname = \"alice\"\ntier = \"owner\"\n[identity.login]\n\
+             json = \"/api/auth/login\"\nfields = {{ username = \"alice\", password = \"${{DEMO_ALICE_PASSWORD}}\" }}\n{extra}"
+        )
+    };
+    let s = ok(&login(
+        "token = \"/access_token\"\nrefresh = \"/api/auth/refresh\"\nrefresh_token = \"/refresh_token\"\n",
+    ));
+    let LoginMethod::Json { refresh, .. } = &s.identities[1].login.as_ref().unwrap().method else {
+        panic!("a json login");
+    };
+    assert_eq!(
+        refresh.as_ref(),
+        Some(&Refresh {
+            path: "/api/auth/refresh".to_string(),
+            token: "/refresh_token".to_string()
+        })
+    );
+    for (extra, says) in [
+        (
+            "token = \"/access_token\"\nrefresh = \"/api/auth/refresh\"\n",
+            "`refresh` needs `refresh_token`",
+        ),
+        (
+            "token = \"/access_token\"\nrefresh_token = \"/refresh_token\"\n",
+            "`refresh_token` needs `refresh`",
+        ),
+        (
+            "refresh = \"/api/auth/refresh\"\nrefresh_token = \"/refresh_token\"\n",
+            "`refresh` needs `token`",
+        ),
+        (
+            "token = \"/access_token\"\nrefresh = \"/api/auth/refresh\"\nrefresh_token = \"refresh_token\"\n",
+            "`refresh_token` is a JSON pointer",
+        ),
+    ] {
+        let text = errors(&login(extra)).to_string();
+        assert!(text.contains(says), "{extra}: {text}");
+    }
 }
 
 #[test]

@@ -258,6 +258,13 @@ impl Session {
                 }
                 submit_form(self, form, fields).await?;
             }
+            LoginMethod::Json {
+                refresh: Some(_), ..
+            } => {
+                // The scenario says how this session is renewed: a refresh that fails loses
+                // it, rather than the password quietly standing in.
+                refresh_json_login(self, &login.method).await?;
+            }
             LoginMethod::Json { .. } => {
                 if let Ok(mut jar) = self.jar.lock() {
                     jar.clear();
@@ -280,6 +287,7 @@ async fn json_login(session: &Session, method: &LoginMethod) -> Result<(), Login
         form_encoded,
         token,
         token_header,
+        refresh,
     } = method
     else {
         return Ok(());
@@ -317,21 +325,92 @@ async fn json_login(session: &Session, method: &LoginMethod) -> Result<(), Login
     let Some(pointer) = token else {
         return Ok(());
     };
-    // The answer's text is never quoted in an error: it holds the token.
-    let value: serde_json::Value =
-        serde_json::from_slice(&response.body).map_err(|_| LoginError::Submit {
-            reason: format!("POST {path} did not answer JSON, so it has no token at {pointer}"),
+    let value = answer_json(&response, path, pointer)?;
+    let found = token_at(&value, path, pointer, "token")?;
+    if let Some(refresh) = refresh {
+        let renewal = token_at(&value, path, &refresh.token, "refresh token")?;
+        session.keep_refresh_token(renewal);
+    }
+    use_token(session, token_header.as_deref(), found)
+}
+
+/// Renews a JSON login's session with the refresh token it holds: `POST refresh.path` with
+/// `{"refresh_token": ...}`, the new access token taken at the login's `token` pointer and a
+/// rotated refresh token, if the answer has one, kept for next time. Never the password.
+async fn refresh_json_login(session: &Session, method: &LoginMethod) -> Result<(), LoginError> {
+    let LoginMethod::Json {
+        token: Some(pointer),
+        token_header,
+        refresh: Some(refresh),
+        ..
+    } = method
+    else {
+        return Ok(());
+    };
+    let path = &refresh.path;
+    let held = session.refresh_token().ok_or_else(|| LoginError::Submit {
+        reason: "no refresh token is held to renew the session with".to_string(),
+    })?;
+    let url = session
+        .site
+        .resolve(path)
+        .ok_or_else(|| LoginError::Submit {
+            reason: format!("refresh path `{path}` is not on the Site's origin"),
         })?;
-    let found = value
+    let body = serde_json::json!({ "refresh_token": held.expose() }).to_string();
+    let response = session
+        .send(Method::POST, &url, Some(Body::json(body)))
+        .await
+        .map_err(|e| LoginError::Submit {
+            reason: format!("refreshing the session: {}", e.describe()),
+        })?;
+    if !(200..300).contains(&response.status) {
+        return Err(LoginError::Submit {
+            reason: format!(
+                "refreshing the session: POST {path} answered {}; the refresh token no longer works",
+                response.status
+            ),
+        });
+    }
+    let value = answer_json(&response, path, pointer)?;
+    let found = token_at(&value, path, pointer, "token")?;
+    if let Ok(rotated) = token_at(&value, path, &refresh.token, "refresh token") {
+        session.keep_refresh_token(rotated);
+    }
+    use_token(session, token_header.as_deref(), found)
+}
+
+/// The answer of a login or refresh as JSON. Its text is never quoted in an error: it holds
+/// tokens.
+fn answer_json(
+    response: &super::Response,
+    path: &str,
+    pointer: &str,
+) -> Result<serde_json::Value, LoginError> {
+    serde_json::from_slice(&response.body).map_err(|_| LoginError::Submit {
+        reason: format!("POST {path} did not answer JSON, so it has no token at {pointer}"),
+    })
+}
+
+fn token_at<'v>(
+    value: &'v serde_json::Value,
+    path: &str,
+    pointer: &str,
+    what: &str,
+) -> Result<&'v str, LoginError> {
+    value
         .pointer(pointer)
         .and_then(|v| v.as_str())
         .filter(|t| !t.is_empty())
         .ok_or_else(|| LoginError::Submit {
-            reason: format!("POST {path} answered no token (a non-empty string) at {pointer}"),
-        })?;
-    match token_header {
-        Some(name) => session.add_header(name, found),
-        None => session.add_header("authorization", &format!("Bearer {found}")),
+            reason: format!("POST {path} answered no {what} (a non-empty string) at {pointer}"),
+        })
+}
+
+fn use_token(session: &Session, header: Option<&str>, token: &str) -> Result<(), LoginError> {
+    match header {
+        Some(name) => session.add_header(name, token),
+        None => session.add_header("authorization", &format!("Bearer {token}")),
     }
 }
 

@@ -162,6 +162,8 @@ pub struct Session {
     futile_relogins: AtomicU32,
     /// Set once the session kept dying: the rest of the run cannot speak for this identity.
     lost: std::sync::Mutex<Option<String>>,
+    /// A JSON login's refresh token, when the scenario renews the session with one.
+    refresh_token: std::sync::Mutex<Option<crate::scenario::Secret>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -196,12 +198,24 @@ impl Session {
             confirmed_since_relogin: AtomicU32::new(0),
             futile_relogins: AtomicU32::new(0),
             lost: std::sync::Mutex::new(None),
+            refresh_token: std::sync::Mutex::new(None),
         })
     }
 
     /// How many times this session was found logged out and logged in again.
     pub fn relogins(&self) -> u32 {
         self.relogins.load(Ordering::Relaxed)
+    }
+
+    /// Keeps the refresh token a login or a refresh answered, for the next renewal.
+    pub(crate) fn keep_refresh_token(&self, token: &str) {
+        if let Ok(mut held) = self.refresh_token.lock() {
+            *held = Some(crate::scenario::Secret::new(token));
+        }
+    }
+
+    pub(crate) fn refresh_token(&self) -> Option<crate::scenario::Secret> {
+        self.refresh_token.lock().ok().and_then(|held| held.clone())
     }
 
     /// Why the session was given up, if it was.

@@ -23,6 +23,8 @@ pub(super) const KEYS: &[&str] = &[
     "token",
     "token_header",
     "encoding",
+    "refresh",
+    "refresh_token",
     "bearer",
     "basic",
     "cookie",
@@ -30,7 +32,13 @@ pub(super) const KEYS: &[&str] = &[
     "verify",
 ];
 /// Keys that only a JSON login takes.
-const JSON_ONLY: &[&str] = &["token", "token_header", "encoding"];
+const JSON_ONLY: &[&str] = &[
+    "token",
+    "token_header",
+    "encoding",
+    "refresh",
+    "refresh_token",
+];
 const BASIC: &[&str] = &["user", "password"];
 const VERIFY: &[&str] = &["path", "contains"];
 
@@ -218,6 +226,48 @@ fn json_login(cx: &mut Cx<'_>, t: &Table<'_, '_>, whose: &Whose) -> Option<Login
             false
         }
     };
+    let refresh_path = t.str(cx, "refresh").and_then(|v| path(cx, "refresh", v));
+    let refresh_token = t.str(cx, "refresh_token").and_then(|(pointer, span)| {
+        if pointer.starts_with('/') {
+            Some(pointer)
+        } else {
+            cx.error_help(
+                span,
+                "`refresh_token` is a JSON pointer into the login's answer",
+                "e.g. refresh_token = \"/refresh_token\"",
+            );
+            ok = false;
+            None
+        }
+    });
+    let refresh = match (refresh_path, refresh_token) {
+        (Some(path), Some(token)) if ok => Some(Refresh { path, token }),
+        (None, None) if !t.has("refresh") && !t.has("refresh_token") => None,
+        (path, token) => {
+            if ok && (path.is_some() || token.is_some()) {
+                let (has, lacks) = if path.is_some() {
+                    ("refresh", "refresh_token")
+                } else {
+                    ("refresh_token", "refresh")
+                };
+                cx.error_help(
+                    t.key_span(has).unwrap_or(t.anchor()),
+                    format!("`{has}` needs `{lacks}`"),
+                    "refresh = \"/api/auth/refresh\" with refresh_token = \"/refresh_token\": \
+                     where to renew, and where the login's answer keeps the refresh token",
+                );
+            }
+            ok = false;
+            None
+        }
+    };
+    if refresh.is_some() && token.is_none() {
+        cx.error(
+            t.key_span("refresh").unwrap_or(t.anchor()),
+            "`refresh` needs `token`: the pointer to the access token a refresh answers",
+        );
+        ok = false;
+    }
     let (path, fields) = (login_path?, fields?);
     ok.then_some(LoginMethod::Json {
         path,
@@ -225,6 +275,7 @@ fn json_login(cx: &mut Cx<'_>, t: &Table<'_, '_>, whose: &Whose) -> Option<Login
         form_encoded,
         token,
         token_header,
+        refresh,
     })
 }
 

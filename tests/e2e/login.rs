@@ -470,3 +470,143 @@ fn identity<'r>(report: &'r serde_json::Value, name: &str) -> &'r serde_json::Va
         .find(|i| i["name"] == name)
         .unwrap()
 }
+
+/// OAuth2 against the demo Site's token endpoint: dave as the `ops-bot` service account
+/// (client credentials, the endpoint found through the issuer's OIDC discovery document) and
+/// carol through the password grant, which a scenario must name and `check` warns about.
+/// Sessions expire after a few requests: dave's is renewed by asking for a token again,
+/// carol's with her refresh token; a refresh token that stops working is inconclusive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth2_client_credentials_and_the_opt_in_password_grant_hold_and_renew() {
+    let mut config = demo_config(true);
+    config.faults.session_ttl = Some(12);
+    let site = start_site_with(config).await;
+    let issuer = site.base_url.as_str().trim_end_matches('/').to_string();
+    let identities = format!(
+        r#"
+[[identity]]
+name = "dave"
+tier = "company"
+rank = 5
+[identity.login]
+oauth2 = {{ issuer = "{issuer}", grant = "client_credentials", client_id = "ops-bot", client_secret = "${{OPS_BOT_SECRET}}" }}
+verify = {{ path = "/api/me", contains = "dave" }}
+
+[[identity]]
+name = "carol"
+tier = "team"
+rank = 10
+[identity.login]
+oauth2 = {{ token_url = "/oauth/token", grant = "password", client_id = "dashboard", client_secret = "${{DASHBOARD_SECRET}}", username = "carol", password = "${{CAROL_PASSWORD}}" }}
+verify = {{ path = "/api/me", contains = "carol" }}
+"#
+    );
+    let env = vec![
+        (
+            "OPS_BOT_SECRET".to_string(),
+            "ops-bot-secret-5c2e9a71d3".to_string(),
+        ),
+        (
+            "DASHBOARD_SECRET".to_string(),
+            "dashboard-secret-8b4f06c2e1".to_string(),
+        ),
+        ("CAROL_PASSWORD".to_string(), password("carol")),
+    ];
+
+    // `check` accepts it and warns about the password grant, naming carol.
+    let dir = temp_dir();
+    let path = dir.path().join("oauth.toml");
+    std::fs::write(&path, scenario(&site.base_url, &identities)).unwrap();
+    let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let checked = lowpriv_sync(&["check", path.to_str().unwrap()], &env_refs);
+    assert_eq!(checked.status.code(), Some(0), "{}", text(&checked.stderr));
+    let warning = text(&checked.stderr);
+    assert!(
+        warning.contains("warning: identity `carol` uses the resource-owner password grant"),
+        "{warning}"
+    );
+    assert!(
+        !warning.contains("dave"),
+        "client credentials are not warned about: {warning}"
+    );
+
+    let (code, report, output) = run(&site.base_url, &identities, env.clone()).await;
+    assert_eq!(code, 0, "{output}");
+    for who in ["dave", "carol"] {
+        let identity = identity(&report, who);
+        assert_eq!(identity["login"], "oauth2", "{identity}");
+        assert_eq!(identity["logged_in"], true, "{identity}");
+        assert!(
+            identity["relogins"].as_u64().unwrap() > 0,
+            "the token expired and was renewed: {identity}"
+        );
+    }
+    assert_eq!(
+        outcome_at(&report, "carol", "/dashboard").as_deref(),
+        Some("allowed"),
+        "carol's token is carol's"
+    );
+    assert_eq!(
+        outcome_at(&report, "dave", "/dashboard").as_deref(),
+        Some("denied"),
+        "the service account acts as dave, outside the team"
+    );
+    let stats = site.stats();
+    assert!(stats.token_posts >= 4, "two grants and renewals: {stats:?}");
+    assert_eq!(stats.login_posts, 0, "no form or JSON login was used");
+    assert_eq!(
+        (stats.foreign_credentials, stats.unknown_credentials),
+        (0, 0)
+    );
+
+    // No secret, token or refresh token the Site issued is in what lowpriv wrote.
+    let issued: serde_json::Value = reqwest::get(site.base_url.join("/_demo/issued").unwrap())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap();
+    let report_text = report.to_string();
+    let issued_secrets = issued["session_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(issued["refresh_tokens"].as_array().unwrap())
+        .map(|t| t.as_str().unwrap().to_string());
+    assert!(
+        issued["refresh_tokens"].as_array().unwrap().len() > 1,
+        "{issued}"
+    );
+    for secret in issued_secrets.chain(env.iter().map(|(_, v)| v.clone())) {
+        assert!(
+            !output.contains(&secret)
+                && !report_text.contains(&secret)
+                && !warning.contains(&secret),
+            "a secret was written"
+        );
+    }
+    site.shutdown().await;
+
+    // carol's refresh token stops working: her first lost session cannot be renewed.
+    let mut config = demo_config(true);
+    config.faults.session_ttl = Some(12);
+    config.faults.refresh_revoked = true;
+    let site = start_site_with(config).await;
+    let identities = identities.replace(&issuer, site.base_url.as_str().trim_end_matches('/'));
+    let (code, report, output) = run(&site.base_url, &identities, env).await;
+    assert_eq!(code, 3, "{output}");
+    let lost = identity(&report, "carol")["session_lost"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        lost.contains("the refresh token no longer works"),
+        "{lost}\n{output}"
+    );
+    assert!(
+        identity(&report, "dave")["session_lost"].is_null(),
+        "dave's client credentials still renew"
+    );
+    site.shutdown().await;
+}

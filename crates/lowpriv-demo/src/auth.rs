@@ -237,6 +237,118 @@ pub(crate) async fn refresh_json(State(site): State<SiteState>, body: Bytes) -> 
         .into_response()
 }
 
+/// `POST /oauth/token` (RFC 6749): `client_credentials` for a client with an account of its
+/// own, `password` (the deprecated resource-owner grant, for `dashboard`) and
+/// `refresh_token`. The client authenticates with HTTP Basic. The access token is a session
+/// id, so `Faults::session_ttl` expires it like any session; the password grant also answers
+/// a refresh token, spent by its use (`Faults::refresh_revoked` refuses every one).
+pub(crate) async fn oauth_token(
+    State(site): State<SiteState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    Counters::bump(&site.stats.token_posts);
+    let oauth_error = |status: StatusCode, error: &str| {
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::json!({ "error": error }).to_string(),
+        )
+            .into_response()
+    };
+    let client = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.decode(b).ok()
+        })
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|pair| {
+            let (id, secret) = pair.split_once(':')?;
+            crate::data::OAUTH_CLIENTS
+                .iter()
+                .find(|(cid, csecret, _)| *cid == id && *csecret == secret)
+        });
+    let Some((_, _, service)) = client else {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    };
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
+    let account_named = |name: &str| ACCOUNTS.iter().position(|a| a.user.name == name);
+    let (index, refreshable) = match field("grant_type") {
+        "client_credentials" => match service.and_then(account_named) {
+            Some(index) => (index, false),
+            None => return oauth_error(StatusCode::BAD_REQUEST, "unauthorized_client"),
+        },
+        "password" if service.is_none() => {
+            let password = field("password");
+            let found = ACCOUNTS.iter().enumerate().position(|(index, account)| {
+                account.user.name == field("username") && site.password(index) == Some(password)
+            });
+            match found {
+                Some(index) => (index, true),
+                None => return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant"),
+            }
+        }
+        "refresh_token" => {
+            let account = if site.faults.refresh_revoked {
+                None
+            } else {
+                lock(&site.refresh_tokens).remove(field("refresh_token"))
+            };
+            match account {
+                Some(index) => (index, true),
+                None => return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant"),
+            }
+        }
+        _ => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type"),
+    };
+    let sid = random_hex();
+    lock(&site.sessions).insert(sid.clone(), index);
+    lock(&site.issued).push(sid.clone());
+    let mut answer = serde_json::json!({
+        "access_token": sid,
+        "token_type": "Bearer",
+        "expires_in": 3600,
+    });
+    if refreshable {
+        let refresh = random_hex();
+        lock(&site.refresh_tokens).insert(refresh.clone(), index);
+        lock(&site.issued_refresh).push(refresh.clone());
+        answer["refresh_token"] = serde_json::Value::String(refresh);
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        answer.to_string(),
+    )
+        .into_response()
+}
+
+/// `GET /.well-known/openid-configuration`: the issuer (this origin, as the request names it)
+/// and its token endpoint.
+pub(crate) async fn openid_configuration(headers: HeaderMap) -> Response {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let issuer = format!("http://{host}");
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::json!({
+            "issuer": issuer,
+            "token_endpoint": format!("{issuer}/oauth/token"),
+            "grant_types_supported": ["client_credentials", "password", "refresh_token"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+        })
+        .to_string(),
+    )
+        .into_response()
+}
+
 /// A trap: a scanner that follows this link ends its own session.
 pub(crate) async fn logout(State(site): State<SiteState>, headers: HeaderMap) -> Response {
     Counters::bump(&site.stats.logout_hits);

@@ -483,3 +483,11 @@ pub(crate) fn audit_log() -> Vec<AuditEntry> {
         })
         .collect()
 }
+
+/// The demo's OAuth2 clients (`POST /oauth/token`): (client id, secret, the account a client
+/// credentials grant acts as). `ops-bot` is a service account with dave's access; `dashboard`
+/// is the single-page app, a confidential client for the password grant only.
+pub const OAUTH_CLIENTS: [(&str, &str, Option<&str>); 2] = [
+    ("ops-bot", "ops-bot-secret-5c2e9a71d3", Some("dave")),
+    ("dashboard", "dashboard-secret-8b4f06c2e1", None),
+];

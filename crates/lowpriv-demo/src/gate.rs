@@ -69,7 +69,7 @@ fn from_authorization(site: &SiteState, value: &str) -> Option<&'static Account>
 
 /// How many credentials on this request the Site never gave out: a `sid` cookie it never
 /// issued (an API token, which doubles as a static session id, is its own), or a Basic
-/// password that none of its accounts has. Form-login passwords are checked where the form
+/// password that none of its accounts (and none of its OAuth2 clients) has. Form-login passwords are checked where the form
 /// is read (`auth::login_submit`).
 pub(crate) fn unknown_credentials(site: &SiteState, headers: &HeaderMap) -> u64 {
     let sid = cookie(headers, "sid")
@@ -79,7 +79,13 @@ pub(crate) fn unknown_credentials(site: &SiteState, headers: &HeaderMap) -> u64 
         .iter()
         .filter_map(|value| value.to_str().ok())
         .filter_map(basic)
-        .filter(|(_, password)| !site.is_own_password(password))
+        .filter(|(user, password)| {
+            // An OAuth2 client's own credentials (`POST /oauth/token`) are the Site's too.
+            !site.is_own_password(password)
+                && !crate::data::OAUTH_CLIENTS
+                    .iter()
+                    .any(|(id, secret, _)| id == user && secret == password)
+        })
         .count();
     u64::from(sid.is_some()) + u64::try_from(passwords).unwrap_or(u64::MAX)
 }

@@ -25,6 +25,11 @@ pub(crate) fn router(
         .route("/login", get(auth::login_page).post(auth::login_submit))
         .route("/api/auth/login", post(auth::login_json))
         .route("/api/auth/refresh", post(auth::refresh_json))
+        .route("/oauth/token", post(auth::oauth_token))
+        .route(
+            "/.well-known/openid-configuration",
+            get(auth::openid_configuration),
+        )
         .route("/logout", get(auth::logout))
         .route("/", get(pages::home))
         .route("/dashboard", get(pages::dashboard))

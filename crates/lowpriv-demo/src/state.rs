@@ -308,6 +308,9 @@ pub struct DemoStats {
     /// `POST /api/auth/refresh` requests, answered or refused.
     #[serde(default)]
     pub refresh_posts: u64,
+    /// `POST /oauth/token` requests, answered or refused.
+    #[serde(default)]
+    pub token_posts: u64,
     /// Faults the chaos injected (every kind counted).
     pub faults_injected: u64,
     /// Requests the Site's router received (the foreign origin's not counted), every route
@@ -369,6 +372,7 @@ pub(crate) struct Counters {
     pub(crate) foreign_credentials: AtomicU64,
     pub(crate) login_posts: AtomicU64,
     pub(crate) refresh_posts: AtomicU64,
+    pub(crate) token_posts: AtomicU64,
     pub(crate) faults_injected: AtomicU64,
     pub(crate) requests: AtomicU64,
     pub(crate) unknown_credentials: AtomicU64,
@@ -428,6 +432,7 @@ impl Counters {
             foreign_credentials: self.foreign_credentials.load(Ordering::Relaxed),
             login_posts: self.login_posts.load(Ordering::Relaxed),
             refresh_posts: self.refresh_posts.load(Ordering::Relaxed),
+            token_posts: self.token_posts.load(Ordering::Relaxed),
             faults_injected: self.faults_injected.load(Ordering::Relaxed),
             requests: self.requests.load(Ordering::Relaxed),
             max_requests_per_second: self.max_requests_per_second.load(Ordering::Relaxed),

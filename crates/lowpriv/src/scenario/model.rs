@@ -496,6 +496,9 @@ pub enum LoginMethod {
         /// with the refresh token the login answered (at POINTER), instead of the password.
         refresh: Option<Refresh>,
     },
+    /// `oauth2 = { ... }`: a token from an OAuth2 token endpoint (or an OIDC issuer's), sent
+    /// as a bearer, and a new one asked for when the session is lost.
+    OAuth2(OAuth2),
     Bearer(Secret),
     Basic {
         user: String,
@@ -512,10 +515,52 @@ impl LoginMethod {
         match self {
             LoginMethod::Form { .. } => "form",
             LoginMethod::Json { .. } => "json",
+            LoginMethod::OAuth2(_) => "oauth2",
             LoginMethod::Bearer(_) => "bearer",
             LoginMethod::Basic { .. } => "basic",
             LoginMethod::Cookie(_) => "cookie",
             LoginMethod::Headers(_) => "headers",
+        }
+    }
+}
+
+/// An OAuth2 login: where the token comes from, and the grant.
+#[derive(Clone, Debug)]
+pub struct OAuth2 {
+    pub endpoint: TokenEndpoint,
+    pub grant: Grant,
+    pub client_id: String,
+    /// A confidential client's secret, sent with HTTP Basic (RFC 6749 §2.3.1); a public
+    /// client sends only its `client_id`.
+    pub client_secret: Option<Secret>,
+    /// Space-separated, as the token endpoint reads it.
+    pub scope: Option<String>,
+}
+
+/// Where the token endpoint is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TokenEndpoint {
+    /// `token_url`: a path on the Site, or an absolute URL (an IdP is often another origin).
+    Url(String),
+    /// `issuer`: an OIDC issuer; its `/.well-known/openid-configuration` names the endpoint.
+    Issuer(String),
+}
+
+/// The OAuth2 grant a login uses.
+#[derive(Clone, Debug)]
+pub enum Grant {
+    /// The client's own identity (a service account).
+    ClientCredentials,
+    /// The resource-owner password grant: deprecated by the OAuth 2.0 Security Best Current
+    /// Practice, so a scenario must name it (`grant = "password"`), and `check` warns.
+    Password { username: String, password: Secret },
+}
+
+impl Grant {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Grant::ClientCredentials => "client_credentials",
+            Grant::Password { .. } => "password",
         }
     }
 }

@@ -1728,3 +1728,90 @@ fn lints_are_sorted_by_position() {
     let lines: Vec<_> = all.iter().map(|l| l.location.line).collect();
     assert_eq!(lines, [BASE_LINES + 2, BASE_LINES + 2 + 11], "{all:?}");
 }
+
+#[test]
+fn an_oauth2_login_names_its_endpoint_and_grant_and_the_password_grant_is_warned_about() {
+    let login = |oauth: &str| {
+        format!(
+            "{BASE}[[identity]]\nname = \"alice\"\ntier = \"owner\"\n[identity.login]\noauth2 = {oauth}\n"
+        )
+    };
+    let s = ok(&login(
+        "{ issuer = \"https://idp.example\", grant = \"client_credentials\", client_id = \"bot\", client_secret = \"${HR_ALICE_TOKEN}\", scope = \"read\" }",
+    ));
+    let LoginMethod::OAuth2(oauth) = &s.identities[1].login.as_ref().unwrap().method else {
+        panic!("an oauth2 login");
+    };
+    assert_eq!(
+        oauth.endpoint,
+        TokenEndpoint::Issuer("https://idp.example".into())
+    );
+    assert!(matches!(oauth.grant, Grant::ClientCredentials));
+    assert_eq!(oauth.client_id, "bot");
+    assert_eq!(oauth.scope.as_deref(), Some("read"));
+    assert_eq!(
+        s.identities[1].login.as_ref().unwrap().method.kind(),
+        "oauth2"
+    );
+
+    let password = login(
+        "{ token_url = \"/oauth/token\", grant = \"password\", client_id = \"app\", username = \"alice\", password = \"${DEMO_ALICE_PASSWORD}\" }",
+    );
+    let (parsed, lints) =
+        parse_with_lints(&password, Path::new("scenario.toml"), &env).expect("it loads");
+    assert!(matches!(
+        &parsed.identities[1].login.as_ref().unwrap().method,
+        LoginMethod::OAuth2(OAuth2 {
+            grant: Grant::Password { .. },
+            client_secret: None,
+            ..
+        })
+    ));
+    assert_eq!(lints.len(), 1, "{lints:?}");
+    assert!(lints[0].message.contains("resource-owner password grant"));
+    let (_, lints) = parse_with_lints(
+        &login("{ token_url = \"/t\", grant = \"client_credentials\", client_id = \"bot\" }"),
+        Path::new("scenario.toml"),
+        &env,
+    )
+    .expect("it loads");
+    assert!(lints.is_empty(), "client credentials are not warned about");
+
+    for (oauth, says) in [
+        (
+            "{ grant = \"client_credentials\", client_id = \"b\" }",
+            "needs `token_url` or `issuer`",
+        ),
+        (
+            "{ token_url = \"/t\", issuer = \"https://i\", grant = \"client_credentials\", client_id = \"b\" }",
+            "`issuer` conflicts with `token_url`",
+        ),
+        (
+            "{ token_url = \"/t\", client_id = \"b\" }",
+            "`grant` is required",
+        ),
+        (
+            "{ token_url = \"/t\", grant = \"implicit\", client_id = \"b\" }",
+            "unknown grant `implicit`",
+        ),
+        (
+            "{ token_url = \"/t\", grant = \"password\", client_id = \"b\", password = \"${DEMO_ALICE_PASSWORD}\" }",
+            "`username` is required",
+        ),
+        (
+            "{ token_url = \"/t\", grant = \"client_credentials\", client_id = \"b\", username = \"x\" }",
+            "`username` only goes with grant = \"password\"",
+        ),
+        (
+            "{ token_url = \"/t\", grant = \"client_credentials\" }",
+            "`client_id` is required",
+        ),
+        (
+            "{ token_url = \"/t\", grant = \"client_credentials\", client_id = \"b\", client_secret = \"literal\" }",
+            "is a literal secret",
+        ),
+    ] {
+        let text = errors(&login(oauth)).to_string();
+        assert!(text.contains(says), "{oauth}: {text}");
+    }
+}

@@ -42,6 +42,9 @@ impl Session {
                 LoginMethod::Json { .. } => {
                     json_login(self, &login.method).await?;
                 }
+                LoginMethod::OAuth2(oauth) => {
+                    oauth2_login(self, oauth).await?;
+                }
                 LoginMethod::Bearer(token) => {
                     self.add_header("authorization", &format!("Bearer {}", token.expose()))?;
                 }
@@ -271,6 +274,11 @@ impl Session {
                 }
                 json_login(self, &login.method).await?;
             }
+            LoginMethod::OAuth2(oauth) => {
+                // A new token for the lost one: a refresh token when the last answer had
+                // one, else the grant again (a client's credentials do not expire).
+                oauth2_login(self, oauth).await?;
+            }
             _ => {}
         }
         verify(self, login.verify.as_ref(), &self.first_seed).await
@@ -378,6 +386,140 @@ async fn refresh_json_login(session: &Session, method: &LoginMethod) -> Result<(
         session.keep_refresh_token(rotated);
     }
     use_token(session, token_header.as_deref(), found)
+}
+
+/// The most of a token endpoint's (or discovery document's) answer that is read.
+const MAX_TOKEN_ANSWER: usize = 1024 * 1024;
+
+/// An OAuth2 token: from the token endpoint (found through the issuer's discovery document
+/// when the scenario names an issuer), with the grant the scenario names, sent as a bearer.
+/// Asked through a client of its own, without the session's cookies: the token endpoint is
+/// often another origin (an IdP), and the Site's cookies never go there, nor the IdP's to the
+/// Site. A refresh token in the answer is used for the next renewal.
+async fn oauth2_login(
+    session: &Session,
+    oauth: &crate::scenario::OAuth2,
+) -> Result<(), LoginError> {
+    use crate::scenario::{Grant, TokenEndpoint};
+    let fail = |reason: String| LoginError::Submit { reason };
+    let client = super::transport::plain_client(session.site.timeout)
+        .map_err(|source| LoginError::Client { source })?;
+    let absolute = |url: &str| -> Result<Url, LoginError> {
+        match Url::parse(url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(url),
+            Ok(url) => Err(fail(format!("`{url}` is not an http(s) URL"))),
+            Err(_) => session
+                .site
+                .resolve(url)
+                .ok_or_else(|| fail(format!("`{url}` is not on the Site's origin"))),
+        }
+    };
+    let token_url = match &oauth.endpoint {
+        TokenEndpoint::Url(url) => absolute(url)?,
+        TokenEndpoint::Issuer(issuer) => {
+            let discovery = format!(
+                "{}/.well-known/openid-configuration",
+                issuer.trim_end_matches('/')
+            );
+            let url = absolute(&discovery)?;
+            let answer = bounded_json(client.get(url.clone()), &url).await?;
+            let endpoint = answer
+                .get("token_endpoint")
+                .and_then(|v| v.as_str())
+                .ok_or_else(|| fail(format!("{url} names no token_endpoint")))?;
+            absolute(endpoint)?
+        }
+    };
+    let held = session.refresh_token();
+    let mut form: Vec<(&str, String)> = match (&held, &oauth.grant) {
+        (Some(refresh), _) => vec![
+            ("grant_type", "refresh_token".to_string()),
+            ("refresh_token", refresh.expose().to_string()),
+        ],
+        (None, Grant::ClientCredentials) => vec![("grant_type", "client_credentials".to_string())],
+        (None, Grant::Password { username, password }) => vec![
+            ("grant_type", "password".to_string()),
+            ("username", username.clone()),
+            ("password", password.expose().to_string()),
+        ],
+    };
+    if let Some(scope) = &oauth.scope {
+        form.push(("scope", scope.clone()));
+    }
+    let mut request = client.post(token_url.clone());
+    match &oauth.client_secret {
+        Some(secret) => request = request.basic_auth(&oauth.client_id, Some(secret.expose())),
+        None => form.push(("client_id", oauth.client_id.clone())),
+    }
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str())))
+        .finish();
+    let request = request
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(body);
+    let grant = if held.is_some() {
+        "refresh_token"
+    } else {
+        oauth.grant.as_str()
+    };
+    let answer = match bounded_json(request, &token_url).await {
+        Ok(answer) => answer,
+        Err(err) if held.is_some() => {
+            return Err(fail(format!(
+                "renewing the token with its refresh token: {err}; the refresh token no longer works"
+            )));
+        }
+        Err(err) => return Err(err),
+    };
+    let token = answer
+        .get("access_token")
+        .and_then(|v| v.as_str())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            fail(format!(
+                "the {grant} grant at {token_url} answered no access_token"
+            ))
+        })?;
+    match answer.get("refresh_token").and_then(|v| v.as_str()) {
+        Some(refresh) if !refresh.is_empty() => session.keep_refresh_token(refresh),
+        _ => {}
+    }
+    session.add_header("authorization", &format!("Bearer {token}"))
+}
+
+/// GET or POST `request` and read its JSON answer, at most [`MAX_TOKEN_ANSWER`] bytes. A
+/// non-2xx answer is an error naming the status; the body is never quoted (it may hold a
+/// token or echo a secret).
+async fn bounded_json(
+    request: reqwest::RequestBuilder,
+    url: &Url,
+) -> Result<serde_json::Value, LoginError> {
+    let fail = |reason: String| LoginError::Submit { reason };
+    let mut response = request
+        .send()
+        .await
+        .map_err(|e| fail(format!("{url}: {}", e.without_url())))?;
+    let status = response.status();
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| fail(format!("{url}: {}", e.without_url())))?
+    {
+        if body.len() + chunk.len() > MAX_TOKEN_ANSWER {
+            return Err(fail(format!(
+                "{url} answered more than {MAX_TOKEN_ANSWER} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if !status.is_success() {
+        return Err(fail(format!("{url} answered {}", status.as_u16())));
+    }
+    serde_json::from_slice(&body).map_err(|_| fail(format!("{url} did not answer JSON")))
 }
 
 /// The answer of a login or refresh as JSON. Its text is never quoted in an error: it holds

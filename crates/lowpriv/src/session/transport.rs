@@ -69,6 +69,23 @@ pub(super) fn client(
         .build()
 }
 
+/// A client without cookies or redirects, for a login's token endpoint and its discovery
+/// document: nothing of a session rides along to another origin.
+pub(super) fn plain_client(
+    timeout: std::time::Duration,
+) -> Result<reqwest::Client, reqwest::Error> {
+    let builder = match shared_tls() {
+        Some(tls) => reqwest::Client::builder().tls_backend_preconfigured(tls),
+        None => reqwest::Client::builder(),
+    };
+    builder
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .user_agent(concat!("lowpriv/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
 /// A request body: a login's, or a write probe's empty one (the only bodies lowpriv sends).
 #[derive(Clone)]
 pub(crate) struct Body {

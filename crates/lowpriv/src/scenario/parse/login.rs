@@ -15,7 +15,9 @@ use super::super::model::*;
 use super::table::{Table, path, type_error};
 use super::{Cx, Value};
 
-const LOGIN_METHODS: &[&str] = &["form", "json", "bearer", "basic", "cookie", "headers"];
+const LOGIN_METHODS: &[&str] = &[
+    "form", "json", "oauth2", "bearer", "basic", "cookie", "headers",
+];
 pub(super) const KEYS: &[&str] = &[
     "form",
     "json",
@@ -25,6 +27,7 @@ pub(super) const KEYS: &[&str] = &[
     "encoding",
     "refresh",
     "refresh_token",
+    "oauth2",
     "bearer",
     "basic",
     "cookie",
@@ -40,6 +43,16 @@ const JSON_ONLY: &[&str] = &[
     "refresh_token",
 ];
 const BASIC: &[&str] = &["user", "password"];
+const OAUTH2: &[&str] = &[
+    "token_url",
+    "issuer",
+    "grant",
+    "client_id",
+    "client_secret",
+    "scope",
+    "username",
+    "password",
+];
 const VERIFY: &[&str] = &["path", "contains"];
 
 /// Whose login a table is: how messages name the table and its owner, and the variable name a
@@ -90,7 +103,7 @@ pub(super) fn login(cx: &mut Cx<'_>, t: &Table<'_, '_>, whose: &Whose) -> Option
         cx.error_help(
             t.anchor(),
             format!("{} has no login method", whose.table),
-            "set exactly one of: form, json, bearer, basic, cookie, headers",
+            "set exactly one of: form, json, oauth2, bearer, basic, cookie, headers",
         );
         return None;
     };
@@ -123,6 +136,7 @@ pub(super) fn login(cx: &mut Cx<'_>, t: &Table<'_, '_>, whose: &Whose) -> Option
         match method {
             "form" => form_login(cx, t, whose),
             "json" => json_login(cx, t, whose),
+            "oauth2" => oauth2_login(cx, t, whose),
             "bearer" => credential(cx, t, "bearer", whose, true)
                 .map(|v| LoginMethod::Bearer(Secret::new(v))),
             "cookie" => credential(cx, t, "cookie", whose, true)
@@ -181,6 +195,103 @@ fn form_login(cx: &mut Cx<'_>, t: &Table<'_, '_>, whose: &Whose) -> Option<Login
         form: form?,
         fields,
     })
+}
+
+/// `oauth2 = { token_url | issuer, grant, client_id, client_secret, scope, username,
+/// password }`. The grant has no default: the password grant is deprecated, so a scenario
+/// names it to use it (and `check` warns).
+fn oauth2_login(cx: &mut Cx<'_>, t: &Table<'_, '_>, whose: &Whose) -> Option<LoginMethod> {
+    let name = format!("{} oauth2", whose.table);
+    let o = Table::of(cx, t.get("oauth2")?, "`oauth2`", &name, Some(OAUTH2))?;
+    let mut ok = true;
+    let token_url = o.str(cx, "token_url").map(|(v, _)| v);
+    let issuer = o.str(cx, "issuer").map(|(v, _)| v);
+    let endpoint = match (token_url, issuer) {
+        (Some(url), None) => Some(TokenEndpoint::Url(url)),
+        (None, Some(issuer)) => Some(TokenEndpoint::Issuer(issuer)),
+        (Some(_), Some(_)) => {
+            cx.error_help(
+                o.key_span("issuer").unwrap_or(o.anchor()),
+                "`issuer` conflicts with `token_url`",
+                "name the token endpoint, or the OIDC issuer whose discovery document names it",
+            );
+            None
+        }
+        (None, None) => {
+            if !o.has("token_url") && !o.has("issuer") {
+                cx.error_help(
+                    o.anchor(),
+                    format!("{name} needs `token_url` or `issuer`"),
+                    "token_url = \"/oauth/token\", or issuer = \"https://idp.example\"",
+                );
+            }
+            None
+        }
+    };
+    let client_id = o.str(cx, "client_id").map(|(v, _)| v);
+    let client_id = o.require(cx, "client_id", client_id);
+    let client_secret = credential(cx, &o, "client_secret", whose, true).map(Secret::new);
+    if o.has("client_secret") && client_secret.is_none() {
+        ok = false;
+    }
+    let scope = o.str(cx, "scope").map(|(v, _)| v);
+    let grant = match o.str(cx, "grant") {
+        Some((g, _)) if g == "client_credentials" => {
+            for key in ["username", "password"] {
+                if let Some(span) = o.key_span(key) {
+                    cx.error(span, format!("`{key}` only goes with grant = \"password\""));
+                    ok = false;
+                }
+            }
+            Some(Grant::ClientCredentials)
+        }
+        Some((g, span)) if g == "password" => {
+            cx.lints.push(crate::scenario::Lint {
+                location: cx.location(span.start),
+                message: format!(
+                    "{} uses the resource-owner password grant, which the OAuth 2.0 Security Best \
+                     Current Practice deprecates: prefer a browser login through the IdP, or a \
+                     client credentials grant for a service account",
+                    whose.owner
+                ),
+            });
+            let username = credential(cx, &o, "username", whose, false);
+            let username = o.require(cx, "username", username);
+            let password = credential(cx, &o, "password", whose, true);
+            let password = o.require(cx, "password", password);
+            match (username, password) {
+                (Some(username), Some(password)) => Some(Grant::Password {
+                    username,
+                    password: Secret::new(password),
+                }),
+                _ => None,
+            }
+        }
+        Some((g, span)) => {
+            cx.error_help(
+                span,
+                format!("unknown grant `{g}`"),
+                "client_credentials, or password (deprecated: named only by choice)",
+            );
+            None
+        }
+        None => {
+            cx.error_help(
+                o.anchor(),
+                format!("`grant` is required in {name}"),
+                "grant = \"client_credentials\" (a service account), or \"password\" (deprecated)",
+            );
+            None
+        }
+    };
+    let (endpoint, grant, client_id) = (endpoint?, grant?, client_id?);
+    ok.then_some(LoginMethod::OAuth2(OAuth2 {
+        endpoint,
+        grant,
+        client_id,
+        client_secret,
+        scope,
+    }))
 }
 
 /// `json = "/api/auth/login"`, its `fields`, and where the answer keeps the session.

@@ -287,6 +287,10 @@ fn scenario(cx: &mut Cx<'_>, doc: &DeTable<'_>, span: Range<usize>) -> Option<Sc
         classify,
         sources,
     };
-    cx.lints = lint::lints(&scenario, &places);
+    // The parser's own warnings (the password grant) join the ones about the whole scenario.
+    let mut lints = lint::lints(&scenario, &places);
+    lints.append(&mut cx.lints);
+    lints.sort_by_key(|l| (l.location.line, l.location.column));
+    cx.lints = lints;
     Some(scenario)
 }

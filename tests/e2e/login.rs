@@ -610,3 +610,88 @@ verify = {{ path = "/api/me", contains = "carol" }}
     );
     site.shutdown().await;
 }
+
+/// A second factor: with `alice_totp` the demo Site also asks alice for her TOTP code, in
+/// the form login and in the JSON one. The code comes from her seed in a variable; a wrong
+/// seed is a failed login naming her, and neither the seed nor any code is ever written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_totp_second_factor_logs_in_from_its_seed_and_a_wrong_seed_fails_naming_who() {
+    let mut config = demo_config(true);
+    config.alice_totp = true;
+    let site = start_site_with(config).await;
+    let identities = |login: &str| {
+        format!(
+            r#"
+[[identity]]
+name = "alice"
+tier = "owner"
+rank = 100
+[identity.login]
+{login}
+fields = {{ username = "alice", password = "${{ALICE_PASSWORD}}" }}
+totp = {{ field = "otp", seed = "${{ALICE_TOTP_SEED}}" }}
+verify = {{ path = "/api/me", contains = "alice" }}
+"#
+        )
+    };
+    let env = |seed: &str| {
+        vec![
+            ("ALICE_PASSWORD".to_string(), password("alice")),
+            ("ALICE_TOTP_SEED".to_string(), seed.to_string()),
+        ]
+    };
+    let seed = lowpriv_demo::ALICE_TOTP_SEED;
+    let step_before = lowpriv::session::totp::current_step();
+    let mut outputs = Vec::new();
+    for login in [
+        "form = \"/login\"",
+        "json = \"/api/auth/login\"\ntoken = \"/access_token\"",
+    ] {
+        let (code, report, output) = run(&site.base_url, &identities(login), env(seed)).await;
+        assert_eq!(code, 0, "{login}: {output}");
+        assert_eq!(identity(&report, "alice")["logged_in"], true, "{login}");
+        assert_eq!(
+            outcome_at(&report, "alice", "/admin/users").as_deref(),
+            Some("allowed"),
+            "{login}"
+        );
+        outputs.push(output + &report.to_string());
+    }
+
+    // Without the second factor, and with another seed, alice's login fails, named.
+    let without = identities("form = \"/login\"").replace(
+        "totp = { field = \"otp\", seed = \"${ALICE_TOTP_SEED}\" }\n",
+        "",
+    );
+    let (code, report, output) = run(&site.base_url, &without, env(seed)).await;
+    assert_eq!(code, 3, "{output}");
+    assert_eq!(identity(&report, "alice")["logged_in"], false);
+    let wrong = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+    let (code, report, output) =
+        run(&site.base_url, &identities("form = \"/login\""), env(wrong)).await;
+    assert_eq!(code, 3, "{output}");
+    assert_eq!(
+        findings(&report, "login-failed"),
+        vec![("alice".to_string(), String::new())]
+    );
+    outputs.push(output + &report.to_string());
+
+    // The seeds, and every code of the steps the runs spanned, are in no output.
+    let step_after = lowpriv::session::totp::current_step();
+    let mut secrets = vec![seed.to_string(), wrong.to_string(), password("alice")];
+    for s in [seed, wrong] {
+        let bytes = lowpriv::session::totp::decode_seed(s).unwrap();
+        for step in step_before.saturating_sub(1)..=step_after {
+            secrets.push(lowpriv::session::totp::code_at_step(&bytes, step));
+        }
+    }
+    for output in &outputs {
+        for secret in &secrets {
+            assert!(
+                !output.contains(secret.as_str()),
+                "a seed or a code was written"
+            );
+        }
+    }
+    site.shutdown().await;
+}

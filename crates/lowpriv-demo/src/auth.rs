@@ -49,11 +49,17 @@ fn login_form(site: &SiteState, csrf: &str, next: &str, error: Option<&str>) -> 
          <input type=\"hidden\" name=\"next\" value=\"{next}\">\n\
          <label>Username <input name=\"username\"></label>\n\
          <label>Password <input type=\"password\" name=\"password\"></label>\n\
+         {otp}\
          <button type=\"submit\">Sign in</button>\n\
          </form>\n\
          <p><a href=\"/healthz\">Service status</a></p>",
         csrf = escape(csrf),
         next = escape(next),
+        otp = if site.alice_totp {
+            "<label>One-time code <input name=\"otp\" inputmode=\"numeric\" autocomplete=\"one-time-code\"></label>\n"
+        } else {
+            ""
+        },
     );
     render(site, None, "Sign in", &main)
 }
@@ -134,6 +140,9 @@ pub(crate) async fn login_submit(
     }) else {
         return login_response(&site, &headers, &next, Some("Invalid username or password"));
     };
+    if !second_factor_ok(&site, index, field("otp")) {
+        return login_response(&site, &headers, &next, Some("Invalid one-time code"));
+    }
 
     let sid = random_hex();
     lock(&site.sessions).insert(sid.clone(), index);
@@ -173,6 +182,9 @@ pub(crate) async fn login_json(State(site): State<SiteState>, body: Bytes) -> Re
     }) else {
         return json_error(StatusCode::UNAUTHORIZED, "invalid username or password");
     };
+    if !second_factor_ok(&site, index, field("otp")) {
+        return json_error(StatusCode::UNAUTHORIZED, "invalid one-time code");
+    }
     let sid = random_hex();
     lock(&site.sessions).insert(sid.clone(), index);
     lock(&site.issued).push(sid.clone());
@@ -197,6 +209,12 @@ pub(crate) async fn login_json(State(site): State<SiteState>, body: Bytes) -> Re
         answer.to_string(),
     )
         .into_response()
+}
+
+/// With `DemoConfig::alice_totp`, alice also needs the current TOTP code; nobody else does.
+fn second_factor_ok(site: &SiteState, index: usize, code: &str) -> bool {
+    let alice = ACCOUNTS.get(index).is_some_and(|a| a.user.name == "alice");
+    !(site.alice_totp && alice) || crate::data::alice_totp_ok(code)
 }
 
 /// `POST /api/auth/refresh` with `{"refresh_token": ...}`: a new session (access token) for

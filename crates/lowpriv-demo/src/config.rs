@@ -30,6 +30,9 @@ pub struct DemoConfig {
     /// each Site its own, so a password carried over from another Site is refused there, and
     /// counted (`DemoStats::unknown_credentials`).
     pub passwords: BTreeMap<String, String>,
+    /// alice's form and JSON logins also ask for a TOTP code (`otp`) from
+    /// [`crate::ALICE_TOTP_SEED`], the current 30-second step's or the one before.
+    pub alice_totp: bool,
 }
 
 /// Deterministic faults: every Nth request (counted over the whole Site, the login form and
@@ -95,6 +98,7 @@ impl Default for DemoConfig {
             faults: Faults::default(),
             data_browser: true,
             passwords: BTreeMap::new(),
+            alice_totp: false,
         }
     }
 }

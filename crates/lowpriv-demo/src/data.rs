@@ -491,3 +491,17 @@ pub const OAUTH_CLIENTS: [(&str, &str, Option<&str>); 2] = [
     ("ops-bot", "ops-bot-secret-5c2e9a71d3", Some("dave")),
     ("dashboard", "dashboard-secret-8b4f06c2e1", None),
 ];
+/// alice's TOTP seed (base32) when `DemoConfig::alice_totp` is on, and its variable.
+pub const ALICE_TOTP_SEED: &str = "JBSWY3DPEHPK3PXP";
+pub const ALICE_TOTP_VAR: &str = "DEMO_ALICE_TOTP_SEED";
+
+/// Whether `code` is alice's TOTP code now or one step ago (a code typed at a step's end).
+pub(crate) fn alice_totp_ok(code: &str) -> bool {
+    let Some(seed) = lowpriv::session::totp::decode_seed(ALICE_TOTP_SEED) else {
+        return false;
+    };
+    let now = lowpriv::session::totp::current_step();
+    [now, now.saturating_sub(1)]
+        .iter()
+        .any(|step| lowpriv::session::totp::code_at_step(&seed, *step) == code)
+}

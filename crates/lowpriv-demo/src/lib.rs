@@ -52,7 +52,7 @@ mod tests;
 mod watch;
 
 pub use config::{Chaos, DemoConfig, Faults, Flaw};
-pub use data::{DemoUser, USERS};
+pub use data::{ALICE_TOTP_SEED, ALICE_TOTP_VAR, DemoUser, USERS};
 pub use fleet::{DemoFleet, FleetMember, FleetPlan, SiteKind};
 pub use runner::{DemoError, run, run_with};
 pub use state::DemoStats;
@@ -82,7 +82,8 @@ pub fn demo_env(var: &str) -> Option<String> {
             .find(|hr| hr.env_var == var)
             .map(|hr| hr.token)
     };
-    password.or_else(hr_token).map(str::to_string)
+    let totp = || (var == ALICE_TOTP_VAR).then_some(ALICE_TOTP_SEED);
+    password.or_else(hr_token).or_else(totp).map(str::to_string)
 }
 
 /// One served origin: how to ask it to stop, and the task to wait for.

@@ -27,6 +27,8 @@ pub(crate) struct Site {
     pub(crate) employees: Vec<Employee>,
     /// Whether `/data` is served (`DemoConfig::data_browser`).
     pub(crate) data_browser: bool,
+    /// alice's logins also need her TOTP code (`DemoConfig::alice_totp`).
+    pub(crate) alice_totp: bool,
     /// The data browser's tables, in index order; empty when it is off.
     pub(crate) tables: Vec<Table>,
     pub(crate) foreign_url: url::Url,
@@ -118,6 +120,7 @@ impl Site {
             passwords,
             employees,
             data_browser: config.data_browser,
+            alice_totp: config.alice_totp,
             tables,
             foreign_url,
             hr_url,

@@ -473,6 +473,16 @@ pub struct Login {
     pub method: LoginMethod,
     /// None: the default proof (the first seed is allowed and is not the login page).
     pub verify: Option<Verify>,
+    /// `totp = { field, seed }`: a form or JSON login's second factor, the current code sent
+    /// in `field` beside the other fields.
+    pub totp: Option<Totp>,
+}
+
+/// A TOTP second factor: the field its code goes in, and the base32 seed (a secret).
+#[derive(Clone, Debug)]
+pub struct Totp {
+    pub field: String,
+    pub seed: Secret,
 }
 
 #[derive(Clone, Debug)]

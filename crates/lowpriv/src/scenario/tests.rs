@@ -1041,6 +1041,7 @@ fn defaults_apply_and_values_are_converted() {
     let Some(Login {
         method: LoginMethod::Form { form, fields },
         verify: None,
+        totp: None,
     }) = &s.identities[1].login
     else {
         panic!("form login expected");
@@ -1813,5 +1814,58 @@ fn an_oauth2_login_names_its_endpoint_and_grant_and_the_password_grant_is_warned
     ] {
         let text = errors(&login(oauth)).to_string();
         assert!(text.contains(says), "{oauth}: {text}");
+    }
+}
+
+#[test]
+fn a_totp_second_factor_goes_with_form_and_json_logins_and_its_seed_is_a_secret() {
+    let login = |method: &str, totp: &str| {
+        format!(
+            "{BASE}[[identity]]\nname = \"alice\"\ntier = \"owner\"\n[identity.login]\n{method}\ntotp = {totp}\n"
+        )
+    };
+    let form = "form = \"/login\"\nfields = { username = \"alice\", password = \"${DEMO_ALICE_PASSWORD}\" }";
+    let s = ok(&login(
+        form,
+        "{ field = \"otp\", seed = \"${HR_ALICE_TOKEN}\" }",
+    ));
+    let totp = s.identities[1]
+        .login
+        .as_ref()
+        .unwrap()
+        .totp
+        .as_ref()
+        .unwrap();
+    assert_eq!(totp.field, "otp");
+    assert_eq!(format!("{:?}", totp.seed), "***");
+    for (method, totp, says) in [
+        (
+            form,
+            "{ field = \"otp\", seed = \"JBSWY3DPEHPK3PXP\" }",
+            "is a literal secret",
+        ),
+        (
+            form,
+            "{ seed = \"${HR_ALICE_TOKEN}\" }",
+            "`field` is required",
+        ),
+        (form, "{ field = \"otp\" }", "`seed` is required"),
+        (
+            form,
+            "{ field = \"otp\", seed = \"${HR_ALICE_TOKEN}\", digits = 8 }",
+            "digits",
+        ),
+        (
+            "bearer = \"${HR_ALICE_TOKEN}\"",
+            "{ field = \"otp\", seed = \"${HR_ALICE_TOKEN}\" }",
+            "`totp` only goes with `form` or `json`",
+        ),
+    ] {
+        let text = errors(&login(method, totp)).to_string();
+        assert!(text.contains(says), "{totp}: {text}");
+        assert!(
+            !text.contains("JBSWY3DPEHPK3PXP"),
+            "a literal seed is masked: {text}"
+        );
     }
 }

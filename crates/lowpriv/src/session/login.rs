@@ -37,10 +37,10 @@ impl Session {
         let result = async {
             match &login.method {
                 LoginMethod::Form { form, fields } => {
-                    submit_form(self, form, fields).await?;
+                    form_login(self, form, fields, login.totp.as_ref()).await?;
                 }
                 LoginMethod::Json { .. } => {
-                    json_login(self, &login.method).await?;
+                    json_login_with(self, &login.method, login.totp.as_ref()).await?;
                 }
                 LoginMethod::OAuth2(oauth) => {
                     oauth2_login(self, oauth).await?;
@@ -259,7 +259,7 @@ impl Session {
                 if let Ok(mut jar) = self.jar.lock() {
                     jar.clear();
                 }
-                submit_form(self, form, fields).await?;
+                form_login(self, form, fields, login.totp.as_ref()).await?;
             }
             LoginMethod::Json {
                 refresh: Some(_), ..
@@ -272,7 +272,7 @@ impl Session {
                 if let Ok(mut jar) = self.jar.lock() {
                     jar.clear();
                 }
-                json_login(self, &login.method).await?;
+                json_login_with(self, &login.method, login.totp.as_ref()).await?;
             }
             LoginMethod::OAuth2(oauth) => {
                 // A new token for the lost one: a refresh token when the last answer had
@@ -288,7 +288,102 @@ impl Session {
 /// POST the login's fields as JSON (or form-encoded) to its path on the Site's origin, and
 /// take the session from the answer: its cookies (the jar keeps them), and the token at the
 /// JSON pointer when the scenario names one, sent on every request from then on.
-async fn json_login(session: &Session, method: &LoginMethod) -> Result<(), LoginError> {
+/// A login's TOTP second factor while it is being sent: the code of the current step, and
+/// one more try when the step turned while a login was refused (the code went stale on its
+/// way, a real phone's user would just type the next one).
+struct SecondFactor<'t> {
+    totp: &'t crate::scenario::Totp,
+    seed: Vec<u8>,
+    step: u64,
+    retried: bool,
+}
+
+impl<'t> SecondFactor<'t> {
+    fn new(
+        totp: Option<&'t crate::scenario::Totp>,
+    ) -> Result<Option<SecondFactor<'t>>, LoginError> {
+        let Some(totp) = totp else {
+            return Ok(None);
+        };
+        let seed =
+            super::totp::decode_seed(totp.seed.expose()).ok_or_else(|| LoginError::Submit {
+                reason: format!("the TOTP seed for `{}` is not base32", totp.field),
+            })?;
+        Ok(Some(SecondFactor {
+            totp,
+            seed,
+            step: 0,
+            retried: false,
+        }))
+    }
+
+    /// `fields` and the current code.
+    fn with_code(&mut self, fields: &[(String, Secret)]) -> Vec<(String, Secret)> {
+        self.step = super::totp::current_step();
+        let mut all = fields.to_vec();
+        all.push((
+            self.totp.field.clone(),
+            Secret::new(super::totp::code_at_step(&self.seed, self.step)),
+        ));
+        all
+    }
+
+    fn again(&mut self) -> bool {
+        let turned = !self.retried && super::totp::current_step() != self.step;
+        if turned {
+            tracing::debug!("the TOTP step turned during the login; trying once more");
+            self.retried = true;
+        }
+        turned
+    }
+
+    fn explain(&self, err: LoginError) -> LoginError {
+        LoginError::Submit {
+            reason: format!("{err} (with a TOTP code in `{}`)", self.totp.field),
+        }
+    }
+}
+
+async fn form_login(
+    session: &Session,
+    form: &str,
+    fields: &[(String, Secret)],
+    totp: Option<&crate::scenario::Totp>,
+) -> Result<(), LoginError> {
+    let Some(mut factor) = SecondFactor::new(totp)? else {
+        return submit_form(session, form, fields).await;
+    };
+    loop {
+        match submit_form(session, form, &factor.with_code(fields)).await {
+            Ok(()) => return Ok(()),
+            Err(_) if factor.again() => {}
+            Err(err) => return Err(factor.explain(err)),
+        }
+    }
+}
+
+async fn json_login_with(
+    session: &Session,
+    method: &LoginMethod,
+    totp: Option<&crate::scenario::Totp>,
+) -> Result<(), LoginError> {
+    let Some(mut factor) = SecondFactor::new(totp)? else {
+        return json_login(session, method, &[]).await;
+    };
+    loop {
+        match json_login(session, method, &factor.with_code(&[])).await {
+            Ok(()) => return Ok(()),
+            Err(_) if factor.again() => {}
+            Err(err) => return Err(factor.explain(err)),
+        }
+    }
+}
+
+async fn json_login(
+    session: &Session,
+    method: &LoginMethod,
+    extra: &[(String, Secret)],
+) -> Result<(), LoginError> {
     let LoginMethod::Json {
         path,
         fields,
@@ -300,6 +395,7 @@ async fn json_login(session: &Session, method: &LoginMethod) -> Result<(), Login
     else {
         return Ok(());
     };
+    let fields: Vec<(String, Secret)> = fields.iter().chain(extra).cloned().collect();
     let url = session
         .site
         .resolve(path)

@@ -14,6 +14,7 @@ mod error;
 mod gunzip;
 mod login;
 mod refusal;
+pub mod totp;
 mod transport;
 
 use std::num::NonZeroU32;

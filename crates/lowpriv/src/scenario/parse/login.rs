@@ -28,6 +28,7 @@ pub(super) const KEYS: &[&str] = &[
     "refresh",
     "refresh_token",
     "oauth2",
+    "totp",
     "bearer",
     "basic",
     "cookie",
@@ -43,6 +44,7 @@ const JSON_ONLY: &[&str] = &[
     "refresh_token",
 ];
 const BASIC: &[&str] = &["user", "password"];
+const TOTP: &[&str] = &["field", "seed"];
 const OAUTH2: &[&str] = &[
     "token_url",
     "issuer",
@@ -182,9 +184,41 @@ pub(super) fn login(cx: &mut Cx<'_>, t: &Table<'_, '_>, whose: &Whose) -> Option
     if t.has("verify") && verify.is_none() {
         ok = false;
     }
+    let totp = match t.get("totp") {
+        None => None,
+        Some(v) => {
+            let name = format!("{} totp", whose.table);
+            let parsed = Table::of(cx, v, "`totp`", &name, Some(TOTP)).and_then(|tt| {
+                let field = tt.str(cx, "field").map(|(f, _)| f);
+                let field = tt.require(cx, "field", field);
+                let seed = credential(cx, &tt, "seed", whose, true);
+                let seed = tt.require(cx, "seed", seed);
+                Some(Totp {
+                    field: field?,
+                    seed: Secret::new(seed?),
+                })
+            });
+            if !matches!(
+                method.as_ref(),
+                Some(LoginMethod::Form { .. } | LoginMethod::Json { .. })
+            ) && method.is_some()
+            {
+                cx.error(
+                    t.key_span("totp").unwrap_or(t.anchor()),
+                    "`totp` only goes with `form` or `json`: it is a field they send",
+                );
+                ok = false;
+            }
+            if parsed.is_none() {
+                ok = false;
+            }
+            parsed
+        }
+    };
     ok.then_some(Login {
         method: method?,
         verify,
+        totp,
     })
 }
 

@@ -412,24 +412,10 @@ verify = { path = "/api/me", contains = "alice" }
         "the answers after each refresh are alice's"
     );
     // Every access and refresh token the Site issued stays out of what lowpriv wrote.
-    let issued: serde_json::Value = reqwest::get(site.base_url.join("/_demo/issued").unwrap())
-        .await
-        .unwrap()
-        .text()
-        .await
-        .map(|t| serde_json::from_str(&t).unwrap())
-        .unwrap();
-    let refresh_tokens = issued["refresh_tokens"].as_array().unwrap();
-    assert!(refresh_tokens.len() as u64 > renewed, "{issued}");
+    let issued = issued(&site).await;
+    assert!(issued.refresh_tokens.len() as u64 > renewed, "{issued:?}");
     let report_text = report.to_string();
-    for secret in issued["session_ids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .chain(refresh_tokens)
-        .map(|t| t.as_str().unwrap().to_string())
-        .chain(env.iter().map(|(_, v)| v.clone()))
-    {
+    for secret in issued.all().chain(env.iter().map(|(_, v)| v.clone())) {
         assert!(
             !output.contains(&secret) && !report_text.contains(&secret),
             "a secret was written"
@@ -560,25 +546,10 @@ verify = {{ path = "/api/me", contains = "carol" }}
     );
 
     // No secret, token or refresh token the Site issued is in what lowpriv wrote.
-    let issued: serde_json::Value = reqwest::get(site.base_url.join("/_demo/issued").unwrap())
-        .await
-        .unwrap()
-        .text()
-        .await
-        .map(|t| serde_json::from_str(&t).unwrap())
-        .unwrap();
+    let issued = issued(&site).await;
     let report_text = report.to_string();
-    let issued_secrets = issued["session_ids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .chain(issued["refresh_tokens"].as_array().unwrap())
-        .map(|t| t.as_str().unwrap().to_string());
-    assert!(
-        issued["refresh_tokens"].as_array().unwrap().len() > 1,
-        "{issued}"
-    );
-    for secret in issued_secrets.chain(env.iter().map(|(_, v)| v.clone())) {
+    assert!(issued.refresh_tokens.len() > 1, "{issued:?}");
+    for secret in issued.all().chain(env.iter().map(|(_, v)| v.clone())) {
         assert!(
             !output.contains(&secret)
                 && !report_text.contains(&secret)
@@ -694,4 +665,39 @@ verify = {{ path = "/api/me", contains = "alice" }}
         }
     }
     site.shutdown().await;
+}
+
+/// Every session id (access token) and refresh token the demo Site issued so far.
+#[derive(Debug)]
+struct Issued {
+    session_ids: Vec<String>,
+    refresh_tokens: Vec<String>,
+}
+
+impl Issued {
+    fn all(&self) -> impl Iterator<Item = String> + '_ {
+        self.session_ids.iter().chain(&self.refresh_tokens).cloned()
+    }
+}
+
+async fn issued(site: &lowpriv_demo::DemoSite) -> Issued {
+    let text = reqwest::get(site.base_url.join("/_demo/issued").unwrap())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let issued: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let list = |key: &str| {
+        issued[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_string())
+            .collect()
+    };
+    Issued {
+        session_ids: list("session_ids"),
+        refresh_tokens: list("refresh_tokens"),
+    }
 }

@@ -185,18 +185,7 @@ pub(crate) async fn login_json(State(site): State<SiteState>, body: Bytes) -> Re
     if !second_factor_ok(&site, index, field("otp")) {
         return json_error(StatusCode::UNAUTHORIZED, "invalid one-time code");
     }
-    let sid = random_hex();
-    lock(&site.sessions).insert(sid.clone(), index);
-    lock(&site.issued).push(sid.clone());
-    let refresh_token = random_hex();
-    lock(&site.refresh_tokens).insert(refresh_token.clone(), index);
-    lock(&site.issued_refresh).push(refresh_token.clone());
-    let answer = serde_json::json!({
-        "access_token": sid,
-        "token_type": "Bearer",
-        "expires_in": 3600,
-        "refresh_token": refresh_token,
-    });
+    let (sid, answer) = issue_tokens(&site, index, true);
     (
         StatusCode::OK,
         [
@@ -209,6 +198,26 @@ pub(crate) async fn login_json(State(site): State<SiteState>, body: Bytes) -> Re
         answer.to_string(),
     )
         .into_response()
+}
+
+/// A new session for `ACCOUNTS[index]` (its id is the access token) and, when `refreshable`,
+/// a refresh token for it: the session id and the token endpoint's JSON answer.
+fn issue_tokens(site: &SiteState, index: usize, refreshable: bool) -> (String, serde_json::Value) {
+    let sid = random_hex();
+    lock(&site.sessions).insert(sid.clone(), index);
+    lock(&site.issued).push(sid.clone());
+    let mut answer = serde_json::json!({
+        "access_token": sid,
+        "token_type": "Bearer",
+        "expires_in": 3600,
+    });
+    if refreshable {
+        let refresh = random_hex();
+        lock(&site.refresh_tokens).insert(refresh.clone(), index);
+        lock(&site.issued_refresh).push(refresh.clone());
+        answer["refresh_token"] = serde_json::Value::String(refresh);
+    }
+    (sid, answer)
 }
 
 /// With `DemoConfig::alice_totp`, alice also needs the current TOTP code; nobody else does.
@@ -235,18 +244,7 @@ pub(crate) async fn refresh_json(State(site): State<SiteState>, body: Bytes) -> 
     let Some(index) = account else {
         return json_error(StatusCode::UNAUTHORIZED, "invalid refresh token");
     };
-    let sid = random_hex();
-    lock(&site.sessions).insert(sid.clone(), index);
-    lock(&site.issued).push(sid.clone());
-    let rotated = random_hex();
-    lock(&site.refresh_tokens).insert(rotated.clone(), index);
-    lock(&site.issued_refresh).push(rotated.clone());
-    let answer = serde_json::json!({
-        "access_token": sid,
-        "token_type": "Bearer",
-        "expires_in": 3600,
-        "refresh_token": rotated,
-    });
+    let (_, answer) = issue_tokens(&site, index, true);
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json".to_string())],
@@ -323,20 +321,7 @@ pub(crate) async fn oauth_token(
         }
         _ => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type"),
     };
-    let sid = random_hex();
-    lock(&site.sessions).insert(sid.clone(), index);
-    lock(&site.issued).push(sid.clone());
-    let mut answer = serde_json::json!({
-        "access_token": sid,
-        "token_type": "Bearer",
-        "expires_in": 3600,
-    });
-    if refreshable {
-        let refresh = random_hex();
-        lock(&site.refresh_tokens).insert(refresh.clone(), index);
-        lock(&site.issued_refresh).push(refresh.clone());
-        answer["refresh_token"] = serde_json::Value::String(refresh);
-    }
+    let (_, answer) = issue_tokens(&site, index, refreshable);
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],

@@ -34,6 +34,26 @@ use crate::scenario::{ActionKind, ExpectRule, Expectation, Principal};
 /// The `Action.source` of an operation read from an OpenAPI document: documented, not shown.
 pub const OPENAPI: &str = "openapi";
 
+/// Why the write probes leave part of what an `actions` rule speaks for unknown: a probe of
+/// an action a rule covers that got no answer (a timeout, a reset, a session that could not
+/// be proven alive) could have been the one identity past the check.
+pub(super) fn incomplete(ctx: &Context<'_>, evidence: &Evidence<'_>) -> Vec<String> {
+    evidence
+        .write_probes
+        .probes
+        .iter()
+        .filter(|p| p.answer == ProbeAnswer::Error)
+        .filter(|p| rule_in(ctx, &p.method, path(&p.url)).is_some())
+        .map(|p| {
+            format!(
+                "the write probe of {} {} as {} got no answer ({}): whether it gets past the \
+                 authorization check is unknown",
+                p.method, p.url, p.identity, p.reason
+            )
+        })
+        .collect()
+}
+
 /// Findings about actions.
 pub(super) fn check(ctx: &Context<'_>, evidence: &Evidence<'_>) -> Vec<Finding> {
     let templates = Templates::new(evidence.actions);

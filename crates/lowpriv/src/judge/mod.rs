@@ -156,6 +156,7 @@ pub fn evaluate_all(
     findings.extend(sourced.findings);
     incomplete.extend(sourced.incomplete);
     findings.extend(actions::check(&ctx, evidence));
+    incomplete.extend(actions::incomplete(&ctx, evidence));
     findings.extend(governance::check(&ctx, observations, today));
 
     findings.sort_by(|a, b| {

@@ -1258,3 +1258,49 @@ fn action_findings_name_the_identity_request_rule_and_kind() {
          empty body) while anon, bob were refused; the rule admits nobody"
     );
 }
+
+#[test]
+fn a_write_probe_without_an_answer_leaves_the_run_incomplete_only_where_a_rule_speaks() {
+    use crate::probe::ProbeAnswer::{Error, Refused};
+    let judged = |rules: &[(&str, scenario::ActionKind, &[&str])]| {
+        let s = with_action_rules(rules);
+        let observations = baseline();
+        let probes = crate::probe::WriteProbes {
+            probes: vec![
+                probe("anon", "/team/compensation", Refused),
+                probe("carol", "/team/compensation", Error),
+            ],
+            not_sent: Vec::new(),
+        };
+        let sources = crate::source::SourceLog::default();
+        let evidence = Evidence {
+            observations: &observations,
+            actions: &[],
+            write_probes: &probes,
+            sources: &sources,
+        };
+        let health = RunHealth {
+            identities: healthy(4),
+            stopped: None,
+        };
+        evaluate_all(&s, &health, &evidence, jiff::civil::date(2026, 1, 15))
+    };
+    let covered = judged(&[("/team/**", scenario::ActionKind::Write, &["alice"])]);
+    assert_eq!(covered.incomplete.len(), 1, "{:?}", covered.incomplete);
+    assert!(
+        covered.incomplete[0].contains(
+            "write probe of POST http://site.test/team/compensation as carol got no answer"
+        ),
+        "{}",
+        covered.incomplete[0]
+    );
+    let decision = verdict::decide(&covered, &baseline(), Severity::High, None, false);
+    assert_eq!(decision.verdict, Verdict::Inconclusive);
+    // The same unanswered probe where no rule speaks for the action decides nothing.
+    let uncovered = judged(&[("/elsewhere/**", scenario::ActionKind::Write, &["alice"])]);
+    assert!(
+        uncovered.incomplete.is_empty(),
+        "{:?}",
+        uncovered.incomplete
+    );
+}

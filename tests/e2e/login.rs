@@ -54,8 +54,10 @@ async fn run(
     let path = dir.path().join("logins.toml");
     std::fs::write(&path, scenario(site_url, identities)).unwrap();
     let json = dir.path().join("report.json");
+    // Debug logs on: the secrets greps of these tests read them too.
     let out = lowpriv(
         vec![
+            "-vv".into(),
             "run".into(),
             path.display().to_string(),
             "--json".into(),
@@ -557,6 +559,26 @@ verify = {{ path = "/api/me", contains = "carol" }}
             "a secret was written"
         );
     }
+    site.shutdown().await;
+
+    // A wrong client secret: dave's token request is refused, a failed login naming him.
+    let mut config = demo_config(true);
+    config.faults.session_ttl = Some(12);
+    let site = start_site_with(config).await;
+    let moved = identities.replace(&issuer, site.base_url.as_str().trim_end_matches('/'));
+    let mut wrong = env.clone();
+    wrong[0].1 = "not-the-ops-bot-secret".to_string();
+    let (code, report, output) = run(&site.base_url, &moved, wrong).await;
+    assert_eq!(code, 3, "{output}");
+    assert_eq!(
+        findings(&report, "login-failed"),
+        vec![("dave".to_string(), String::new())]
+    );
+    assert!(output.contains("/oauth/token answered 401"), "{output}");
+    assert!(
+        !output.contains("not-the-ops-bot-secret"),
+        "the wrong secret is a secret too"
+    );
     site.shutdown().await;
 
     // carol's refresh token stops working: her first lost session cannot be renewed.

@@ -774,6 +774,11 @@ fn no_output_contains_a_secret_and_all_are_written() {
             );
         }
         assert!(!text.contains("not-carols-password"), "{name}");
+        // The run probed the HR API as each identity, with that identity's token.
+        for var in HR_TOKEN_VARS {
+            let token = lowpriv_demo::demo_env(var).unwrap();
+            assert!(!text.contains(&token), "{name} holds {var}");
+        }
     }
     // The written files are exactly the renderings, and no temp file is left behind.
     assert_eq!(texts[2].1, markdown::render(&result));

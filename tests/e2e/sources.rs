@@ -167,6 +167,7 @@ fn a_wrong_source_token_is_inconclusive_never_a_pass() {
         &fixed_day(),
     );
     assert_eq!(result.summary.verdict, Verdict::Inconclusive);
+    assert_eq!(result.summary.exit_code, 3);
     assert!(
         result
             .summary
@@ -278,6 +279,23 @@ fn write_probes_send_empty_bodies_only_when_asked_and_tell_who_got_past_the_chec
         flawed.exposure.render()
     );
 
+    // What a run with write probes renders holds no credential either.
+    let rendered = [
+        serde_json::to_string(&flawed).unwrap(),
+        terminal,
+        lowpriv::report::markdown::render(&flawed),
+        lowpriv::report::html::render(&flawed).unwrap(),
+        lowpriv::report::sarif::render(&flawed),
+        lowpriv::report::junit::render(&flawed).unwrap(),
+        flawed.exposure.render(),
+    ];
+    for (var, value) in demo_env() {
+        if var == lowpriv_demo::HR_URL_VAR {
+            continue;
+        }
+        assert!(rendered.iter().all(|t| !t.contains(&value)), "{var} leaked");
+    }
+
     let (fixed, stats) = demo(true, with_write_probes, &fixed_day());
     assert_eq!(
         answers(&fixed),
@@ -349,9 +367,13 @@ fn the_action_matrix_is_in_every_report_and_the_snapshot_and_a_new_write_action_
         assert!(shipped.contains(&line), "{line}");
     }
     assert!(!shipped.contains(&format!("ACTION {row} · carol")));
-    // The secrets of this run: no HR API token, password or runtime secret anywhere.
+    // The secrets of this run: no HR API token, password or runtime secret anywhere, the
+    // snapshots folder included.
     let mut texts = vec![stdout, text(&out.stderr), markdown, html];
     texts.push(std::fs::read_to_string(path("out.json")).unwrap());
+    for entry in std::fs::read_dir(dir.path().join("snapshots")).unwrap() {
+        texts.push(std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
     for (var, value) in demo_env() {
         if var == lowpriv_demo::HR_URL_VAR {
             continue;

@@ -6,7 +6,7 @@
 //! same salaries; without this, the JSON endpoint would be flagged and the page would not.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::rc::Rc;
 
@@ -23,9 +23,9 @@ pub struct Cell<'k> {
     /// Shared by every cell of the column.
     pub header: Rc<str>,
     pub chars: usize,
-    /// The cell's value as [`super::value_key`] keys it, for classes whose records are
-    /// compared with a source's.
-    pub value: u64,
+    /// The cell's value as [`super::value_key`] keys it, only for a class whose records are
+    /// compared with a source's (the `sourced` classes given to [`cells`]).
+    pub value: Option<u64>,
 }
 
 static TABLE: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
@@ -66,7 +66,11 @@ struct RawCell {
 /// page with a table cost more than all the other checks together. Implicit ends (a `<tr>`
 /// or `<td>` closing the previous one) follow HTML's rules for tables; nested tables are
 /// read on their own; script, style and comments are skipped.
-pub fn cells<'k>(text: &str, keys: &'k HashMap<String, String>) -> Vec<Cell<'k>> {
+pub fn cells<'k>(
+    text: &str,
+    keys: &'k HashMap<String, String>,
+    sourced: &HashSet<String>,
+) -> Vec<Cell<'k>> {
     // No depth cut of the whole page first (`markup::bounded`, for the HTML parser): this
     // scanner is linear in the page except in nested tables, and those are capped below.
     let Some(html) = tables_slice(text) else {
@@ -127,7 +131,7 @@ pub fn cells<'k>(text: &str, keys: &'k HashMap<String, String>) -> Vec<Cell<'k>>
             }
             (true, "table") => {
                 if let Some(table) = stack.pop() {
-                    read_table(html, &table, keys, &mut out);
+                    read_table(html, &table, keys, sourced, &mut out);
                 }
             }
             (false, "tr") => {
@@ -172,7 +176,7 @@ pub fn cells<'k>(text: &str, keys: &'k HashMap<String, String>) -> Vec<Cell<'k>>
     push_text(&mut stack, text_start.min(html.len())..html.len());
     // Tables left open at the end of the page are read as they stand.
     while let Some(table) = stack.pop() {
-        read_table(html, &table, keys, &mut out);
+        read_table(html, &table, keys, sourced, &mut out);
     }
     out
 }
@@ -273,6 +277,7 @@ fn read_table<'k>(
     html: &str,
     table: &Table,
     keys: &'k HashMap<String, String>,
+    sourced: &HashSet<String>,
     out: &mut Vec<Cell<'k>>,
 ) {
     // The header row is the first row made only of `th` cells.
@@ -316,7 +321,8 @@ fn read_table<'k>(
                         class,
                         header: Rc::clone(header),
                         chars: value.chars().count(),
-                        value: super::value_key(value),
+                        value: (!sourced.is_empty() && sourced.contains(*class))
+                            .then(|| super::value_key(value)),
                     });
                 }
             }
@@ -343,7 +349,7 @@ mod tests {
             <tr><td>Bob</td><td>a</td><td>b</td><td> </td></tr>
             <tr><td>Cy</td><td>a</td><td>b</td><td>95 000</td></tr></tbody></table>";
         let keys = keys();
-        let cells = cells(html, &keys);
+        let cells = cells(html, &keys, &HashSet::new());
         assert_eq!(cells.len(), 2);
         assert_eq!(cells[0].class, "pay");
         assert_eq!(&*cells[0].header, "Salary");
@@ -358,7 +364,7 @@ mod tests {
         }
         let keys = keys();
         let started = std::time::Instant::now();
-        let cells = cells(&html, &keys);
+        let cells = cells(&html, &keys, &HashSet::new());
         assert_eq!(cells.len(), 1, "the outer table is still read");
         // Generous for a debug build: quadratic would be minutes.
         assert!(started.elapsed() < std::time::Duration::from_secs(10));
@@ -372,7 +378,7 @@ mod tests {
             "<p>no table</p>",
         ];
         for html in cases {
-            assert!(cells(html, &keys()).is_empty(), "{html}");
+            assert!(cells(html, &keys(), &HashSet::new()).is_empty(), "{html}");
         }
     }
 
@@ -381,7 +387,7 @@ mod tests {
         let html = "<table><tr><th>Team</th></tr><tr><td><table><tr><th>BONUS</th></tr>
             <tr><td>5</td></tr></table></td></tr></table>";
         let keys = keys();
-        let cells = cells(html, &keys);
+        let cells = cells(html, &keys, &HashSet::new());
         assert_eq!(cells.len(), 1);
         assert_eq!(&*cells[0].header, "BONUS");
     }
@@ -396,7 +402,7 @@ mod tests {
             <!-- <tr><td>300</td></tr> -->
             <tr><td>400";
         let keys = keys();
-        let cells = cells(html, &keys);
+        let cells = cells(html, &keys, &HashSet::new());
         let lengths: Vec<usize> = cells.iter().map(|c| c.chars).collect();
         // 100; the &nbsp; cell is empty; "200 & more"; 400 in a table never closed.
         assert_eq!(lengths, vec![3, 10, 3]);

@@ -229,7 +229,8 @@ impl Classifier {
                     record_into(&mut hits, class, "json_keys", &mut scratch, |out| {
                         redact_json_into(out, key, value)
                     });
-                    if self.sourced.contains(class)
+                    if !self.sourced.is_empty()
+                        && self.sourced.contains(class)
                         && let Some(hit) = hits.get_mut(class)
                     {
                         json_value_keys(value, &mut hit.values);
@@ -241,12 +242,14 @@ impl Classifier {
             .as_ref()
             .is_some_and(|names| names.is_match(text))
         {
-            for cell in html::cells(text, &self.json_keys) {
+            for cell in html::cells(text, &self.json_keys, &self.sourced) {
                 record_into(&mut hits, cell.class, "json_keys", &mut scratch, |out| {
                     // Writing to a String cannot fail.
                     let _ = write!(out, "{}: <cell, {} chars>", cell.header, cell.chars);
                 });
-                self.keep_value(&mut hits, cell.class, || cell.value);
+                if let Some(value) = cell.value {
+                    self.keep_value(&mut hits, cell.class, || value);
+                }
             }
         }
         // Where a declared secret class matched: a default-on rule stays silent there.
@@ -321,7 +324,9 @@ impl Classifier {
         class: &str,
         key: impl FnOnce() -> u64,
     ) {
-        if self.sourced.contains(class)
+        // Most scenarios name no source: then no class name is hashed on the hot path.
+        if !self.sourced.is_empty()
+            && self.sourced.contains(class)
             && let Some(hit) = hits.get_mut(class)
             && hit.values.len() < MAX_RAW_VALUES
         {

@@ -253,16 +253,9 @@ pub(crate) fn decided(probes: &WriteProbes, method: &str, url: &str) -> bool {
 }
 
 /// The path of an action URL, its `{param}` braces kept as written (an OpenAPI operation's
-/// URL holds them literally; a URL parser would percent-encode them).
+/// URL holds them literally; a URL parser would percent-encode them): what its globs match.
 pub(crate) fn path(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    let start = url[after_scheme..]
-        .find('/')
-        .map_or(url.len(), |i| after_scheme + i);
-    let end = url[start..]
-        .find(['?', '#'])
-        .map_or(url.len(), |i| start + i);
-    if start == end { "/" } else { &url[start..end] }
+    crate::observe::url_path(url)
 }
 
 /// Action URLs → their row templates: the Site's own OpenAPI paths where they fit, else IDs

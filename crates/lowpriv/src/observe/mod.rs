@@ -103,15 +103,21 @@ impl Observation {
     }
 
     pub fn path(&self) -> &str {
-        let after_scheme = self.url.find("://").map_or(0, |i| i + 3);
-        let start = self.url[after_scheme..]
-            .find('/')
-            .map_or(self.url.len(), |i| after_scheme + i);
-        let end = self.url[start..]
-            .find(['?', '#'])
-            .map_or(self.url.len(), |i| start + i);
-        &self.url[start..end]
+        url_path(&self.url)
     }
+}
+
+/// The path of an absolute URL (no query, no fragment; `/` when it has none), without
+/// parsing it: globs match paths, and this runs for every rule on every answer.
+pub fn url_path(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let start = url[after_scheme..]
+        .find('/')
+        .map_or(url.len(), |i| after_scheme + i);
+    let end = url[start..]
+        .find(['?', '#'])
+        .map_or(url.len(), |i| start + i);
+    if start == end { "/" } else { &url[start..end] }
 }
 
 /// The observer the crawl and replay call with each response.

@@ -18,9 +18,53 @@ pub struct Action {
     pub fields: Vec<String>,
 }
 
+/// Where a request was found: its provenance in the report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Via {
+    /// `[crawl] seeds` (and the start page).
+    Seed,
+    /// A link, frame, script, image or meta refresh in an HTML page.
+    Html,
+    /// The Site's own JavaScript (a script file or an inline script).
+    Js,
+    /// A request a rendered page made, or a link in its rendered DOM (`--browser`).
+    Browser,
+    /// An OpenAPI or Swagger document.
+    Openapi,
+    /// `robots.txt` or a sitemap.
+    Sitemap,
+    /// A generated GraphQL query.
+    Graphql,
+    /// A redirect's `Location` or a `Link` header.
+    Redirect,
+    /// A `{param}` hole filled with an id a listing showed.
+    Hole,
+    /// The same API path without the field selector an app narrowed it with.
+    Unnarrowed,
+}
+
+impl Via {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Seed => "seed",
+            Via::Html => "html",
+            Via::Js => "js",
+            Via::Browser => "browser",
+            Via::Openapi => "openapi",
+            Via::Sitemap => "sitemap",
+            Via::Graphql => "graphql",
+            Via::Redirect => "redirect",
+            Via::Hole => "hole",
+            Via::Unnarrowed => "unnarrowed",
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Discovery {
-    pub links: Vec<Url>,
+    /// Each URL found, with where it was found.
+    pub links: Vec<(Url, Via)>,
     pub actions: Vec<Action>,
     /// Paths with holes that no value filled (`/api/employees/{param}`).
     pub templates: Vec<String>,
@@ -54,7 +98,7 @@ pub fn html(body: &str, page: &Url) -> Discovery {
             if let Some(value) = element.value().attr(attr)
                 && let Some(url) = join(&base, value)
             {
-                found.links.push(url);
+                found.links.push((url, Via::Html));
             }
         }
     }
@@ -67,7 +111,7 @@ pub fn html(body: &str, page: &Url) -> Discovery {
             && let Some(pos) = content.to_ascii_lowercase().find("url=")
             && let Some(url) = join(&base, content[pos + 4..].trim_matches(['\'', '"', ' ']))
         {
-            found.links.push(url);
+            found.links.push((url, Via::Html));
         }
     }
     let fields = markup::selector("input[name], select[name], textarea[name], button[name]");
@@ -158,7 +202,7 @@ pub fn javascript(code: &str, page: &Url) -> Discovery {
         if path.contains('{') {
             found.templates.push(path);
         } else if let Some(url) = join(page, &path) {
-            found.links.push(url);
+            found.links.push((url, Via::Js));
         }
     }
     found
@@ -347,7 +391,7 @@ pub fn openapi(body: &str, page: &Url) -> Discovery {
             let filled = fill_path(path, [shared_params, operation.get("parameters")]);
             if method == "GET" || method == "HEAD" {
                 match filled.and_then(|p| join(page, &p)) {
-                    Some(url) => found.links.push(url),
+                    Some(url) => found.links.push((url, Via::Openapi)),
                     None => found.templates.push(path.clone()),
                 }
             } else {
@@ -414,7 +458,7 @@ mod tests {
     }
 
     fn paths(d: &Discovery) -> Vec<String> {
-        d.links.iter().map(|u| u.path().to_string()).collect()
+        d.links.iter().map(|(u, _)| u.path().to_string()).collect()
     }
 
     #[test]

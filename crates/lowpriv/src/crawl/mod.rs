@@ -23,7 +23,7 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 use url::Url;
 
-pub use discover::Action;
+pub use discover::{Action, Via};
 pub use frontier::{Budget, Coverage, Frontier, Unobserved};
 use scope::{Admission, Scope};
 
@@ -79,6 +79,8 @@ pub struct IdentityCrawl<O> {
     pub templates: BTreeSet<String>,
     /// Route templates declared by the Site (OpenAPI paths).
     pub routes: BTreeSet<String>,
+    /// Where each request this identity offered the frontier was first found.
+    pub via: BTreeMap<Url, Via>,
     /// Links to other origins: never sent, counted.
     pub offsite_links: usize,
     /// Why the crawl stopped before its frontier was empty, if it did.
@@ -96,6 +98,7 @@ impl<O> IdentityCrawl<O> {
             actions: BTreeSet::new(),
             templates: BTreeSet::new(),
             routes: BTreeSet::new(),
+            via: BTreeMap::new(),
             offsite_links: 0,
             truncated: None,
             coverage: Coverage::default(),
@@ -184,11 +187,17 @@ async fn crawl_one<O: Observe>(
     let mut frontier = Frontier::new(&limits.params, limits.budget.clone());
     let starts = limits.seeds.iter().chain(limits.openapi.iter());
     for url in starts {
+        let via = if Some(url) == limits.openapi.as_ref() {
+            Via::Openapi
+        } else {
+            Via::Seed
+        };
         offer(
             &scope,
             &mut frontier,
             Request::get(url.clone()),
             0,
+            via,
             &mut result,
         );
     }
@@ -220,7 +229,7 @@ async fn crawl_one<O: Observe>(
         }
         let mut round = round.into_iter();
         let mut in_flight = JoinSet::new();
-        let mut found_links: BTreeMap<Url, u32> = BTreeMap::new();
+        let mut found_links: BTreeMap<Url, (u32, Via)> = BTreeMap::new();
         let mut answered = Vec::new();
         let mut stopped = false;
         loop {
@@ -275,11 +284,13 @@ async fn crawl_one<O: Observe>(
             result.templates.extend(found.templates);
             result.routes.extend(found.routes);
             ids.merge(found.ids);
-            for link in found.links {
+            for (link, via) in found.links {
                 let at = found_links
                     .entry(scope::normalize(&link))
-                    .or_insert(depth + 1);
-                *at = (*at).min(depth + 1);
+                    .or_insert((depth + 1, via));
+                // The shallowest depth wins, then the first source in `Via`'s order: neither
+                // depends on which response of the round arrived first.
+                *at = (*at).min((depth + 1, via));
             }
         }
         // Completion order is not an order: keep the fetched list in request order.
@@ -293,12 +304,13 @@ async fn crawl_one<O: Observe>(
             routes_known = result.routes.len();
             frontier.learn_routes(&result.routes);
         }
-        for (link, depth) in found_links {
+        for (link, (depth, via)) in found_links {
             offer(
                 &scope,
                 &mut frontier,
                 Request::get(link),
                 depth,
+                via,
                 &mut result,
             );
         }
@@ -365,7 +377,7 @@ fn fill_holes<O>(
         }
         for path in paths {
             if let Some(url) = session.site.resolve(&path) {
-                offer(scope, frontier, Request::get(url), 1, result);
+                offer(scope, frontier, Request::get(url), 1, Via::Hole, result);
             }
         }
         result.templates.remove(&template);
@@ -383,6 +395,7 @@ fn offer<O>(
     frontier: &mut Frontier,
     request: Request,
     depth: u32,
+    via: Via,
     result: &mut IdentityCrawl<O>,
 ) {
     match scope.check(&request.url) {
@@ -391,7 +404,10 @@ fn offer<O>(
             result.skipped.entry(request).or_insert(reason);
         }
         Admission::Crawl => {
-            frontier.offer(request, depth);
+            let url = request.url.clone();
+            if frontier.offer(request, depth) {
+                result.via.insert(url, via);
+            }
         }
     }
 }
@@ -406,10 +422,15 @@ fn discover_from(
         return discover::Discovery::default();
     };
     let mut found = discover::Discovery::default();
-    found.links.extend(response.redirects.iter().cloned());
+    found.links.extend(
+        response
+            .redirects
+            .iter()
+            .map(|u| (u.clone(), Via::Redirect)),
+    );
     for link in &response.link_headers {
         if let Ok(url) = response.final_url.join(link) {
-            found.links.push(url);
+            found.links.push((url, Via::Redirect));
         }
     }
     if !(200..300).contains(&response.status) || response.body.is_empty() {

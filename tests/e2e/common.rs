@@ -262,3 +262,48 @@ pub fn with_redactions<R>(dir: Option<&Path>, assertions: impl FnOnce() -> R) ->
     settings.add_redaction(".**.fingerprint", "[hash]");
     settings.bind(assertions)
 }
+
+/// One fixed answer of a [`serve_pages`] Site: path with query → (content type, body).
+pub type Page = (&'static str, &'static str, Vec<u8>);
+
+/// A Site of fixed answers on 127.0.0.1:0, `Connection: close`, one thread per connection:
+/// each request target (path and query) is looked up in `pages`; anything else gets
+/// `fallback` (a catch-all page, as single-page apps and some hosts serve) or a 404. Returns
+/// the base URL and the log of request targets, in arrival order.
+pub fn serve_pages(
+    pages: Vec<Page>,
+    fallback: Option<Page>,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let port = listener.local_addr().expect("local addr").port();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let requests = log.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut request_line = String::new();
+            let _ = reader.read_line(&mut request_line);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                line.clear();
+            }
+            let target = request_line.split_whitespace().nth(1).unwrap_or("/");
+            requests.lock().unwrap().push(target.to_string());
+            let (status, kind, body) = match pages.iter().find(|(p, ..)| *p == target) {
+                Some((_, kind, body)) => ("200 OK", *kind, body.as_slice()),
+                None => match &fallback {
+                    Some((_, kind, body)) => ("200 OK", *kind, body.as_slice()),
+                    None => ("404 Not Found", "text/plain", b"not found".as_slice()),
+                },
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(body);
+        }
+    });
+    (format!("http://127.0.0.1:{port}"), log)
+}

@@ -2,37 +2,14 @@
 //! example is requested with the ids its parent collection's listing returned, and a hole no
 //! listing speaks for stays in `unfilled_templates`.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-
 use crate::common::*;
 
-/// A Site of fixed answers on 127.0.0.1:0: path → (content type, body); anything else 404.
 fn serve(pages: Vec<(&'static str, &'static str, String)>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    let port = listener.local_addr().expect("local addr").port();
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-            let mut request_line = String::new();
-            let _ = reader.read_line(&mut request_line);
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
-                line.clear();
-            }
-            let target = request_line.split_whitespace().nth(1).unwrap_or("/");
-            let (status, kind, body) = match pages.iter().find(|(p, ..)| *p == target) {
-                Some((_, kind, body)) => ("200 OK", *kind, body.clone()),
-                None => ("404 Not Found", "text/plain", "not found".to_string()),
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    format!("http://127.0.0.1:{port}")
+    let pages = pages
+        .into_iter()
+        .map(|(p, k, b)| (p, k, b.into_bytes()))
+        .collect();
+    serve_pages(pages, None).0
 }
 
 #[test]

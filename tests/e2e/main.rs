@@ -12,6 +12,7 @@ mod chaos;
 mod classify_corpus;
 mod cli;
 mod demo;
+mod discovery;
 mod django;
 mod examples;
 mod faults;

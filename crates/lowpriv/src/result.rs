@@ -84,6 +84,12 @@ pub struct CoverageReport {
     /// Templates an identity's crawl found and never sent, by identity then template.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unobserved: Vec<UnobservedTemplate>,
+    /// Distinct URLs found, by where each was first found (`html`, `js`, `openapi`,
+    /// `sitemap`, `robots`, `redirect`, `hole`, `unnarrowed`, ...), over every identity.
+    pub found_via: BTreeMap<crate::crawl::Via, usize>,
+    /// API servers on other origins an OpenAPI document named: never sent anything.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub offsite_servers: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -146,6 +152,23 @@ impl CoverageReport {
         report
     }
 
+    /// Where the URLs were found and the API servers left alone, from every identity's crawl.
+    pub(crate) fn with_discovery<O>(mut self, crawls: &[crate::crawl::IdentityCrawl<O>]) -> Self {
+        let mut first: BTreeMap<&url::Url, crate::crawl::Via> = BTreeMap::new();
+        let mut servers = std::collections::BTreeSet::new();
+        for crawl in crawls {
+            for (url, via) in &crawl.via {
+                first.entry(url).or_insert(*via);
+            }
+            servers.extend(crawl.offsite_servers.iter().cloned());
+        }
+        for via in first.into_values() {
+            *self.found_via.entry(via).or_default() += 1;
+        }
+        self.offsite_servers = servers.into_iter().collect();
+        self
+    }
+
     /// One line for the terminal and Markdown reports.
     pub fn line(&self) -> String {
         let per_identity: Vec<String> = self
@@ -179,6 +202,20 @@ impl CoverageReport {
                 .map(|u| u.template.as_str())
                 .collect();
             line.push_str(&format!(" · {} never requested", templates.len()));
+        }
+        if !self.found_via.is_empty() {
+            let sources: Vec<String> = self
+                .found_via
+                .iter()
+                .map(|(via, n)| format!("{} {n}", via.as_str()))
+                .collect();
+            line.push_str(&format!(" · found via {}", sources.join(", ")));
+        }
+        if !self.offsite_servers.is_empty() {
+            line.push_str(&format!(
+                " · API servers on other origins, not sent anything: {}",
+                self.offsite_servers.join(", ")
+            ));
         }
         line
     }

@@ -192,7 +192,8 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
             .zip(&crawled.identities)
             .filter(|(session, _)| session.status.is_usable())
             .map(|(session, own)| (session.identity.name.as_str(), &own.coverage)),
-    );
+    )
+    .with_discovery(&crawled.identities);
     let result = RunResult::assemble(
         scenario,
         evaluated,

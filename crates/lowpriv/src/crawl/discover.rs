@@ -1,6 +1,7 @@
 //! Discovery: every URL and action a response reveals. HTML (links, frames, scripts, meta
-//! refresh, forms), the Site's own JavaScript (string and template literals that look like
-//! paths, found by a lexer that skips comments and regex literals), and OpenAPI documents.
+//! refresh, forms) and the Site's own JavaScript (string and template literals that look like
+//! paths, found by a lexer that skips comments and regex literals). API descriptions are
+//! read in `openapi.rs`, robots.txt and sitemaps in `sitemap.rs`.
 //! Results are absolute URLs; the frontier decides what is in scope.
 
 use scraper::Html;
@@ -32,8 +33,10 @@ pub enum Via {
     Browser,
     /// An OpenAPI or Swagger document.
     Openapi,
-    /// `robots.txt` or a sitemap.
+    /// A sitemap, or a `Sitemap:` line of `robots.txt`.
     Sitemap,
+    /// A path an `Allow` or `Disallow` line of `robots.txt` names.
+    Robots,
     /// A generated GraphQL query.
     Graphql,
     /// A redirect's `Location` or a `Link` header.
@@ -53,6 +56,7 @@ impl Via {
             Via::Browser => "browser",
             Via::Openapi => "openapi",
             Via::Sitemap => "sitemap",
+            Via::Robots => "robots",
             Via::Graphql => "graphql",
             Via::Redirect => "redirect",
             Via::Hole => "hole",
@@ -72,6 +76,8 @@ pub struct Discovery {
     pub routes: Vec<String>,
     /// The ids a JSON listing showed, to fill holes with (see `holes.rs`).
     pub ids: super::holes::IdIndex,
+    /// API servers an OpenAPI document names on other origins: never sent anything.
+    pub offsite_servers: Vec<String>,
 }
 
 /// What an HTML page links to.
@@ -362,93 +368,6 @@ fn string_literals(code: &str) -> Vec<String> {
     out
 }
 
-/// GET operations of an OpenAPI (JSON) document, with path parameters filled from examples;
-/// other methods become actions.
-pub fn openapi(body: &str, page: &Url) -> Discovery {
-    let mut found = Discovery::default();
-    let Ok(doc) = serde_json::from_str::<serde_json::Value>(body) else {
-        return found;
-    };
-    let Some(paths) = doc.get("paths").and_then(|p| p.as_object()) else {
-        return found;
-    };
-    for (path, item) in paths {
-        let Some(item) = item.as_object() else {
-            continue;
-        };
-        if path.starts_with('/') {
-            found.routes.push(path.clone());
-        }
-        let shared_params = item.get("parameters");
-        for (method, operation) in item {
-            let method = method.to_ascii_uppercase();
-            if !matches!(
-                method.as_str(),
-                "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS"
-            ) {
-                continue;
-            }
-            let filled = fill_path(path, [shared_params, operation.get("parameters")]);
-            if method == "GET" || method == "HEAD" {
-                match filled.and_then(|p| join(page, &p)) {
-                    Some(url) => found.links.push((url, Via::Openapi)),
-                    None => found.templates.push(path.clone()),
-                }
-            } else {
-                let url = join(page, path)
-                    .map(|u| u.to_string())
-                    .unwrap_or_else(|| path.clone());
-                found.actions.push(Action {
-                    method,
-                    // Keep the template's braces readable rather than percent-encoded.
-                    url: url.replace("%7B", "{").replace("%7D", "}"),
-                    source: "openapi".to_string(),
-                    fields: Vec::new(),
-                });
-            }
-        }
-    }
-    found
-}
-
-fn fill_path(path: &str, params: [Option<&serde_json::Value>; 2]) -> Option<String> {
-    let mut filled = path.to_string();
-    while let Some(start) = filled.find('{') {
-        let end = start + filled[start..].find('}')?;
-        let name = filled[start + 1..end].to_string();
-        let example = params
-            .iter()
-            .flatten()
-            .filter_map(|p| p.as_array())
-            .flatten()
-            .find(|p| {
-                p.get("name").and_then(|n| n.as_str()) == Some(name.as_str())
-                    && p.get("in").and_then(|i| i.as_str()) == Some("path")
-            })
-            .and_then(example_of)?;
-        filled.replace_range(start..=end, &example);
-    }
-    Some(filled)
-}
-
-fn example_of(param: &serde_json::Value) -> Option<String> {
-    let value = param
-        .get("example")
-        .or_else(|| param.get("schema").and_then(|s| s.get("example")))
-        .or_else(|| {
-            param
-                .get("examples")
-                .and_then(|e| e.as_object())
-                .and_then(|e| e.values().next())
-                .and_then(|e| e.get("value"))
-        })?;
-    match value {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -533,19 +452,5 @@ mod tests {
             vec!["/api/me", "/api/team/metrics", "/api/abs"]
         );
         assert_eq!(found.templates, vec!["/api/employees/{param}"]);
-    }
-
-    #[test]
-    fn openapi_gets_are_links_with_examples_and_writes_are_actions() {
-        let doc = r#"{"openapi":"3.1.0","paths":{
-            "/api/me":{"get":{}},
-            "/api/employees/{id}":{"get":{"parameters":[{"name":"id","in":"path","example":1}]},
-                                   "delete":{}},
-            "/api/things/{thing}":{"get":{}}}}"#;
-        let found = openapi(doc, &page());
-        assert_eq!(paths(&found), vec!["/api/employees/1", "/api/me"]);
-        assert_eq!(found.templates, vec!["/api/things/{thing}"]);
-        assert_eq!(found.actions[0].method, "DELETE");
-        assert_eq!(found.actions[0].url, "http://site.test/api/employees/{id}");
     }
 }

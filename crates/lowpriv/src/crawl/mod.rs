@@ -15,7 +15,9 @@
 pub mod discover;
 pub mod frontier;
 pub mod holes;
+pub mod openapi;
 pub mod scope;
+pub mod sitemap;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -81,6 +83,8 @@ pub struct IdentityCrawl<O> {
     pub routes: BTreeSet<String>,
     /// Where each request this identity offered the frontier was first found.
     pub via: BTreeMap<Url, Via>,
+    /// API servers on other origins that an OpenAPI document named: never sent anything.
+    pub offsite_servers: BTreeSet<String>,
     /// Links to other origins: never sent, counted.
     pub offsite_links: usize,
     /// Why the crawl stopped before its frontier was empty, if it did.
@@ -99,6 +103,7 @@ impl<O> IdentityCrawl<O> {
             templates: BTreeSet::new(),
             routes: BTreeSet::new(),
             via: BTreeMap::new(),
+            offsite_servers: BTreeSet::new(),
             offsite_links: 0,
             truncated: None,
             coverage: Coverage::default(),
@@ -201,6 +206,25 @@ async fn crawl_one<O: Observe>(
             &mut result,
         );
     }
+    // robots.txt and the sitemap are asked for whether or not anything links them; an answer
+    // that is not one (a 404, the login page, an HTML catch-all) is dropped unobserved: the
+    // Site never named these URLs, so their absence is not part of what it exposes.
+    let mut guesses: BTreeSet<Url> = BTreeSet::new();
+    for path in WELL_KNOWN {
+        if let Some(url) = session.site.resolve(path) {
+            let via = if *path == "/robots.txt" {
+                Via::Robots
+            } else {
+                Via::Sitemap
+            };
+            let request = Request::get(url);
+            let url = request.url.clone();
+            if offer(&scope, &mut frontier, request, 0, via, &mut result) {
+                guesses.insert(url);
+            }
+        }
+    }
+    let guesses = Arc::new(guesses);
     let stop = &session.site.stop;
     let mut sent = 0usize;
     let mut routes_known = 0usize;
@@ -245,13 +269,17 @@ async fn crawl_one<O: Observe>(
                 let session = session.clone();
                 let observer = observer.clone();
                 let openapi = limits.openapi.clone();
+                let guessed = guesses.contains(&request.url);
                 in_flight.spawn(async move {
                     let response = session.fetch(&request.url).await;
+                    if guessed && !is_well_known_file(&request, &response) {
+                        return (request, depth, None, discover::Discovery::default(), false);
+                    }
                     let failed = response.as_ref().map_or(true, |r| r.status >= 500);
                     let found = discover_from(&response, &request, openapi.as_ref());
                     let observation =
                         observer.observe(&session.identity, &request, &response, true);
-                    (request, depth, observation, found, failed)
+                    (request, depth, Some(observation), found, failed)
                 });
             }
             let joined = tokio::select! {
@@ -279,10 +307,17 @@ async fn crawl_one<O: Observe>(
                 }
             };
             progress.answered(&name, failed);
-            answered.push((request, observation));
+            match observation {
+                Some(observation) => answered.push((request, observation)),
+                None => {
+                    tracing::debug!(identity = %name, url = %request.url, "no such file: not observed");
+                    result.via.remove(&request.url);
+                }
+            }
             result.actions.extend(found.actions);
             result.templates.extend(found.templates);
             result.routes.extend(found.routes);
+            result.offsite_servers.extend(found.offsite_servers);
             ids.merge(found.ids);
             for (link, via) in found.links {
                 let at = found_links
@@ -397,18 +432,90 @@ fn offer<O>(
     depth: u32,
     via: Via,
     result: &mut IdentityCrawl<O>,
-) {
+) -> bool {
     match scope.check(&request.url) {
-        Admission::Offsite => result.offsite_links += 1,
+        Admission::Offsite => {
+            result.offsite_links += 1;
+            false
+        }
         Admission::Skip(reason) => {
+            result.via.entry(request.url.clone()).or_insert(via);
             result.skipped.entry(request).or_insert(reason);
+            false
         }
         Admission::Crawl => {
             let url = request.url.clone();
-            if frontier.offer(request, depth) {
+            let bare = unnarrowed(&url);
+            let new = frontier.offer(request, depth);
+            if new {
                 result.via.insert(url, via);
             }
+            if let Some(bare) = bare {
+                // What an API returns to a caller who leaves the field selector off is what
+                // it exposes; an app only ever asks for the fields it draws.
+                offer(
+                    scope,
+                    frontier,
+                    Request::get(bare),
+                    depth,
+                    Via::Unnarrowed,
+                    result,
+                );
+            }
+            new
         }
+    }
+}
+
+/// Query keys an API narrows its answer with (JSON:API `fields[type]`, OData `$select`,
+/// PostgREST `select`, and the common spellings).
+const NARROWING_KEYS: &[&str] = &[
+    "fields", "fields[]", "_fields", "select", "$select", "columns",
+];
+
+/// The URL without its field selectors, when it has one.
+fn unnarrowed(url: &Url) -> Option<Url> {
+    let narrowing = |key: &str| {
+        let key = key.to_ascii_lowercase();
+        NARROWING_KEYS.contains(&key.as_str()) || (key.starts_with("fields[") && key.ends_with(']'))
+    };
+    if !url.query_pairs().any(|(k, _)| narrowing(&k)) {
+        return None;
+    }
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| !narrowing(k))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let mut bare = url.clone();
+    if kept.is_empty() {
+        bare.set_query(None);
+    } else {
+        bare.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    Some(bare)
+}
+
+/// Paths asked for on every Site, linked or not.
+const WELL_KNOWN: &[&str] = &["/robots.txt", "/sitemap.xml"];
+
+/// Whether a guessed well-known URL answered with the file itself: 2xx, no redirect, and a
+/// robots.txt that is not a page, or a sitemap that is one.
+fn is_well_known_file(request: &Request, response: &Result<Response, FetchError>) -> bool {
+    let Ok(response) = response else {
+        return false;
+    };
+    if !(200..300).contains(&response.status)
+        || !response.redirects.is_empty()
+        || response.final_url.path() != request.url.path()
+        || response.body.is_empty()
+    {
+        return false;
+    }
+    if request.url.path() == "/robots.txt" {
+        !response.is_html()
+    } else {
+        sitemap::looks_like(&response.body, request.url.path())
     }
 }
 
@@ -436,15 +543,22 @@ fn discover_from(
     if !(200..300).contains(&response.status) || response.body.is_empty() {
         return found;
     }
-    let text = response.text();
     let content_type = response.content_type.as_deref().unwrap_or("");
     let path = request.url.path();
-    let is_openapi = openapi == Some(&request.url)
-        || (content_type.contains("json")
-            && text.trim_start().starts_with('{')
-            && (text.contains("\"openapi\"") || text.contains("\"swagger\"")));
-    let more = if is_openapi {
-        discover::openapi(&text, &response.final_url)
+    if path == "/robots.txt" && !response.is_html() {
+        let more = sitemap::robots(&response.text(), &response.final_url);
+        found.links.extend(more.links);
+        return found;
+    }
+    if sitemap::looks_like(&response.body, path) {
+        let more = sitemap::sitemap(&response.body, &response.final_url);
+        found.links.extend(more.links);
+        return found;
+    }
+    let text = response.text();
+    let declared = openapi == Some(&request.url);
+    let more = if let Some(format) = openapi::looks_like(&text, path, content_type, declared) {
+        openapi::discover(&text, format, &response.final_url)
     } else if response.is_html() {
         discover::html(&text, &response.final_url)
     } else if content_type.contains("javascript") || path.ends_with(".js") || path.ends_with(".mjs")
@@ -469,5 +583,40 @@ fn discover_from(
     found.templates.extend(more.templates);
     found.routes.extend(more.routes);
     found.ids.merge(more.ids);
+    found.offsite_servers.extend(more.offsite_servers);
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bare(url: &str) -> Option<String> {
+        unnarrowed(&Url::parse(url).unwrap()).map(|u| u.to_string())
+    }
+
+    #[test]
+    fn field_selectors_are_left_off_and_nothing_else_is() {
+        let site = "http://site.test";
+        assert_eq!(
+            bare(&format!("{site}/api/people?fields=name,team")),
+            Some(format!("{site}/api/people"))
+        );
+        assert_eq!(
+            bare(&format!("{site}/api/people?fields[people]=name&page=2")),
+            Some(format!("{site}/api/people?page=2")),
+            "JSON:API sparse fieldsets; the page stays"
+        );
+        assert_eq!(
+            bare(&format!("{site}/odata/People?$select=Name&$top=5")),
+            Some(format!("{site}/odata/People?%24top=5"))
+        );
+        assert_eq!(
+            bare(&format!("{site}/rest/people?select=name&COLUMNS=a")),
+            Some(format!("{site}/rest/people"))
+        );
+        assert_eq!(bare(&format!("{site}/api/people?q=fields")), None);
+        assert_eq!(bare(&format!("{site}/api/fields")), None);
+        assert_eq!(bare(&format!("{site}/api/people?selected=1")), None);
+    }
 }

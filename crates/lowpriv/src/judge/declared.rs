@@ -35,7 +35,10 @@ pub(crate) fn access(ctx: &Context, obs: &Observation, identity: &Identity) -> V
 /// `audience-leak`: an identity outside the Site's audience got a non-public answer.
 pub(crate) fn audience(ctx: &Context, obs: &Observation, identity: &Identity) -> Vec<Finding> {
     let audience = ctx.scenario.site.audience;
-    if audience.admits(identity.tier) || ctx.public.is_match(obs.path()) {
+    // robots.txt is written for every crawler there is (RFC 9309 has it fetched without
+    // credentials), so anyone reading it is no leak; what it names is judged where it leads.
+    let for_crawlers = obs.path() == "/robots.txt";
+    if audience.admits(identity.tier) || ctx.public.is_match(obs.path()) || for_crawlers {
         return Vec::new();
     }
     let mut finding = Finding::at(

@@ -122,6 +122,7 @@ fn obs(identity: &str, path: &str, outcome: Outcome) -> Observation {
         shown: true,
         truncated: false,
         same_as: None,
+        found: None,
     }
 }
 
@@ -248,13 +249,23 @@ fn audience_leaks_spare_public_paths() {
     let j = judge(
         vec![
             obs("anon", "/healthz", Outcome::Allowed),
+            obs("anon", "/robots.txt", Outcome::Allowed),
+            obs("anon", "/robots.txt/not-it", Outcome::Allowed),
             obs("anon", "/reports", Outcome::Allowed),
         ],
         Severity::High,
     );
     assert_eq!(
         kinds(&j),
-        vec![(FindingKind::AudienceLeak, "anon".into(), "/reports".into())]
+        vec![
+            (FindingKind::AudienceLeak, "anon".into(), "/reports".into()),
+            (
+                FindingKind::AudienceLeak,
+                "anon".into(),
+                "/robots.txt/not-it".into()
+            )
+        ],
+        "robots.txt is for every crawler; a path under it is not"
     );
 }
 

@@ -77,6 +77,22 @@ pub fn collect(
         }));
         unfilled.extend(own.templates.iter().cloned());
     }
+    // Provenance: the first identity in scenario order whose crawl found the URL, and how.
+    let mut found: BTreeMap<String, super::Found> = BTreeMap::new();
+    for (session, own) in sessions.iter().zip(&crawled.identities) {
+        for (url, via) in &own.via {
+            found
+                .entry(url.to_string())
+                .or_insert_with(|| super::Found {
+                    via: *via,
+                    by: session.identity.name.clone(),
+                });
+        }
+    }
+    for obs in &mut observations {
+        obs.found = found.get(&obs.url).cloned();
+    }
+    drop(found);
     // The Site's own route templates (OpenAPI paths) name the rows where they fit, and the
     // scenario's presentation keys (`[crawl] presentation_params`) leave them.
     let routes: BTreeSet<&String> = crawled

@@ -49,6 +49,14 @@ impl Outcome {
     }
 }
 
+/// A request's provenance: where it was found (`html`, `js`, `openapi`, `sitemap`, ...) and
+/// the first identity, in scenario order, whose crawl found it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Found {
+    pub via: crate::crawl::Via,
+    pub by: String,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Observation {
     pub identity: String,
@@ -78,6 +86,10 @@ pub struct Observation {
     /// The highest-ranked other identity that got the same content, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub same_as: Option<String>,
+    /// Where the request was found, and by which identity first (scenario order): the same
+    /// on every identity's observation of one URL. None for a source's probes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub found: Option<Found>,
 }
 
 impl Observation {
@@ -99,6 +111,7 @@ impl Observation {
             shown,
             truncated: false,
             same_as: None,
+            found: None,
         }
     }
 

@@ -52,6 +52,8 @@ struct Page<'a> {
     verdict: &'static str,
     exit_code: i32,
     identities: Vec<String>,
+    /// Every source some row was found by, for the provenance filter.
+    vias: Vec<&'static str>,
     rows: Vec<Row>,
     groups: Vec<GroupView<'a>>,
     severities: Vec<&'static str>,
@@ -78,6 +80,8 @@ struct Cell {
 #[derive(Serialize)]
 struct Row {
     request: String,
+    /// Space-separated: where the row's URLs were found (`html js`), for the filter.
+    via: String,
     cells: Vec<Cell>,
     data: Vec<String>,
 }
@@ -160,9 +164,29 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
 
     let matrix = super::exposure(result);
     let tones = CellTones::new(super::groups(result));
+    // Where each row's URLs were found, for the provenance filter.
+    let mut vias: BTreeMap<String, std::collections::BTreeSet<&'static str>> = BTreeMap::new();
+    for o in &result.observations {
+        if let Some(found) = &o.found {
+            vias.entry(format!("{} {}", o.method, o.template))
+                .or_default()
+                .insert(found.via.as_str());
+        }
+    }
+    let via_names: Vec<&'static str> = vias
+        .values()
+        .flatten()
+        .copied()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let rows: Vec<Row> = matrix
         .rows()
         .map(|row| Row {
+            via: vias
+                .get(&row.key.to_string())
+                .map(|v| v.iter().copied().collect::<Vec<_>>().join(" "))
+                .unwrap_or_default(),
             request: row.key.to_string(),
             cells: row
                 .cells
@@ -266,6 +290,7 @@ pub fn render(result: &RunResult) -> Result<String, ReportError> {
         verdict: result.summary.verdict.as_str(),
         exit_code: result.summary.verdict.exit_code(),
         identities: matrix.identities.clone(),
+        vias: via_names,
         rows,
         groups,
         severities,

@@ -11,7 +11,7 @@
 //! one rule for what counts as a refusal ([`interpret`]), which the observer reads too.
 
 mod error;
-mod gunzip;
+pub mod gunzip;
 mod login;
 mod refusal;
 pub mod totp;

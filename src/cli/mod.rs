@@ -99,6 +99,20 @@ enum Command {
         #[arg(long)]
         require_env: bool,
     },
+    /// Draft a scenario for a Site by looking at it as anonymous: its login (form, JSON
+    /// endpoint, single sign-on), API description, GraphQL endpoint, public-looking paths and
+    /// the data anonymous already sees. Sends only GET, never to another origin, and tries no
+    /// password; every credential in the draft is a `${VAR}`.
+    Init {
+        /// The Site's base URL.
+        url: url::Url,
+        /// Where to write the draft (refused if it exists, unless --force).
+        #[arg(long, short = 'o', value_name = "FILE", default_value = "lowpriv.toml")]
+        out: PathBuf,
+        /// Overwrite --out if it exists.
+        #[arg(long)]
+        force: bool,
+    },
     /// Serve the embedded demo Site in process and run scenarios/demo.toml against it.
     Demo {
         /// Serve the Site with every planted flaw fixed (the run should pass).
@@ -299,6 +313,11 @@ pub fn main() -> Outcome {
             scenarios,
             require_env,
         } => check(&scenarios, require_env),
+        Command::Init { url, out, force } => {
+            let stop = lowpriv::stop::Stop::new();
+            runtime.spawn(stop_on_signals(stop.clone()));
+            init(&runtime, &url, &out, force, stop)
+        }
         Command::Run {
             paths,
             base_url,
@@ -525,6 +544,42 @@ fn print_scenario_error(err: &ScenarioError) {
         ScenarioError::Invalid(diagnostics) => eprintln!("{diagnostics}"),
         other => print_error(other),
     }
+}
+
+fn init(
+    runtime: &tokio::runtime::Runtime,
+    url: &url::Url,
+    out: &Path,
+    force: bool,
+    stop: lowpriv::stop::Stop,
+) -> Outcome {
+    if out.exists() && !force {
+        eprintln!(
+            "error: {} exists; pass --force to overwrite it, or --out another file",
+            out.display()
+        );
+        return Outcome::Invalid;
+    }
+    let draft = match runtime.block_on(lowpriv::init::draft(url, stop)) {
+        Ok(draft) => draft,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return Outcome::Invalid;
+        }
+    };
+    if let Err(err) = std::fs::write(out, &draft.toml) {
+        eprintln!("error: cannot write {}: {err}", out.display());
+        return Outcome::Failed;
+    }
+    println!("wrote {}", out.display());
+    for line in &draft.found {
+        println!("  found: {line}");
+    }
+    if !draft.variables.is_empty() {
+        println!("set these before a run: {}", draft.variables.join(" "));
+    }
+    println!("then: lowpriv check {0} && lowpriv run {0}", out.display());
+    Outcome::Done
 }
 
 fn check(paths: &[PathBuf], require_env: bool) -> Outcome {

@@ -18,6 +18,7 @@ mod examples;
 mod faults;
 mod fleet;
 mod holes;
+mod init;
 mod layers;
 mod leak_site;
 mod login;

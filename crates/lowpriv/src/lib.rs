@@ -39,6 +39,7 @@
 
 pub mod crawl;
 pub mod fleet;
+pub mod init;
 pub mod judge;
 pub mod observe;
 pub mod probe;

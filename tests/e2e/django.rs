@@ -536,3 +536,89 @@ fn django_admin_password_forms_are_allowed_for_who_may_open_them() {
         );
     }
 }
+
+/// `lowpriv init` on a Site nobody here wrote: it finds the admin's login form (with Django's
+/// CSRF field), sends Django nothing it refuses,
+/// and its draft, with staff credentials in the variables it names, logs both identities in
+/// through Django's own form.
+#[test]
+fn init_drafts_a_scenario_for_the_django_admin_whose_run_logs_staff_in() {
+    let Some(python) = venv_python() else { return };
+    let passwords: BTreeMap<&str, String> = LOGINS
+        .iter()
+        .map(|(role, var)| (*var, password(role)))
+        .collect();
+    let server = Django::start(&python, "fixed", &passwords);
+    let dir = temp_dir();
+    let draft = dir.path().join("draft.toml");
+    let out = lowpriv_in(
+        dir.path(),
+        &["init", &server.base_url, "--out", draft.to_str().unwrap()],
+        &[],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains(
+            "found: login form: /admin/login/ (fields `username`, `password`, CSRF field `csrfmiddlewaretoken`"
+        ),
+        "{stdout}"
+    );
+    // Django logs what it refuses: a POST without its CSRF token would be a `Forbidden`.
+    let log = server.log();
+    assert!(
+        log.contains("Not Found: /openapi.json"),
+        "init looked: {log}"
+    );
+    assert!(!log.contains("Forbidden"), "{log}");
+
+    let check = lowpriv_in(dir.path(), &["check", draft.to_str().unwrap()], &[]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+    let toml = std::fs::read_to_string(&draft)
+        .unwrap()
+        .replace("rate_limit = 10\n", "rate_limit = 1000\n")
+        // The logins are what this test is about: two links deep reaches the user list, and
+        // the whole admin is crawled by the tests above.
+        .replace("seeds = [\"/\"]\n", "seeds = [\"/\"]\nmax_depth = 2\n");
+    std::fs::write(&draft, toml).unwrap();
+    let env = [
+        ("LOWPRIV_MEMBER_USERNAME", "hanna.hr".to_string()),
+        (
+            "LOWPRIV_MEMBER_PASSWORD",
+            passwords["DJ_HR_PASSWORD"].clone(),
+        ),
+        ("LOWPRIV_ADMINISTRATOR_USERNAME", "olivia.owner".to_string()),
+        (
+            "LOWPRIV_ADMINISTRATOR_PASSWORD",
+            passwords["DJ_ADMIN_PASSWORD"].clone(),
+        ),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let json = dir.path().join("report.json");
+    let run = lowpriv_in(
+        dir.path(),
+        &[
+            "run",
+            draft.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        &env,
+    );
+    let said = text(&run.stdout) + &text(&run.stderr);
+    let report = read_json(&json);
+    for identity in report["identities"].as_array().unwrap() {
+        assert_eq!(identity["logged_in"], true, "{identity}\n{said}");
+    }
+    assert_eq!(
+        outcome_at(&report, "administrator", "/admin/auth/user/").as_deref(),
+        Some("allowed"),
+        "the superuser's session is real\n{said}"
+    );
+    for (_, secret) in &env {
+        if secret.starts_with("dj-") {
+            assert!(!said.contains(secret));
+            assert!(!std::fs::read_to_string(&json).unwrap().contains(secret));
+        }
+    }
+}

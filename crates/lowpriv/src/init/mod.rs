@@ -127,6 +127,7 @@ pub async fn draft(base: &Url, stop: Stop) -> Result<Draft, InitError> {
         sitemap: false,
         json_login: None,
         protected: BTreeSet::new(),
+        other_forms: BTreeSet::new(),
         pages: 0,
     };
     let start = base.clone();
@@ -162,6 +163,8 @@ struct Probe {
     json_login: Option<String>,
     /// Paths anonymous was refused (a login redirect, 401/403): what the identities are for.
     protected: BTreeSet<String>,
+    /// Login forms found after the first: a Site may have one for staff and one for others.
+    other_forms: BTreeSet<String>,
     pages: usize,
 }
 
@@ -225,8 +228,12 @@ impl Probe {
             }
             let text = response.text().into_owned();
             if response.is_html() {
-                if self.login.is_none() {
-                    self.login = login_form(&text, &response.final_url);
+                if let Some(form) = login_form(&text, &response.final_url) {
+                    if self.login.is_none() {
+                        self.login = Some(form);
+                    } else if self.login.as_ref() != Some(&form) {
+                        self.other_forms.insert(form_path(&form));
+                    }
                 }
                 let found = discover::html(&text, &response.final_url);
                 for (link, _) in found.links {
@@ -456,6 +463,21 @@ impl Probe {
                         .map(|t| format!(", one-time code `{t}`"))
                         .unwrap_or_default()
                 ));
+                let others: Vec<&str> = self
+                    .other_forms
+                    .iter()
+                    .filter(|p| *p != path)
+                    .map(|p| p.as_str())
+                    .collect();
+                if !others.is_empty() {
+                    found.push(format!("other login forms: {}", others.join(", ")));
+                    let _ = writeln!(
+                        out,
+                        "\n# The Site has other login forms too ({}): one may be the one for\n\
+                         # some identities (an admin form often refuses ordinary accounts).",
+                        others.join(", ")
+                    );
+                }
                 for (who, tier, rank) in tiers {
                     let upper = who.to_ascii_uppercase();
                     let user_var = format!("LOWPRIV_{upper}_USERNAME");
@@ -589,6 +611,13 @@ impl Probe {
             found,
             variables,
         }
+    }
+}
+
+fn form_path(form: &LoginGuess) -> String {
+    match form {
+        LoginGuess::Form { path, .. } | LoginGuess::Json { path } => path.clone(),
+        LoginGuess::Oidc { idp } => idp.clone(),
     }
 }
 

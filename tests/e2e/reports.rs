@@ -1039,11 +1039,47 @@ fn html_renders_filters_and_fetches_nothing_in_chromium() {
     let identity_boxes = doc.select(&select(r#"input[name="identity"]"#)).count();
     assert_eq!(identity_boxes, result.identities.len());
 
-    // It fetched nothing but itself (twice: once per Chromium run).
+    // The provenance filter: with only `openapi` checked, a matrix row shows only when one
+    // of its URLs was found in the API description.
+    let dom = chromium_run(
+        binary,
+        &["--dump-dom".to_string()],
+        &server.url("#via=openapi"),
+    );
+    let doc = scraper::Html::parse_document(&dom);
+    let (mut shown, mut rows) = (0, 0);
+    for row in doc.select(&select("#matrix tr[data-via]")) {
+        let vias: Vec<&str> = row
+            .value()
+            .attr("data-via")
+            .unwrap()
+            .split_whitespace()
+            .collect();
+        if vias.is_empty() {
+            continue;
+        }
+        rows += 1;
+        let visible = row.value().attr("hidden").is_none();
+        assert_eq!(visible, vias.contains(&"openapi"), "{vias:?}");
+        shown += usize::from(visible);
+    }
+    assert!(
+        shown > 0 && shown < rows,
+        "{shown} of {rows} rows found via openapi"
+    );
+    let via_boxes: Vec<String> = doc
+        .select(&select(r#"input[name="via"]"#))
+        .map(|b| b.value().attr("value").unwrap().to_string())
+        .collect();
+    for via in ["seed", "html", "js", "openapi", "robots"] {
+        assert!(via_boxes.iter().any(|b| b == via), "{via_boxes:?}");
+    }
+
+    // It fetched nothing but itself (once per Chromium run).
     let requests = server.requests();
     assert!(
         requests.iter().all(|r| r.starts_with("GET /report.html ")),
         "{requests:?}"
     );
-    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert_eq!(requests.len(), 3, "{requests:?}");
 }

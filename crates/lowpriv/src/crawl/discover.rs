@@ -1,19 +1,28 @@
 //! Discovery: every URL and action a response reveals. HTML (links, frames, scripts, meta
-//! refresh, forms), the Site's own JavaScript (string and template literals that look like
-//! paths, found by a lexer that skips comments and regex literals), and OpenAPI documents.
-//! Results are absolute URLs; the frontier decides what is in scope.
+//! refresh, forms), the Site's own JavaScript (parsed: the calls it makes with their
+//! methods, its URL constants, route tables and literals, see `js.rs`; a lexer over its
+//! string literals when it cannot be parsed) and the sources its source maps hold, and
+//! OpenAPI documents. Results are absolute URLs; the frontier decides what is in scope.
 
+use oxc_span::SourceType;
 use scraper::Html;
 use url::Url;
 
 use crate::markup;
+
+// A child of this module: it shares the path filter and `Discovery` with the lexer it
+// stands in front of.
+#[path = "js.rs"]
+mod js;
+
+pub use js::{MAX_NESTING, MAX_PARSE_BYTES};
 
 /// A write-capable endpoint an identity can see. Recorded, never sent.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct Action {
     pub method: String,
     pub url: String,
-    /// form | openapi
+    /// form | openapi | js
     pub source: String,
     pub fields: Vec<String>,
 }
@@ -155,6 +164,7 @@ pub fn html(body: &str, page: &Url) -> Discovery {
         let more = javascript(&code, page);
         found.links.extend(more.links);
         found.templates.extend(more.templates);
+        found.actions.extend(more.actions);
     }
     found
 }
@@ -192,8 +202,103 @@ fn join(base: &Url, reference: &str) -> Option<Url> {
     matches!(url.scheme(), "http" | "https").then_some(url)
 }
 
-/// URLs in JavaScript source: string and template literals that look like same-Site paths.
+/// The requests a script makes (see `js.rs`), and its source map when it names one on this
+/// Site.
 pub fn javascript(code: &str, page: &Url) -> Discovery {
+    // Served scripts are compiled: no JSX, and either a classic script or a module.
+    script(code, page, SourceType::unambiguous())
+}
+
+fn script(code: &str, page: &Url, source_type: SourceType) -> Discovery {
+    let mut found = js::discover(code, page, source_type).unwrap_or_else(|| literals(code, page));
+    if let Some(map) = source_map_link(code, page) {
+        found.links.push((map, Via::Js));
+    }
+    found
+}
+
+/// The `//# sourceMappingURL=` a script ends with, when it is on the script's own origin.
+/// An inline `data:` map is not read: it repeats what the script says, and decoding one
+/// per script would cost more than the script.
+fn source_map_link(code: &str, page: &Url) -> Option<Url> {
+    let tail = code.trim_end();
+    let last = tail.rsplit('\n').next()?.trim();
+    let reference = last
+        .strip_prefix("//# sourceMappingURL=")
+        .or_else(|| last.strip_prefix("//@ sourceMappingURL="))?
+        .trim();
+    if reference.is_empty() || reference.starts_with("data:") || reference.len() > 2048 {
+        return None;
+    }
+    let url = join(page, reference)?;
+    (url.origin() == page.origin()).then_some(url)
+}
+
+/// Whether a response is a source map: a `.map` path or JSON with `mappings` and
+/// `sourcesContent`, an object either way.
+pub fn is_source_map(path: &str, content_type: &str, body: &str) -> bool {
+    let object = body.trim_start().starts_with('{');
+    let shaped = body.contains("\"mappings\"");
+    object
+        && shaped
+        && (path.ends_with(".map")
+            || (content_type.contains("json") && body.contains("\"sourcesContent\"")))
+}
+
+/// The requests the original sources in a source map make: each `sourcesContent` entry is
+/// read as `javascript` reads a script (TypeScript and JSX by the source's extension).
+/// Entries over `MAX_PARSE_BYTES` and third-party code (`node_modules/`, the bundler's
+/// runtime) are skipped: they are not the Site's, and their strings are not its paths.
+pub fn source_map(body: &str, page: &Url) -> Discovery {
+    let mut found = Discovery::default();
+    let Ok(map) = serde_json::from_str::<serde_json::Value>(body) else {
+        return found;
+    };
+    let Some(contents) = map.get("sourcesContent").and_then(|c| c.as_array()) else {
+        return found;
+    };
+    let sources = map.get("sources").and_then(|s| s.as_array());
+    for (i, content) in contents.iter().enumerate() {
+        let Some(code) = content.as_str() else {
+            continue;
+        };
+        let name = sources
+            .and_then(|s| s.get(i))
+            .and_then(|s| s.as_str())
+            .unwrap_or("");
+        if name.contains("node_modules/")
+            || name.starts_with("webpack/")
+            || name.contains("/webpack/")
+        {
+            continue;
+        }
+        if code.len() > MAX_PARSE_BYTES {
+            tracing::info!(
+                map = %page,
+                source = name,
+                bytes = code.len(),
+                "source map entry over {} MiB skipped",
+                MAX_PARSE_BYTES >> 20
+            );
+            continue;
+        }
+        let source_type = match name.rsplit_once('.').map(|(_, ext)| ext) {
+            Some("ts" | "mts" | "cts") => SourceType::ts(),
+            Some("tsx") => SourceType::tsx(),
+            // React sources are `.js` as often as `.jsx`.
+            _ => SourceType::unambiguous().with_jsx(true),
+        };
+        let more = script(code, page, source_type);
+        found.links.extend(more.links);
+        found.actions.extend(more.actions);
+        found.templates.extend(more.templates);
+    }
+    found
+}
+
+/// URLs in JavaScript source the lexer reads (a script that cannot be parsed): string and
+/// template literals that look like same-Site paths.
+fn literals(code: &str, page: &Url) -> Discovery {
     let mut found = Discovery::default();
     for literal in string_literals(code) {
         let Some(path) = path_like(&literal) else {

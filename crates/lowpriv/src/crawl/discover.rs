@@ -621,6 +621,90 @@ mod tests {
     }
 
     #[test]
+    fn a_script_that_does_not_parse_still_yields_its_literals() {
+        // A syntax error the parser cannot recover from: the lexer reads the literals.
+        let code = r#"fetch("/api/broken"); function ( { const x = `/api/t/${id}`"#;
+        let found = javascript(code, &page());
+        assert_eq!(paths(&found), ["/api/broken"]);
+        assert_eq!(found.templates, ["/api/t/{param}"]);
+        // Parsed, the same call with a write method is an action, not a GET link.
+        let found = javascript(r#"fetch("/api/broken", {method: "POST"})"#, &page());
+        assert!(found.links.is_empty());
+        assert_eq!(found.actions.len(), 1);
+        assert_eq!(found.actions[0].url, "http://site.test/api/broken");
+    }
+
+    #[test]
+    fn a_script_links_its_source_map_on_its_own_origin_only() {
+        let script = Url::parse("http://site.test/static/app.js").unwrap();
+        let maps = |code: &str| -> Vec<String> {
+            javascript(code, &script)
+                .links
+                .iter()
+                .filter(|(u, _)| u.path().ends_with(".map"))
+                .map(|(u, via)| {
+                    assert_eq!(*via, Via::Js);
+                    u.to_string()
+                })
+                .collect()
+        };
+        assert_eq!(
+            maps("var a=1;\n//# sourceMappingURL=app.js.map\n"),
+            ["http://site.test/static/app.js.map"]
+        );
+        assert_eq!(
+            maps("var a=1;\n//@ sourceMappingURL=/maps/app.js.map"),
+            ["http://site.test/maps/app.js.map"]
+        );
+        // Another origin, an inline map, or a mention that is not the script's last line.
+        assert!(maps("var a=1;\n//# sourceMappingURL=https://cdn.example/app.js.map").is_empty());
+        assert!(
+            maps("var a=1;\n//# sourceMappingURL=data:application/json;base64,e30=").is_empty()
+        );
+        assert!(maps("//# sourceMappingURL=app.js.map\nvar a=1;").is_empty());
+    }
+
+    #[test]
+    fn a_source_maps_own_sources_are_parsed_and_third_party_code_is_not() {
+        let map = serde_json::json!({
+            "version": 3,
+            "sources": [
+                "webpack://app/./src/api/teams.ts",
+                "webpack://app/./src/views/Reports.jsx",
+                "webpack://app/./node_modules/axios/lib/core/Axios.js",
+                "webpack://app/webpack/bootstrap",
+            ],
+            "sourcesContent": [
+                "const API: string = '/api/v1';\nexport const members = (team: number) => fetch(`${API}/teams/${team}/members`);\nexport const rename = (team: number, name: string) => fetch(`${API}/teams/${team}`, {method: 'PATCH', body: JSON.stringify({name})});",
+                "export default () => <a href=\"/reports/annual\">Annual</a>;",
+                "fetch('/from/a/library')",
+                "var x = '/from/the/runtime'",
+            ],
+            "mappings": "AAAA",
+        })
+        .to_string();
+        let url = Url::parse("http://site.test/static/app.js.map").unwrap();
+        assert!(is_source_map(url.path(), "application/json", &map));
+        assert!(is_source_map("/x", "application/json; charset=utf-8", &map));
+        assert!(!is_source_map(
+            "/api/x",
+            "application/json",
+            r#"{"mappings": 1}"#
+        ));
+        assert!(!is_source_map("/geo.map", "text/plain", "not json"));
+        let found = source_map(&map, &url);
+        assert_eq!(paths(&found), ["/api/v1", "/reports/annual"]);
+        assert_eq!(found.templates, ["/api/v1/teams/{param}/members"]);
+        assert_eq!(found.actions.len(), 1);
+        assert_eq!(found.actions[0].method, "PATCH");
+        assert_eq!(found.actions[0].fields, ["name"]);
+        assert_eq!(
+            found.actions[0].url,
+            "http://site.test/api/v1/teams/%7Bparam%7D"
+        );
+    }
+
+    #[test]
     fn javascript_paths_come_from_literals_not_comments_or_regexes() {
         let code = r#"
             // fetch("/commented/out")

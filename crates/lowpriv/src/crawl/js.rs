@@ -51,13 +51,16 @@ use super::{Action, Discovery, Via, join, path_like};
 /// well under a second, and this bounds the arena (a few times the source) per script.
 pub const MAX_PARSE_BYTES: usize = 8 * 1024 * 1024;
 
-/// The deepest bracket nesting parsed. The parser recurses once per level and has no stack
-/// guard of its own, so a hostile script of a million `(` must not reach it; real code,
-/// minified or not, stays in the tens.
-pub const MAX_NESTING: usize = 512;
+/// The deepest nesting parsed, as [`nesting`] counts it (brackets, and chains of operators,
+/// calls and members in one expression). The parser and the walk over its AST recurse once
+/// per level and have no stack guard of their own, so a hostile script of a million `(` or
+/// `a+a+…` must not reach them; real code, minified or not, stays in the hundreds.
+pub const MAX_NESTING: usize = 4096;
 
 /// The stack of the thread a script is parsed on (reserved, not committed: only the pages
-/// the recursion touches are used), with room for [`MAX_NESTING`] levels many times over.
+/// the recursion touches are used), with room for [`MAX_NESTING`] levels many times over: a
+/// level of nesting takes 1.3 to 2.5 KB of the parser's stack in a debug build (100,000
+/// nested parentheses fit in this stack, 200,000 do not).
 pub const PARSER_STACK: usize = 256 * 1024 * 1024;
 
 /// How deep a constant may refer to other constants (`B = A + '/v1'`), and how deep an
@@ -134,12 +137,16 @@ fn parse(code: &str, page: &Url, source_type: SourceType) -> Option<Discovery> {
     Some(extract.found)
 }
 
-/// How deep the parser could recurse on this code, over-estimated: the bracket depth counted
-/// by a lexer that skips strings, templates, comments and regex literals, or the longest run
-/// of tokens that nest without brackets (`!!!x`, `- -x`, `new new`, `a=b=c`, `a?b:c?d:e`),
-/// whichever is larger. A count over raw bytes would drift on a large bundle (every `"("`
-/// string adds one); this one can only be fooled where it reads a `/` differently from the
-/// parser (after an object literal's `}`), and [`PARSER_STACK`] leaves a wide margin for that.
+/// How deep the parser or the walk over its AST could recurse on this code, over-estimated:
+/// counted by a lexer that skips strings, templates, comments and regex literals, as the
+/// open brackets plus, in each of them, the operators and postfix calls since the last `;`
+/// or `,` at that level. Chains without brackets nest too: the AST of `a+b+c`, `a.b.c`,
+/// `f()()`, `a?b:c?d:e` or `!!!x` is as deep as the chain is long, and a closer does not end
+/// one (`a?{}:b?{}:…`). An `else if` is never reset (`if(a)x;else if(b)y;else …` nests). A
+/// count
+/// over raw bytes would drift on a large bundle (every `"("` string adds one); this one can
+/// be fooled only where it reads a `/` differently from the parser (after an object
+/// literal's `}`), and [`PARSER_STACK`] leaves a wide margin for that.
 fn nesting(code: &str) -> usize {
     lexed_nesting(code.as_bytes())
 }
@@ -153,20 +160,42 @@ enum Open {
     TemplateHole,
 }
 
+/// One open bracket (or the program): what opened it, and the chain of nesting tokens in it
+/// since its last `;` or `,`, and its `else`s.
+struct Frame {
+    open: Open,
+    chain: usize,
+    elses: usize,
+}
+
 fn lexed_nesting(b: &[u8]) -> usize {
-    let mut stack: Vec<Open> = Vec::new();
-    let mut deepest = 0usize;
-    // Tokens in a row that each nest one level (prefix operators, `=`, `?`), since the
-    // last `;`, `,` or closer.
-    let mut run = 0usize;
-    let mut longest = 0usize;
-    // Whether an operand is expected: then `/` starts a regex and `-`, `!` are prefixes.
+    let mut frames: Vec<Frame> = vec![Frame {
+        open: Open::Other,
+        chain: 0,
+        elses: 0,
+    }];
+    // `frames.len()` plus every frame's `chain` and `elses`, kept as they change.
+    let mut cost = 1usize;
+    let mut deepest = 1usize;
+    // Whether an operand is expected: then `/` starts a regex and `(` is a group, not a call.
     let mut operand = true;
     let mut after_keyword = false;
+    // After `function` and its name: the parameters' `(` is not a call.
+    let mut after_function = false;
     let mut i = 0;
+    // One more link in the innermost frame's chain.
+    macro_rules! link {
+        () => {{
+            if let Some(frame) = frames.last_mut() {
+                frame.chain += 1;
+            }
+            cost += 1;
+            deepest = deepest.max(cost);
+        }};
+    }
     while i < b.len() {
-        if stack.len() > MAX_NESTING || run > MAX_NESTING {
-            return stack.len().max(run);
+        if deepest > MAX_NESTING {
+            return deepest;
         }
         let c = b[i];
         match c {
@@ -210,64 +239,68 @@ fn lexed_nesting(b: &[u8]) -> usize {
                 operand = false;
             }
             b'`' => {
-                i = template_text(b, i + 1, &mut stack);
+                // A tagged template after an operand is a link of a chain (`` a`x``y` ``).
+                if !operand {
+                    link!();
+                }
+                i = template_text(b, i + 1, &mut frames, &mut cost, &mut deepest);
                 operand = false;
                 continue;
             }
-            b'}' if stack.last() == Some(&Open::TemplateHole) => {
-                stack.pop();
-                i = template_text(b, i + 1, &mut stack);
+            b'}' if frames.last().map(|f| f.open) == Some(Open::TemplateHole) => {
+                if let Some(frame) = frames.pop() {
+                    cost -= 1 + frame.chain + frame.elses;
+                }
+                i = template_text(b, i + 1, &mut frames, &mut cost, &mut deepest);
                 operand = false;
                 continue;
             }
             b'(' | b'[' | b'{' => {
-                stack.push(if c == b'(' {
-                    Open::Paren {
-                        before_statement: after_keyword,
-                    }
-                } else {
-                    Open::Other
+                // A call or an index after an operand is a link of a chain (`f()()`,
+                // `a[0][1]`); a function's or a statement's head is not.
+                if c != b'{' && !operand && !after_keyword && !after_function {
+                    link!();
+                }
+                frames.push(Frame {
+                    open: if c == b'(' {
+                        Open::Paren {
+                            before_statement: after_keyword,
+                        }
+                    } else {
+                        Open::Other
+                    },
+                    chain: 0,
+                    elses: 0,
                 });
-                deepest = deepest.max(stack.len());
+                cost += 1;
+                deepest = deepest.max(cost);
                 operand = true;
-                run = 0;
             }
             b')' | b']' | b'}' => {
-                let open = stack.pop();
+                let open = if frames.len() > 1 {
+                    frames.pop().map(|frame| {
+                        cost -= 1 + frame.chain + frame.elses;
+                        frame.open
+                    })
+                } else {
+                    None
+                };
                 operand = c == b'}'
                     || open
                         == Some(Open::Paren {
                             before_statement: true,
                         });
-                run = 0;
             }
             b';' | b',' => {
-                operand = true;
-                run = 0;
-            }
-            b'?' | b'!' | b'~' => {
-                operand = true;
-                run += 1;
-                longest = longest.max(run);
-            }
-            b'=' => {
-                let comparison = matches!(
-                    i.checked_sub(1).map(|j| b[j]),
-                    Some(b'=' | b'!' | b'<' | b'>')
-                ) || b.get(i + 1) == Some(&b'=');
-                if !comparison {
-                    run += 1;
-                    longest = longest.max(run);
+                if let Some(frame) = frames.last_mut() {
+                    cost -= frame.chain;
+                    frame.chain = 0;
                 }
                 operand = true;
             }
-            b'+' | b'-' => {
-                // In front of an operand it is a prefix (`- -x` nests); after one, a binary
-                // operator, which the parser loops over.
-                if operand {
-                    run += 1;
-                    longest = longest.max(run);
-                }
+            b'+' | b'-' | b'*' | b'%' | b'&' | b'|' | b'^' | b'<' | b'>' | b'=' | b'!' | b'~'
+            | b'?' | b':' | b'.' | b'/' => {
+                link!();
                 operand = true;
             }
             c if c.is_ascii_whitespace() => {}
@@ -282,48 +315,85 @@ fn lexed_nesting(b: &[u8]) -> usize {
                     i += 1;
                 }
                 let word = &b[start..i];
-                after_keyword = matches!(word, b"if" | b"while" | b"for" | b"with");
+                after_function = word == b"function" || (after_function && word != b"function");
+                after_keyword = matches!(
+                    word,
+                    b"if" | b"while" | b"for" | b"with" | b"catch" | b"switch"
+                );
+                if word == b"else" && next_word(b, i) == b"if" {
+                    if let Some(frame) = frames.last_mut() {
+                        frame.elses += 1;
+                    }
+                    cost += 1;
+                    deepest = deepest.max(cost);
+                }
                 let prefix = matches!(
                     word,
-                    b"new" | b"typeof" | b"void" | b"delete" | b"await" | b"yield"
+                    b"new"
+                        | b"typeof"
+                        | b"void"
+                        | b"delete"
+                        | b"await"
+                        | b"yield"
+                        | b"in"
+                        | b"instanceof"
                 );
                 if prefix {
-                    run += 1;
-                    longest = longest.max(run);
+                    link!();
                 }
                 operand = prefix
                     || matches!(
                         word,
-                        b"return"
-                            | b"case"
-                            | b"do"
-                            | b"else"
-                            | b"in"
-                            | b"of"
-                            | b"throw"
-                            | b"instanceof"
+                        b"return" | b"case" | b"do" | b"else" | b"of" | b"throw"
                     );
                 continue;
             }
             _ => operand = true,
         }
-        if !matches!(c, b'(') && !c.is_ascii_whitespace() {
+        if !c.is_ascii_whitespace() && c != b'*' {
+            after_function = false;
+        }
+        if c != b'(' && !c.is_ascii_whitespace() {
             after_keyword = false;
         }
         i += 1;
     }
-    deepest.max(longest)
+    deepest
+}
+
+/// The word that starts at or after `i`, past whitespace.
+fn next_word(b: &[u8], mut i: usize) -> &[u8] {
+    while i < b.len() && b[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    let start = i;
+    while i < b.len() && b[i].is_ascii_alphanumeric() {
+        i += 1;
+    }
+    &b[start..i]
 }
 
 /// Skips template text from `i` to the closing backtick (returns the index after it) or to
-/// a `${` (pushes the hole and returns the index after `${`).
-fn template_text(b: &[u8], mut i: usize, stack: &mut Vec<Open>) -> usize {
+/// a `${` (opens a frame for the hole and returns the index after `${`).
+fn template_text(
+    b: &[u8],
+    mut i: usize,
+    frames: &mut Vec<Frame>,
+    cost: &mut usize,
+    deepest: &mut usize,
+) -> usize {
     while i < b.len() {
         match b[i] {
             b'\\' => i += 2,
             b'`' => return i + 1,
             b'$' if b.get(i + 1) == Some(&b'{') => {
-                stack.push(Open::TemplateHole);
+                frames.push(Frame {
+                    open: Open::TemplateHole,
+                    chain: 0,
+                    elses: 0,
+                });
+                *cost += 1;
+                *deepest = (*deepest).max(*cost);
                 return i + 2;
             }
             _ => i += 1,
@@ -878,18 +948,26 @@ impl<'a> Extract<'_, 'a> {
         }
     }
 
-    /// Marks the literals and concatenations an expression is made of as read.
+    /// Marks the literals and concatenations an expression is made of as read, as deep as
+    /// `build` reads them.
     fn consume(&mut self, e: &Expression<'a>) {
+        self.consume_at(e, 0);
+    }
+
+    fn consume_at(&mut self, e: &Expression<'a>, depth: usize) {
+        if depth > MAX_EVAL_DEPTH {
+            return;
+        }
         match e {
             Expression::StringLiteral(_) | Expression::TemplateLiteral(_) => {
                 self.consumed.insert(e.span());
             }
             Expression::BinaryExpression(b) if b.operator == BinaryOperator::Addition => {
                 self.consumed.insert(e.span());
-                self.consume(&b.left);
-                self.consume(&b.right);
+                self.consume_at(&b.left, depth + 1);
+                self.consume_at(&b.right, depth + 1);
             }
-            Expression::ParenthesizedExpression(p) => self.consume(&p.expression),
+            Expression::ParenthesizedExpression(p) => self.consume_at(&p.expression, depth + 1),
             _ => {}
         }
     }
@@ -1257,13 +1335,23 @@ mod tests {
             "a = \"{0}\"; b = /{0}/; // {0}\n c = `{0}${{d}}{0}`; if (x) /{0}/.test(y)",
             "(".repeat(MAX_NESTING + 1)
         );
-        assert!(nesting(&quoted) < 4, "{}", nesting(&quoted));
+        assert!(nesting(&quoted) < 8, "{}", nesting(&quoted));
         assert!(discover(&quoted, &page(), SourceType::unambiguous()).is_some());
-        let chain = format!("x = {}1", "- ".repeat(MAX_NESTING + 1));
-        assert!(discover(&chain, &page(), SourceType::unambiguous()).is_none());
-        // A long binary chain is a loop in the parser, not nesting.
-        let sum = format!("x = {}1", "a + b === c && ".repeat(MAX_NESTING + 1));
-        assert!(nesting(&sum) < 4, "{}", nesting(&sum));
+        // Chains nest without brackets, and a closer does not end one.
+        for link in ["- ", "a+", "a.", "a?{}:", "f()", "!"] {
+            let chain = format!("x = {}1", link.repeat(MAX_NESTING + 1));
+            assert!(nesting(&chain) > MAX_NESTING, "{link}");
+            assert!(discover(&chain, &page(), SourceType::unambiguous()).is_none());
+        }
+        let elses = format!("if(a)b;{}c", "else if(a)b;".repeat(MAX_NESTING + 1));
+        assert!(nesting(&elses) > MAX_NESTING);
+        // Statements and list items end a chain: a long bundle is not one deep expression.
+        let flat = "var a=b+c*d,e=f.g.h(i);if(a)j();else k();function l(m){return m}if(a){b()}for(;;){}class C{m(){}n(){}}".repeat(MAX_NESTING);
+        assert!(nesting(&flat) < 16, "{}", nesting(&flat));
+        // A long concatenation, as templates compiled to strings are, still parses.
+        let sum = format!("x = \"/api/long\"{}", " + a".repeat(1000));
+        assert!(nesting(&sum) < MAX_NESTING);
+        assert!(discover(&sum, &page(), SourceType::unambiguous()).is_some());
         let unary = format!("x = {}1", "!".repeat(MAX_NESTING + 1));
         assert!(discover(&unary, &page(), SourceType::unambiguous()).is_none());
         let big = format!("var a = \"{}\";", "a".repeat(MAX_PARSE_BYTES));

@@ -413,6 +413,8 @@ enum Value {
     /// Anything else: a parameter, a destructured name, `x += …`, an import, a function, or
     /// two bindings that disagree.
     Unknown,
+    /// Declared without a value (`var x;`): where its assignments bind, and nothing else.
+    Declared,
 }
 
 /// The scopes of a program (the program, each function, block, class…), numbered in the
@@ -487,6 +489,8 @@ struct Bindings<'t, 'a> {
 
 fn bind<'a>(names: &mut HashMap<(usize, &'a str), Value>, key: (usize, &'a str), value: Value) {
     match names.get_mut(&key) {
+        Some(_) if value == Value::Declared => {}
+        Some(have) if *have == Value::Declared => *have = value,
         Some(have) if *have != value => *have = Value::Unknown,
         Some(_) => {}
         None => {
@@ -531,16 +535,17 @@ impl<'a> Visit<'a> for Bindings<'_, 'a> {
 
     fn visit_variable_declarator(&mut self, it: &VariableDeclarator<'a>) {
         if let BindingPatternKind::BindingIdentifier(id) = &it.id.kind {
-            // `var x;` binds nothing yet: its later assignment is what names the value.
-            if let Some(init) = &it.init {
-                let value = self.value_of(init);
-                let scope = if it.kind == VariableDeclarationKind::Var {
-                    self.scopes.function()
-                } else {
-                    self.scopes.current()
-                };
-                bind(&mut self.names, (scope, id.name.as_str()), value);
-            }
+            // `var x;` holds nothing yet: its later assignment is what names the value.
+            let value = it
+                .init
+                .as_ref()
+                .map_or(Value::Declared, |init| self.value_of(init));
+            let scope = if it.kind == VariableDeclarationKind::Var {
+                self.scopes.function()
+            } else {
+                self.scopes.current()
+            };
+            bind(&mut self.names, (scope, id.name.as_str()), value);
             self.declaring = Some(id.span);
         }
         walk::walk_variable_declarator(self, it);
@@ -1291,6 +1296,17 @@ mod tests {
                 "GET /svc/one/status",
                 "GET /svc/two",
                 "POST /api/two/items",
+            ]
+        );
+        // `var a;` in each module, assigned later: each module's own.
+        let code = r#"(function(){var a;a="/api/m1";fetch(a+"/x")})();(function(){var a;a="/api/m2";fetch(a+"/y")})()"#;
+        assert_eq!(
+            found(code),
+            [
+                "GET /api/m1",
+                "GET /api/m1/x",
+                "GET /api/m2",
+                "GET /api/m2/y"
             ]
         );
         // An assignment binds where the name is declared, shadowing included.

@@ -101,7 +101,7 @@ fn module(rng: &mut Rng, k: usize, out: &mut String, planted: &mut Planted) {
 }
 
 fn bundle() -> (String, Planted) {
-    let mut rng = Rng(0x5eed_0f_b0d1e5);
+    let mut rng = Rng(0x5eed_0fb0_d1e5);
     let mut out = String::from("(self.webpackChunkapp=self.webpackChunkapp||[]).push([[1],{");
     let mut planted = Planted::default();
     let mut k = 0;

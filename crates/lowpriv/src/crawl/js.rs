@@ -30,7 +30,6 @@
 
 use std::borrow::Cow;
 use std::cell::Cell;
-use std::collections::{HashMap, HashSet};
 
 use oxc_allocator::Allocator;
 use oxc_ast::ast::{
@@ -43,6 +42,7 @@ use oxc_ast_visit::{Visit, walk};
 use oxc_parser::Parser;
 use oxc_span::{GetSpan, SourceType, Span};
 use oxc_syntax::scope::{ScopeFlags, ScopeId};
+use rustc_hash::{FxHashMap, FxHashSet};
 use url::Url;
 
 use super::{Action, Discovery, Via, join, path_like};
@@ -119,7 +119,7 @@ fn parse(code: &str, page: &Url, source_type: SourceType) -> Option<Discovery> {
         let mut bindings = Bindings {
             known: &table,
             scopes: Scopes::default(),
-            names: HashMap::new(),
+            names: FxHashMap::default(),
             assigned: Vec::new(),
             declaring: None,
         };
@@ -130,7 +130,7 @@ fn parse(code: &str, page: &Url, source_type: SourceType) -> Option<Discovery> {
         page,
         table,
         scopes: Scopes::default(),
-        consumed: HashSet::new(),
+        consumed: FxHashSet::default(),
         found: Discovery::default(),
     };
     extract.visit_program(&parsed.program);
@@ -315,7 +315,8 @@ fn lexed_nesting(b: &[u8]) -> usize {
                     i += 1;
                 }
                 let word = &b[start..i];
-                after_function = word == b"function" || (after_function && word != b"function");
+                // The name after `function` keeps it: `function name(`.
+                after_function |= word == b"function";
                 after_keyword = matches!(
                     word,
                     b"if" | b"while" | b"for" | b"with" | b"catch" | b"switch"
@@ -457,7 +458,7 @@ impl Scopes {
 /// Each name's [`Value`] in the scope that binds it.
 #[derive(Default)]
 struct Table<'a> {
-    names: HashMap<(usize, &'a str), Value>,
+    names: FxHashMap<(usize, &'a str), Value>,
     parents: Vec<(usize, bool)>,
 }
 
@@ -480,14 +481,14 @@ impl<'a> Table<'a> {
 struct Bindings<'t, 'a> {
     known: &'t Table<'a>,
     scopes: Scopes,
-    names: HashMap<(usize, &'a str), Value>,
+    names: FxHashMap<(usize, &'a str), Value>,
     /// `x = value` assignments: bound, once the walk is done, where `x` is declared.
     assigned: Vec<(usize, &'a str, Value)>,
     /// The identifier a declarator binds, which its own walk must not bind a second time.
     declaring: Option<Span>,
 }
 
-fn bind<'a>(names: &mut HashMap<(usize, &'a str), Value>, key: (usize, &'a str), value: Value) {
+fn bind<'a>(names: &mut FxHashMap<(usize, &'a str), Value>, key: (usize, &'a str), value: Value) {
     match names.get_mut(&key) {
         Some(_) if value == Value::Declared => {}
         Some(have) if *have == Value::Declared => *have = value,
@@ -748,7 +749,7 @@ struct Extract<'p, 'a> {
     table: Table<'a>,
     scopes: Scopes,
     /// Spans of literals and concatenations already read as part of a call's URL.
-    consumed: HashSet<Span>,
+    consumed: FxHashSet<Span>,
     found: Discovery,
 }
 

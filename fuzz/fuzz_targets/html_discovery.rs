@@ -1,4 +1,4 @@
-//! Link discovery: what a page, a script or an OpenAPI document yields, on arbitrary bodies
+//! Link discovery: what a page, a script, a source map or an OpenAPI document yields, on arbitrary bodies
 //! (lossy UTF-8, as the crawler decodes them) under one fixed page URL.
 #![no_main]
 
@@ -16,6 +16,7 @@ fuzz_target!(|data: &[u8]| {
     for discovery in [
         lowpriv::crawl::discover::html(&text, base),
         lowpriv::crawl::discover::javascript(&text, base),
+        lowpriv::crawl::discover::source_map(&text, base),
         lowpriv::crawl::discover::openapi(&text, base),
     ] {
         // The crawler normalizes and templates every discovered URL next, against the routes

@@ -1,20 +1,29 @@
 //! Discovery: every URL and action a response reveals. HTML (links, frames, scripts, meta
-//! refresh, forms) and the Site's own JavaScript (string and template literals that look like
-//! paths, found by a lexer that skips comments and regex literals). API descriptions are
-//! read in `openapi.rs`, robots.txt and sitemaps in `sitemap.rs`.
-//! Results are absolute URLs; the frontier decides what is in scope.
+//! refresh, forms), the Site's own JavaScript (parsed: the calls it makes with their
+//! methods, its URL constants, route tables and literals, see `js.rs`; a lexer over its
+//! string literals when it cannot be parsed) and the sources its source maps hold. API
+//! descriptions are read in `openapi.rs`, robots.txt and sitemaps in `sitemap.rs`. Results
+//! are absolute URLs; the frontier decides what is in scope.
 
+use oxc_span::SourceType;
 use scraper::Html;
 use url::Url;
 
 use crate::markup;
+
+// A child of this module: it shares the path filter and `Discovery` with the lexer it
+// stands in front of.
+#[path = "js.rs"]
+mod js;
+
+pub use js::{MAX_NESTING, MAX_PARSE_BYTES};
 
 /// A write-capable endpoint an identity can see. Recorded, never sent.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct Action {
     pub method: String,
     pub url: String,
-    /// form | openapi
+    /// form | openapi | js
     pub source: String,
     pub fields: Vec<String>,
 }
@@ -161,6 +170,7 @@ pub fn html(body: &str, page: &Url) -> Discovery {
         let more = javascript(&code, page);
         found.links.extend(more.links);
         found.templates.extend(more.templates);
+        found.actions.extend(more.actions);
     }
     found
 }
@@ -198,8 +208,103 @@ fn join(base: &Url, reference: &str) -> Option<Url> {
     matches!(url.scheme(), "http" | "https").then_some(url)
 }
 
-/// URLs in JavaScript source: string and template literals that look like same-Site paths.
+/// The requests a script makes (see `js.rs`), and its source map when it names one on this
+/// Site.
 pub fn javascript(code: &str, page: &Url) -> Discovery {
+    // Served scripts are compiled: no JSX, and either a classic script or a module.
+    script(code, page, SourceType::unambiguous())
+}
+
+fn script(code: &str, page: &Url, source_type: SourceType) -> Discovery {
+    let mut found = js::discover(code, page, source_type).unwrap_or_else(|| literals(code, page));
+    if let Some(map) = source_map_link(code, page) {
+        found.links.push((map, Via::Js));
+    }
+    found
+}
+
+/// The `//# sourceMappingURL=` a script ends with, when it is on the script's own origin.
+/// An inline `data:` map is not read: it repeats what the script says, and decoding one
+/// per script would cost more than the script.
+fn source_map_link(code: &str, page: &Url) -> Option<Url> {
+    let tail = code.trim_end();
+    let last = tail.rsplit('\n').next()?.trim();
+    let reference = last
+        .strip_prefix("//# sourceMappingURL=")
+        .or_else(|| last.strip_prefix("//@ sourceMappingURL="))?
+        .trim();
+    if reference.is_empty() || reference.starts_with("data:") || reference.len() > 2048 {
+        return None;
+    }
+    let url = join(page, reference)?;
+    (url.origin() == page.origin()).then_some(url)
+}
+
+/// Whether a response is a source map: a `.map` path or JSON with `mappings` and
+/// `sourcesContent`, an object either way.
+pub fn is_source_map(path: &str, content_type: &str, body: &str) -> bool {
+    let object = body.trim_start().starts_with('{');
+    let shaped = body.contains("\"mappings\"");
+    object
+        && shaped
+        && (path.ends_with(".map")
+            || (content_type.contains("json") && body.contains("\"sourcesContent\"")))
+}
+
+/// The requests the original sources in a source map make: each `sourcesContent` entry is
+/// read as `javascript` reads a script (TypeScript and JSX by the source's extension).
+/// Entries over `MAX_PARSE_BYTES` and third-party code (`node_modules/`, the bundler's
+/// runtime) are skipped: they are not the Site's, and their strings are not its paths.
+pub fn source_map(body: &str, page: &Url) -> Discovery {
+    let mut found = Discovery::default();
+    let Ok(map) = serde_json::from_str::<serde_json::Value>(body) else {
+        return found;
+    };
+    let Some(contents) = map.get("sourcesContent").and_then(|c| c.as_array()) else {
+        return found;
+    };
+    let sources = map.get("sources").and_then(|s| s.as_array());
+    for (i, content) in contents.iter().enumerate() {
+        let Some(code) = content.as_str() else {
+            continue;
+        };
+        let name = sources
+            .and_then(|s| s.get(i))
+            .and_then(|s| s.as_str())
+            .unwrap_or("");
+        if name.contains("node_modules/")
+            || name.starts_with("webpack/")
+            || name.contains("/webpack/")
+        {
+            continue;
+        }
+        if code.len() > MAX_PARSE_BYTES {
+            tracing::info!(
+                map = %page,
+                source = name,
+                bytes = code.len(),
+                "source map entry over {} MiB skipped",
+                MAX_PARSE_BYTES >> 20
+            );
+            continue;
+        }
+        let source_type = match name.rsplit_once('.').map(|(_, ext)| ext) {
+            Some("ts" | "mts" | "cts") => SourceType::ts(),
+            Some("tsx") => SourceType::tsx(),
+            // React sources are `.js` as often as `.jsx`.
+            _ => SourceType::unambiguous().with_jsx(true),
+        };
+        let more = script(code, page, source_type);
+        found.links.extend(more.links);
+        found.actions.extend(more.actions);
+        found.templates.extend(more.templates);
+    }
+    found
+}
+
+/// URLs in JavaScript source the lexer reads (a script that cannot be parsed): string and
+/// template literals that look like same-Site paths.
+fn literals(code: &str, page: &Url) -> Discovery {
     let mut found = Discovery::default();
     for literal in string_literals(code) {
         let Some(path) = path_like(&literal) else {
@@ -432,6 +537,90 @@ mod tests {
     fn broken_html_still_yields_its_links() {
         let found = html("<div><<a href='/healthz'>x<p><table></div", &page());
         assert_eq!(paths(&found), vec!["/healthz"]);
+    }
+
+    #[test]
+    fn a_script_that_does_not_parse_still_yields_its_literals() {
+        // A syntax error the parser cannot recover from: the lexer reads the literals.
+        let code = r#"fetch("/api/broken"); function ( { const x = `/api/t/${id}`"#;
+        let found = javascript(code, &page());
+        assert_eq!(paths(&found), ["/api/broken"]);
+        assert_eq!(found.templates, ["/api/t/{param}"]);
+        // Parsed, the same call with a write method is an action, not a GET link.
+        let found = javascript(r#"fetch("/api/broken", {method: "POST"})"#, &page());
+        assert!(found.links.is_empty());
+        assert_eq!(found.actions.len(), 1);
+        assert_eq!(found.actions[0].url, "http://site.test/api/broken");
+    }
+
+    #[test]
+    fn a_script_links_its_source_map_on_its_own_origin_only() {
+        let script = Url::parse("http://site.test/static/app.js").unwrap();
+        let maps = |code: &str| -> Vec<String> {
+            javascript(code, &script)
+                .links
+                .iter()
+                .filter(|(u, _)| u.path().ends_with(".map"))
+                .map(|(u, via)| {
+                    assert_eq!(*via, Via::Js);
+                    u.to_string()
+                })
+                .collect()
+        };
+        assert_eq!(
+            maps("var a=1;\n//# sourceMappingURL=app.js.map\n"),
+            ["http://site.test/static/app.js.map"]
+        );
+        assert_eq!(
+            maps("var a=1;\n//@ sourceMappingURL=/maps/app.js.map"),
+            ["http://site.test/maps/app.js.map"]
+        );
+        // Another origin, an inline map, or a mention that is not the script's last line.
+        assert!(maps("var a=1;\n//# sourceMappingURL=https://cdn.example/app.js.map").is_empty());
+        assert!(
+            maps("var a=1;\n//# sourceMappingURL=data:application/json;base64,e30=").is_empty()
+        );
+        assert!(maps("//# sourceMappingURL=app.js.map\nvar a=1;").is_empty());
+    }
+
+    #[test]
+    fn a_source_maps_own_sources_are_parsed_and_third_party_code_is_not() {
+        let map = serde_json::json!({
+            "version": 3,
+            "sources": [
+                "webpack://app/./src/api/teams.ts",
+                "webpack://app/./src/views/Reports.jsx",
+                "webpack://app/./node_modules/axios/lib/core/Axios.js",
+                "webpack://app/webpack/bootstrap",
+            ],
+            "sourcesContent": [
+                "const API: string = '/api/v1';\nexport const members = (team: number) => fetch(`${API}/teams/${team}/members`);\nexport const rename = (team: number, name: string) => fetch(`${API}/teams/${team}`, {method: 'PATCH', body: JSON.stringify({name})});",
+                "export default () => <a href=\"/reports/annual\">Annual</a>;",
+                "fetch('/from/a/library')",
+                "var x = '/from/the/runtime'",
+            ],
+            "mappings": "AAAA",
+        })
+        .to_string();
+        let url = Url::parse("http://site.test/static/app.js.map").unwrap();
+        assert!(is_source_map(url.path(), "application/json", &map));
+        assert!(is_source_map("/x", "application/json; charset=utf-8", &map));
+        assert!(!is_source_map(
+            "/api/x",
+            "application/json",
+            r#"{"mappings": 1}"#
+        ));
+        assert!(!is_source_map("/geo.map", "text/plain", "not json"));
+        let found = source_map(&map, &url);
+        assert_eq!(paths(&found), ["/api/v1", "/reports/annual"]);
+        assert_eq!(found.templates, ["/api/v1/teams/{param}/members"]);
+        assert_eq!(found.actions.len(), 1);
+        assert_eq!(found.actions[0].method, "PATCH");
+        assert_eq!(found.actions[0].fields, ["name"]);
+        assert_eq!(
+            found.actions[0].url,
+            "http://site.test/api/v1/teams/%7Bparam%7D"
+        );
     }
 
     #[test]

@@ -559,6 +559,9 @@ fn discover_from(
     let declared = openapi == Some(&request.url);
     let more = if let Some(format) = openapi::looks_like(&text, path, content_type, declared) {
         openapi::discover(&text, format, &response.final_url)
+    } else if discover::is_source_map(path, content_type, &text) {
+        // The original sources a script's map holds: the code before it was minified.
+        discover::source_map(&text, &response.final_url)
     } else if response.is_html() {
         discover::html(&text, &response.final_url)
     } else if content_type.contains("javascript") || path.ends_with(".js") || path.ends_with(".mjs")

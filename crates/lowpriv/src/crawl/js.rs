@@ -51,7 +51,7 @@ use super::{Action, Discovery, Via, join, path_like};
 /// well under a second, and this bounds the arena (a few times the source) per script.
 pub const MAX_PARSE_BYTES: usize = 8 * 1024 * 1024;
 
-/// The deepest nesting parsed, as [`nesting`] counts it (brackets, and chains of operators,
+/// The deepest nesting parsed, as `nesting` counts it (brackets, and chains of operators,
 /// calls and members in one expression). The parser and the walk over its AST recurse once
 /// per level and have no stack guard of their own, so a hostile script of a million `(` or
 /// `a+a+…` must not reach them; real code, minified or not, stays in the hundreds.

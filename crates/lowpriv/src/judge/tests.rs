@@ -961,6 +961,7 @@ fn judge_actions(
         actions,
         write_probes: &probes,
         sources: &sources,
+        graphql: &crate::graphql::GraphqlReport::default(),
     };
     let health = RunHealth {
         identities: healthy(4),
@@ -1278,6 +1279,7 @@ fn a_write_probe_without_an_answer_leaves_the_run_incomplete_only_where_a_rule_s
             actions: &[],
             write_probes: &probes,
             sources: &sources,
+            graphql: &crate::graphql::GraphqlReport::default(),
         };
         let health = RunHealth {
             identities: healthy(4),

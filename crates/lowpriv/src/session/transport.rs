@@ -124,6 +124,21 @@ impl Session {
         self.send(Method::GET, url, None).await
     }
 
+    /// POSTs one GraphQL document (`{"query": ...}`) to the scenario's `[crawl] graphql`
+    /// endpoint, the only place it can go: the URL is the Site's, never the caller's, so the
+    /// opt-in alone decides where these POSTs land. Within the rate limit and the stop like
+    /// every request; never retried (a POST); a redirect off the origin is not followed.
+    /// Only the GraphQL stage calls it, with documents it wrote itself (queries only).
+    pub async fn post_graphql(&self, document: &str) -> Result<Response, FetchError> {
+        let Some(url) = self.site.graphql.clone() else {
+            return Err(FetchError::NotAllowed {
+                what: "a GraphQL POST without `[crawl] graphql`",
+            });
+        };
+        let body = serde_json::json!({ "query": document }).to_string();
+        self.send(Method::POST, &url, Some(Body::json(body))).await
+    }
+
     /// Sends one request; a POST body is only ever sent on the first hop (a 303 turns it into
     /// GET). GETs are retried after transient failures; POSTs never are.
     pub(crate) async fn send(

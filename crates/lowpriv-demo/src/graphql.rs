@@ -91,7 +91,10 @@ pub(crate) async fn graphql(
         .ok()
         .and_then(|v| v.get("query").and_then(Value::as_str).map(str::to_string));
     let Some(document) = document else {
-        return errors(StatusCode::BAD_REQUEST, "a JSON body with `query` is required");
+        return errors(
+            StatusCode::BAD_REQUEST,
+            "a JSON body with `query` is required",
+        );
     };
     let tokens = tokenize(&document);
     let operation = match tokens.first().map(String::as_str) {
@@ -329,7 +332,10 @@ fn validate(set: &[Selected], on: &str, pay: bool, lenient: bool) -> Result<(), 
         let ty = named(row.2);
         let scalar = SCALARS.contains(&ty);
         if scalar && !field.sub.is_empty() {
-            return Err(format!("Field \"{}\" must not have a selection", field.name));
+            return Err(format!(
+                "Field \"{}\" must not have a selection",
+                field.name
+            ));
         }
         if !scalar && field.sub.is_empty() {
             return Err(format!("Field \"{}\" must have a selection", field.name));

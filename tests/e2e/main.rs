@@ -16,6 +16,7 @@ mod django;
 mod examples;
 mod faults;
 mod fleet;
+mod graphql;
 mod holes;
 mod layers;
 mod leak_site;

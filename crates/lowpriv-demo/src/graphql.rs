@@ -141,6 +141,13 @@ pub(crate) async fn graphql(
     Json(json!({ "data": data })).into_response()
 }
 
+/// `POST /_bad/graphql-500`: a GraphQL endpoint that is down, for the test that such an
+/// endpoint makes a run inconclusive.
+pub(crate) async fn broken(State(site): State<SiteState>) -> Response {
+    Counters::bump(&site.stats.graphql_posts);
+    errors(StatusCode::INTERNAL_SERVER_ERROR, "resolver crashed")
+}
+
 fn errors(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "errors": [{ "message": message }] }))).into_response()
 }

@@ -43,6 +43,7 @@ pub(crate) fn router(
         .route("/team", get(team::team))
         .route("/team/compensation", post(team::adjust))
         .route("/graphql", post(graphql::graphql))
+        .route("/_bad/graphql-500", post(graphql::broken))
         .route("/go/partner", get(pages::go_partner))
         .route("/healthz", get(api::healthz))
         .route("/robots.txt", get(api::robots))

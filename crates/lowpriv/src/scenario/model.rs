@@ -217,6 +217,7 @@ pub const FINDING_KINDS: &[&str] = &[
     "action-exposure",
     "forbidden-action",
     "unauthorized-write",
+    "graphql-schema-wider",
     "review-overdue",
     "site-expired",
     "login-failed",

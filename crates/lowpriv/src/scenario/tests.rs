@@ -1130,8 +1130,8 @@ fn demo_scenario_parses() {
     assert_eq!(s.sources[0].logins.len(), 4, "every identity but anonymous");
     assert!(matches!(s.expects[2].rule, ExpectRule::Actions { .. }));
     assert_eq!((s.expects[0].index, s.expects[1].index), (0, 1));
-    assert_eq!(s.expects[0].location.line, 108);
-    assert_eq!(s.data[0].location.line, 74);
+    assert_eq!(s.expects[0].location.line, 110);
+    assert_eq!(s.data[0].location.line, 76);
 }
 
 #[test]

@@ -417,7 +417,7 @@ fn select(value: &Value, set: &[Selected]) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::graphql::{parse, tokenize, validate};
 
     #[test]
     fn the_generated_shape_parses() {

@@ -95,7 +95,6 @@ impl FindingKind {
             | FindingKind::SecretExposed
             | FindingKind::CrossIdentityData
             | FindingKind::InvertedPrivilege
-            | FindingKind::GraphqlSchemaWider
             | FindingKind::ReviewOverdue
             | FindingKind::SiteExpired => true,
             FindingKind::RuleViolation
@@ -104,6 +103,8 @@ impl FindingKind {
             | FindingKind::ActionExposure
             | FindingKind::ForbiddenAction
             | FindingKind::UnauthorizedWrite
+            // Only with `[crawl] graphql`: a Site without the opt-in was not checked for it.
+            | FindingKind::GraphqlSchemaWider
             | FindingKind::LoginFailed
             | FindingKind::Inconclusive => false,
         }

@@ -533,6 +533,44 @@ mod tests {
     use super::*;
 
     #[test]
+    fn without_the_opt_in_nothing_is_posted_and_the_stage_sends_nothing() {
+        let scenario = crate::scenario::parse(
+            "[site]\nname = \"t\"\nbase_url = \"http://127.0.0.1:9\"\n\n[[identity]]\nname = \"anon\"\ntier = \"external\"\n",
+            std::path::Path::new("t.toml"),
+            &|_: &str| None,
+        )
+        .unwrap();
+        let site = crate::session::SiteContext::new(&scenario, crate::stop::Stop::new());
+        assert!(site.graphql.is_none());
+        let session = Arc::new(Session::new(scenario.identities[0].clone(), site).unwrap());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let refused = runtime.block_on(session.post_graphql("query { x }"));
+        assert!(
+            matches!(refused, Err(FetchError::NotAllowed { .. })),
+            "{refused:?}"
+        );
+        struct Nothing;
+        impl Observe for Nothing {
+            type Output = ();
+            fn observe(
+                &self,
+                _: &crate::scenario::Identity,
+                _: &Request,
+                _: &Result<Response, FetchError>,
+                _: bool,
+            ) {
+                panic!("nothing may be observed without the opt-in");
+            }
+        }
+        let log = runtime.block_on(run(&[session], &scenario, Arc::new(Nothing)));
+        assert!(log.report.is_off());
+        assert_eq!(log.observations, vec![Vec::new()]);
+    }
+
+    #[test]
     fn each_field_is_its_own_row() {
         let endpoint = Url::parse("http://127.0.0.1:1/graphql").unwrap();
         let employees = row_url(&endpoint, "employees");

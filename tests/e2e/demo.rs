@@ -50,6 +50,17 @@ fn demo_reports_every_planted_flaw_and_nothing_on_correct_endpoints() {
         // The team page reads the HR API with its service token; the form is shown to all.
         ("source-bypass", "carol", "/team"),
         ("action-exposure", "carol", "/team/compensation"),
+        // The GraphQL Employee resolver answers the pay fields carol's schema hides.
+        (
+            "data-exposure",
+            "carol",
+            "/graphql?query.employees={query.employees}",
+        ),
+        (
+            "data-exposure",
+            "carol",
+            "/graphql?query.employee={query.employee}",
+        ),
     ];
     for (kind, identity, template) in expected {
         assert!(
@@ -165,6 +176,7 @@ fn demo_reports_every_planted_flaw_and_nothing_on_correct_endpoints() {
         "anonymous /static/app.js sees db-password",
         "dave /data/employees.csv allowed",
         "carol /data/employees.csv sees alice-private",
+        "carol /graphql?query.employees={query.employees} sees salary",
     ] {
         assert!(
             widening.contains(&expected.to_string()),
@@ -257,6 +269,22 @@ fn demo_fixed_passes_over_a_matrix_it_really_observed() {
         ("dave", "/data/employees.csv", "denied"),
         ("carol", "/data/projects", "allowed"),
         ("dave", "/data", "denied"),
+        // The GraphQL rows: generated queries, each answered as every identity.
+        (
+            "bob",
+            "/graphql?query.employees={query.employees}",
+            "allowed",
+        ),
+        (
+            "dave",
+            "/graphql?query.employees={query.employees}",
+            "denied",
+        ),
+        (
+            "anonymous",
+            "/graphql?query.payroll={query.payroll}",
+            "denied",
+        ),
     ] {
         let got = outcomes(&report, identity, template);
         assert!(

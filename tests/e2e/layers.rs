@@ -17,9 +17,9 @@ use std::path::{Path, PathBuf};
 use crate::common::*;
 
 /// The stages in pipeline order; a file may import its own stage and earlier ones.
-const ORDER: [&str; 17] = [
-    "base", "scenario", "session", "crawl", "replay", "probe", "observe", "source", "judge",
-    "snapshot", "verdict", "result", "report", "run", "fleet", "init", "lib",
+const ORDER: [&str; 18] = [
+    "base", "scenario", "session", "crawl", "replay", "graphql", "probe", "observe", "source",
+    "judge", "snapshot", "verdict", "result", "report", "run", "fleet", "init", "lib",
 ];
 
 /// Shared helpers: importable by every stage, importing none.

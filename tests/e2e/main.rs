@@ -17,6 +17,7 @@ mod django;
 mod examples;
 mod faults;
 mod fleet;
+mod graphql;
 mod holes;
 mod init;
 mod layers;

@@ -440,9 +440,9 @@ fn junit_failures_are_the_groups_at_or_above_fail_on() {
         "site-expired",
         "logins",
         "snapshot",
-        "[[expect]] scenarios/demo.toml:108:1 access",
-        "[[expect]] scenarios/demo.toml:112:1 data salary",
-        "[[expect]] scenarios/demo.toml:117:1 actions write",
+        "[[expect]] scenarios/demo.toml:110:1 access",
+        "[[expect]] scenarios/demo.toml:114:1 data salary",
+        "[[expect]] scenarios/demo.toml:119:1 actions write",
         "source-bypass",
     ] {
         assert!(classnames.contains(&check), "{check} in {classnames:?}");
@@ -599,7 +599,7 @@ fn sarif_validates_against_the_schema_and_fingerprints_are_stable() {
         .unwrap();
     assert_eq!(
         rule["locations"][0]["physicalLocation"]["region"]["startLine"],
-        108
+        110
     );
     let leak = results
         .iter()

@@ -33,6 +33,9 @@ pub struct DemoConfig {
     /// alice's form and JSON logins also ask for a TOTP code (`otp`) from
     /// [`crate::ALICE_TOTP_SEED`], the current 30-second step's or the one before.
     pub alice_totp: bool,
+    /// `POST /graphql` answers introspection (on by default); off, it answers `errors` and
+    /// no `__schema`, as production servers often do.
+    pub graphql_introspection: bool,
 }
 
 /// Deterministic faults: every Nth request (counted over the whole Site, the login form and
@@ -86,6 +89,9 @@ pub enum Flaw {
     /// `/team` shows the "adjust compensation" form to every team member, and
     /// `POST /team/compensation` checks login, not role.
     CompensationWrite,
+    /// `POST /graphql`: the schema hides `Employee`'s pay fields from employees,
+    /// but the resolver answers them when asked.
+    GraphqlPayFields,
 }
 
 impl Default for DemoConfig {
@@ -99,6 +105,7 @@ impl Default for DemoConfig {
             data_browser: true,
             passwords: BTreeMap::new(),
             alice_totp: false,
+            graphql_introspection: true,
         }
     }
 }

@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 
 use crate::config::DemoConfig;
 use crate::state::{Counters, Site};
-use crate::{api, auth, browser, chaos, hostile, pages, team, watch};
+use crate::{api, auth, browser, chaos, graphql, hostile, pages, team, watch};
 
 pub(crate) fn router(
     config: DemoConfig,
@@ -42,6 +42,8 @@ pub(crate) fn router(
         .route("/hr/employees", get(pages::hr_employees))
         .route("/team", get(team::team))
         .route("/team/compensation", post(team::adjust))
+        .route("/graphql", post(graphql::graphql))
+        .route("/_bad/graphql-500", post(graphql::broken))
         .route("/go/partner", get(pages::go_partner))
         .route("/healthz", get(api::healthz))
         .route("/robots.txt", get(api::robots))

@@ -29,6 +29,8 @@ pub(crate) struct Site {
     pub(crate) data_browser: bool,
     /// alice's logins also need her TOTP code (`DemoConfig::alice_totp`).
     pub(crate) alice_totp: bool,
+    /// `POST /graphql` answers introspection (`DemoConfig::graphql_introspection`).
+    pub(crate) graphql_introspection: bool,
     /// The data browser's tables, in index order; empty when it is off.
     pub(crate) tables: Vec<Table>,
     pub(crate) foreign_url: url::Url,
@@ -121,6 +123,7 @@ impl Site {
             employees,
             data_browser: config.data_browser,
             alice_totp: config.alice_totp,
+            graphql_introspection: config.graphql_introspection,
             tables,
             foreign_url,
             hr_url,
@@ -364,6 +367,18 @@ pub struct DemoStats {
     /// empty one, so this must stay 0 when lowpriv runs.
     #[serde(default)]
     pub write_nonempty_bodies: u64,
+    /// `POST /graphql` requests, whoever sent them.
+    #[serde(default)]
+    pub graphql_posts: u64,
+    /// Of those, introspection queries (a query naming `__schema`).
+    #[serde(default)]
+    pub graphql_introspections: u64,
+    /// Of those, other queries.
+    #[serde(default)]
+    pub graphql_queries: u64,
+    /// Of those, mutations and subscriptions (never executed): must stay 0 when lowpriv runs.
+    #[serde(default)]
+    pub graphql_mutations: u64,
 }
 
 /// Live counters shared by both origins; `DemoStats` is their snapshot.
@@ -389,6 +404,10 @@ pub(crate) struct Counters {
     pub(crate) write_requests: AtomicU64,
     pub(crate) write_requests_by: Mutex<BTreeMap<String, u64>>,
     pub(crate) write_nonempty_bodies: AtomicU64,
+    pub(crate) graphql_posts: AtomicU64,
+    pub(crate) graphql_introspections: AtomicU64,
+    pub(crate) graphql_queries: AtomicU64,
+    pub(crate) graphql_mutations: AtomicU64,
     /// The wall-clock second being counted and its requests so far.
     second: Mutex<(u64, u64)>,
     max_requests_per_second: AtomicU64,
@@ -450,6 +469,10 @@ impl Counters {
             write_requests: self.write_requests.load(Ordering::Relaxed),
             write_requests_by: lock(&self.write_requests_by).clone(),
             write_nonempty_bodies: self.write_nonempty_bodies.load(Ordering::Relaxed),
+            graphql_posts: self.graphql_posts.load(Ordering::Relaxed),
+            graphql_introspections: self.graphql_introspections.load(Ordering::Relaxed),
+            graphql_queries: self.graphql_queries.load(Ordering::Relaxed),
+            graphql_mutations: self.graphql_mutations.load(Ordering::Relaxed),
         }
     }
 }

@@ -4,7 +4,7 @@
 //! `tests/e2e/layers.rs`, keeps it so):
 //!
 //! ```text
-//! scenario ─► session ─► crawl ─► replay ─► observe ─► judge ─► snapshot ─► verdict ─► report
+//! scenario ─► session ─► crawl ─► replay ─► graphql ─► observe ─► judge ─► snapshot ─► verdict ─► report
 //! ```
 //!
 //! [`run()`] (in `run.rs`) reads as that pipeline, one call per stage:
@@ -16,6 +16,7 @@
 //! | [`session`] | [`session::open_all`] | one HTTP client, cookie jar and proven login per identity |
 //! | [`crawl`] | [`crawl::run`] | [`crawl::CrawlMap`]: per identity, what a bounded frontier found (HTML, JS, OpenAPI) |
 //! | [`replay`] | [`replay::run`] | [`replay::ReplayLog`]: every request some identity found, sent as every other |
+//! | [`graphql`] | [`graphql::run`] | [`graphql::GraphqlLog`]: opt-in, each identity's schema, the diff, and generated queries sent as every identity |
 //! | [`probe`] | [`probe::run`] | [`probe::WriteProbes`]: opt-in, each action in `write_scope` sent with an empty body as every identity |
 //! | [`observe`] | [`observe::collect`] | [`observe::Observations`]: outcome, data classes, fingerprint per (identity, request), sorted |
 //! | [`source`] | [`source::run`] | [`source::SourceLog`]: each `[[source]]` probed as each identity, with its own login there |
@@ -39,6 +40,7 @@
 
 pub mod crawl;
 pub mod fleet;
+pub mod graphql;
 pub mod init;
 pub mod judge;
 pub mod observe;

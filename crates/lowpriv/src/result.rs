@@ -39,6 +39,10 @@ pub struct RunResult {
     pub action_matrix: ActionMatrix,
     /// Each `[[source]]` probed as each identity; empty without sources.
     pub sources: Vec<crate::source::SourceProbes>,
+    /// `[crawl] graphql`: each identity's introspection, the schema diff and the generated
+    /// queries (their answers are cells in `observations`); absent without the opt-in.
+    #[serde(skip_serializing_if = "crate::graphql::GraphqlReport::is_off")]
+    pub graphql: crate::graphql::GraphqlReport,
     /// The scenario's `[[expect]]` entries, so every format can list the ones that held too.
     pub expectations: Vec<ExpectationReport>,
     /// Every finding, one per identity and URL (the complete list).
@@ -348,6 +352,7 @@ pub(crate) struct Parts {
     /// Built by the run before the snapshot check ([`ActionMatrix::build`]).
     pub action_matrix: ActionMatrix,
     pub sources: crate::source::SourceLog,
+    pub graphql: crate::graphql::GraphqlReport,
     pub observations: crate::observe::Observations,
     pub exposure: Matrix,
     pub judgement: crate::judge::Judgement,
@@ -371,6 +376,7 @@ impl RunResult {
             write_probes,
             action_matrix,
             sources,
+            graphql,
             observations,
             exposure,
             judgement,
@@ -423,6 +429,7 @@ impl RunResult {
             write_probes,
             action_matrix,
             sources: sources.sources,
+            graphql,
             expectations: scenario
                 .expects
                 .iter()

@@ -1,7 +1,7 @@
 //! The pipeline, one call per stage: read as the crate's plot.
 //!
 //! scenario (given) → approved snapshot (read and validated before any request) → sessions →
-//! crawl map → replay log → observations → judgement → snapshot comparison → verdict →
+//! crawl map → replay log → GraphQL queries (opt-in) → write probes (opt-in) → observations → judgement → snapshot comparison → verdict →
 //! [`RunResult`]. Each stage returns its own type; none reaches into a later one.
 
 use std::sync::Arc;
@@ -101,6 +101,10 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
         &progress,
     )
     .await;
+    if scenario.crawl.graphql.is_some() {
+        progress.stage("querying graphql");
+    }
+    let graphql = crate::graphql::run(&sessions, scenario, observer.clone()).await;
     if scenario.crawl.probe_writes {
         progress.stage("probing writes");
     }
@@ -116,6 +120,33 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
     let sources = crate::source::run(scenario, &stop).await;
     progress.stage("judging");
     let identities = identity_reports(&sessions, &crawled, &replayed);
+    // The generated queries are the GraphQL endpoint's own replay: their cells join the
+    // replay's, so they are finalized, sorted and judged with every other answer.
+    let mut replayed = replayed;
+    // Provenance of a generated query: the first identity, in scenario order, whose schema
+    // has its field (the rest were sent it as a replay).
+    let mut first_shown: std::collections::BTreeMap<String, String> = Default::default();
+    for queried in &graphql.observations {
+        for (_, obs) in queried {
+            if obs.shown {
+                first_shown
+                    .entry(obs.url.clone())
+                    .or_insert_with(|| obs.identity.clone());
+            }
+        }
+    }
+    for (replays, queried) in replayed.identities.iter_mut().zip(graphql.observations) {
+        replays
+            .replayed
+            .extend(queried.into_iter().map(|(request, mut obs)| {
+                obs.found = first_shown.get(&obs.url).map(|by| observe::Found {
+                    via: crawl::Via::Graphql,
+                    by: by.clone(),
+                });
+                (request, obs)
+            }));
+    }
+    let graphql = graphql.report;
     let observations = observe::collect(scenario, &sessions, &crawled, replayed);
 
     let health = RunHealth {
@@ -148,6 +179,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
         actions: &observations.actions,
         write_probes: &write_probes,
         sources: &sources,
+        graphql: &graphql,
     };
     let judgement = judge::evaluate_all(judged, &health, &evidence, today);
     if let Some(task) = deadline {
@@ -202,6 +234,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
             write_probes,
             action_matrix,
             sources,
+            graphql,
             observations,
             exposure,
             judgement,

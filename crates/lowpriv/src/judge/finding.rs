@@ -58,6 +58,7 @@ pub enum FindingKind {
     ActionExposure,
     ForbiddenAction,
     UnauthorizedWrite,
+    GraphqlSchemaWider,
     ReviewOverdue,
     SiteExpired,
     LoginFailed,
@@ -66,7 +67,7 @@ pub enum FindingKind {
 
 impl FindingKind {
     /// Every kind, in the order reports list them (SARIF's rules array).
-    pub const ALL: [FindingKind; 15] = [
+    pub const ALL: [FindingKind; 16] = [
         FindingKind::RuleViolation,
         FindingKind::DataExposure,
         FindingKind::AudienceLeak,
@@ -78,6 +79,7 @@ impl FindingKind {
         FindingKind::ActionExposure,
         FindingKind::ForbiddenAction,
         FindingKind::UnauthorizedWrite,
+        FindingKind::GraphqlSchemaWider,
         FindingKind::ReviewOverdue,
         FindingKind::SiteExpired,
         FindingKind::LoginFailed,
@@ -101,6 +103,8 @@ impl FindingKind {
             | FindingKind::ActionExposure
             | FindingKind::ForbiddenAction
             | FindingKind::UnauthorizedWrite
+            // Only with `[crawl] graphql`: a Site without the opt-in was not checked for it.
+            | FindingKind::GraphqlSchemaWider
             | FindingKind::LoginFailed
             | FindingKind::Inconclusive => false,
         }
@@ -119,6 +123,7 @@ impl FindingKind {
             FindingKind::ActionExposure => "action-exposure",
             FindingKind::ForbiddenAction => "forbidden-action",
             FindingKind::UnauthorizedWrite => "unauthorized-write",
+            FindingKind::GraphqlSchemaWider => "graphql-schema-wider",
             FindingKind::ReviewOverdue => "review-overdue",
             FindingKind::SiteExpired => "site-expired",
             FindingKind::LoginFailed => "login-failed",
@@ -140,6 +145,7 @@ impl FindingKind {
             | FindingKind::Inconclusive => Severity::High,
             FindingKind::UnlinkedReachable
             | FindingKind::InvertedPrivilege
+            | FindingKind::GraphqlSchemaWider
             | FindingKind::ActionExposure => Severity::Medium,
             FindingKind::ReviewOverdue => Severity::Low,
         }

@@ -92,6 +92,7 @@ fn data_is_the_cause(kind: FindingKind) -> bool {
         | FindingKind::ActionExposure
         | FindingKind::ForbiddenAction
         | FindingKind::UnauthorizedWrite
+        | FindingKind::GraphqlSchemaWider
         | FindingKind::ReviewOverdue
         | FindingKind::SiteExpired
         | FindingKind::LoginFailed

@@ -14,7 +14,8 @@
 //! One file per check: `declared.rs` (access and data rules, the audience, canaries),
 //! `secrets.rs`, `heuristics.rs`, `governance.rs` (review and expiry dates), `health.rs` (what
 //! hid part of the matrix), `source.rs` (what each `[[source]]` gives each identity),
-//! `actions.rs` (actions shown and write probes). A new check is a function there, called
+//! `actions.rs` (actions shown and write probes), `graphql.rs` (the schemas each identity
+//! was told about). A new check is a function there, called
 //! from [`evaluate_all`].
 
 pub(crate) mod actions;
@@ -22,6 +23,7 @@ mod context;
 mod declared;
 mod finding;
 mod governance;
+mod graphql;
 mod group;
 mod health;
 mod heuristics;
@@ -38,6 +40,7 @@ pub use finding::{Accepted, Finding, FindingKind, Severity};
 pub use group::{FindingGroup, group};
 pub use preview::{AudiencePreview, PreviewIdentity, PreviewReach, audience_preview};
 
+use crate::graphql::GraphqlReport;
 use crate::observe::{ActionSeen, Observation, Outcome};
 use crate::probe::WriteProbes;
 use crate::scenario::Scenario;
@@ -93,6 +96,8 @@ pub struct Evidence<'a> {
     pub write_probes: &'a WriteProbes,
     /// Each `[[source]]`, probed as each identity.
     pub sources: &'a SourceLog,
+    /// `[crawl] graphql`: the schemas each identity was told about and what failed.
+    pub graphql: &'a GraphqlReport,
 }
 
 /// Runs every check on the Site's answers alone (no actions, write probes or sources).
@@ -103,11 +108,13 @@ pub fn evaluate(
     today: jiff::civil::Date,
 ) -> Judgement {
     let (probes, sources) = (WriteProbes::default(), SourceLog::default());
+    let graphql = GraphqlReport::default();
     let evidence = Evidence {
         observations,
         actions: &[],
         write_probes: &probes,
         sources: &sources,
+        graphql: &graphql,
     };
     evaluate_all(scenario, health, &evidence, today)
 }
@@ -158,6 +165,8 @@ pub fn evaluate_all(
     findings.extend(actions::check(&ctx, evidence));
     incomplete.extend(actions::incomplete(&ctx, evidence));
     findings.extend(governance::check(&ctx, observations, today));
+    findings.extend(graphql::check(&ctx, evidence.graphql));
+    incomplete.extend(graphql::incomplete(evidence.graphql));
 
     findings.sort_by(|a, b| {
         b.severity

@@ -401,6 +401,7 @@ visible_to = ["bob"]
             actions: &[],
             write_probes: &probes,
             sources,
+            graphql: &crate::graphql::GraphqlReport::default(),
         };
         check(&ctx, &evidence)
     }

@@ -972,6 +972,7 @@ fn judge_actions(
         actions,
         write_probes: &probes,
         sources: &sources,
+        graphql: &crate::graphql::GraphqlReport::default(),
     };
     let health = RunHealth {
         identities: healthy(4),
@@ -1289,6 +1290,7 @@ fn a_write_probe_without_an_answer_leaves_the_run_incomplete_only_where_a_rule_s
             actions: &[],
             write_probes: &probes,
             sources: &sources,
+            graphql: &crate::graphql::GraphqlReport::default(),
         };
         let health = RunHealth {
             identities: healthy(4),
@@ -1314,4 +1316,104 @@ fn a_write_probe_without_an_answer_leaves_the_run_incomplete_only_where_a_rule_s
         "{:?}",
         uncovered.incomplete
     );
+}
+
+/// The GraphQL findings and incomplete reasons of the baseline plus this report.
+fn judge_graphql(report: &crate::graphql::GraphqlReport) -> (Vec<Finding>, Vec<String>) {
+    let s = scenario();
+    let observations = baseline();
+    let (probes, sources) = (
+        crate::probe::WriteProbes::default(),
+        crate::source::SourceLog::default(),
+    );
+    let evidence = Evidence {
+        observations: &observations,
+        actions: &[],
+        write_probes: &probes,
+        sources: &sources,
+        graphql: report,
+    };
+    let health = RunHealth {
+        identities: healthy(4),
+        stopped: None,
+    };
+    let judged = evaluate_all(&s, &health, &evidence, jiff::civil::date(2026, 1, 15));
+    let findings = judged
+        .findings
+        .into_iter()
+        .filter(|f| f.kind == FindingKind::GraphqlSchemaWider)
+        .collect();
+    (findings, judged.incomplete)
+}
+
+fn schema_diff(identity: &str, other: &str) -> crate::graphql::SchemaDifference {
+    crate::graphql::SchemaDifference {
+        identity: identity.to_string(),
+        other: other.to_string(),
+        only_in_identity: vec![
+            "field Employee.salary".to_string(),
+            "type Compensation".to_string(),
+        ],
+    }
+}
+
+#[test]
+fn a_less_privileged_identitys_wider_graphql_schema_fires_and_the_plain_diff_stays_silent() {
+    let report = |diff| crate::graphql::GraphqlReport {
+        endpoint: Some("/graphql".to_string()),
+        diff,
+        ..Default::default()
+    };
+    // bob includes carol (declared): carol told about more than bob is the finding.
+    let (fired, incomplete) = judge_graphql(&report(vec![schema_diff("carol", "bob")]));
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    let finding = &fired[0];
+    assert_eq!(finding.severity, Severity::Medium);
+    assert_eq!(finding.identity.as_deref(), Some("carol"));
+    assert_eq!(finding.template.as_deref(), Some("/graphql"));
+    assert_eq!(finding.url.as_deref(), Some("http://site.test/graphql"));
+    assert!(
+        finding.detail.contains("field Employee.salary")
+            && finding.detail.contains("bob includes carol"),
+        "{}",
+        finding.detail
+    );
+    assert!(incomplete.is_empty(), "{incomplete:?}");
+    // The same shape, silent: the more privileged told about more (the plain diff), and a
+    // pair the order does not rank (alice includes nobody by declaration).
+    for (identity, other) in [("bob", "carol"), ("carol", "alice"), ("alice", "carol")] {
+        let (silent, _) = judge_graphql(&report(vec![schema_diff(identity, other)]));
+        assert!(silent.is_empty(), "{identity} over {other}: {silent:?}");
+    }
+    // Without the opt-in there is nothing to judge.
+    let (off, _) = judge_graphql(&crate::graphql::GraphqlReport {
+        diff: vec![schema_diff("carol", "bob")],
+        ..Default::default()
+    });
+    assert!(off.is_empty());
+}
+
+#[test]
+fn a_graphql_endpoint_that_failed_is_a_reason_the_run_is_incomplete() {
+    let failed = crate::graphql::GraphqlReport {
+        endpoint: Some("/graphql".to_string()),
+        failures: vec![
+            "graphql: the introspection as `carol` got no usable answer (500: server error)"
+                .to_string(),
+        ],
+        ..Default::default()
+    };
+    let (_, incomplete) = judge_graphql(&failed);
+    assert!(
+        incomplete
+            .iter()
+            .any(|r| r.contains("introspection as `carol`")),
+        "{incomplete:?}"
+    );
+    // Introspection turned off is reported by the stage, not a failure: nothing incomplete.
+    let disabled = crate::graphql::GraphqlReport {
+        endpoint: Some("/graphql".to_string()),
+        ..Default::default()
+    };
+    assert!(judge_graphql(&disabled).1.is_empty());
 }

@@ -90,7 +90,9 @@ pub fn collect(
         }
     }
     for obs in &mut observations {
-        obs.found = found.get(&obs.url).cloned();
+        if let Some(first) = found.get(&obs.url) {
+            obs.found = Some(first.clone());
+        }
     }
     drop(found);
     // The Site's own route templates (OpenAPI paths) name the rows where they fit, and the

@@ -230,6 +230,7 @@ pub fn result(rich: bool) -> RunResult {
         actions: &actions,
         write_probes: &write_probes,
         sources: &sources,
+        graphql: &crate::graphql::GraphqlReport::default(),
     };
     let judgement = judge::evaluate_all(
         &scenario,
@@ -254,6 +255,7 @@ pub fn result(rich: bool) -> RunResult {
             write_probes,
             action_matrix,
             sources,
+            graphql: crate::graphql::GraphqlReport::default(),
             observations: Observations {
                 all,
                 actions,

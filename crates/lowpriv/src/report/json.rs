@@ -32,6 +32,17 @@
 //!                "observations": [{"identity": "carol", "method": "GET",
 //!                                  "url": "http://127.0.0.1:8081/employees", "outcome": "allowed",
 //!                                  "data": {"email": {…}}, …}]}],
+//!   "graphql": {"endpoint": "/graphql",
+//!               "introspection": [{"identity": "carol", "state": "schema", "status": 200,
+//!                                  "reason": "200", "types": 3, "fields": 9}, …],
+//!               "diff": [{"identity": "bob", "other": "carol",
+//!                         "only_in_identity": ["field Employee.salary", "type Compensation"]}],
+//!               "queries": [{"field": "employees", "document": "query { employees { id name } }",
+//!                            "url": "http://…/graphql?query.employees=",
+//!                            "template": "/graphql?query.employees={query.employees}",
+//!                            "via": "graphql", "shown_to": ["carol", "bob"],
+//!                            "answers": [{"identity": "carol", "status": 200, "answer": "data"}]}],
+//!               "not_queried": [], "failures": []},
 //!   "expectations": [{"location": "scenarios/demo.toml:120:1", "kind": "actions",
 //!                     "paths": ["/team/compensation"], "allow": ["alice", "bob"],
 //!                     "action_kind": "write"}],
@@ -49,6 +60,8 @@
 //!               "duration_ms": 812}
 //! }
 //! ```
+//!
+//! `graphql` is left out unless the scenario sets `[crawl] graphql`.
 //!
 //! `findings` is the complete list: one per identity and URL. `groups` holds the same
 //! findings by cause (`judge::group`): one per kind, rule, data class (for the kinds about a

@@ -118,6 +118,7 @@ pub fn render(result: &RunResult) -> String {
     );
     render_actions(result, &CellTones::new(super::groups(result)), &mut out);
     render_sources(result, &mut out);
+    render_graphql(result, &mut out);
     render_findings(result, &mut out);
     render_snapshot(result, &mut out);
     render_preview(result, &mut out);
@@ -253,6 +254,41 @@ fn render_sources(result: &RunResult, out: &mut String) {
             }
             out.push('\n');
         }
+    }
+}
+
+fn render_graphql(result: &RunResult, out: &mut String) {
+    let Some(view) = super::graphql_view(result) else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "\n### GraphQL · `POST {}`\n\nEach identity's schema; each generated query is a row of the matrix.\n",
+        escape(&view.endpoint)
+    );
+    for line in &view.introspection {
+        let _ = writeln!(out, "- introspection {}", escape(line));
+    }
+    if view.diff.is_empty() {
+        out.push_str("- schema diff: every schema that came back is the same\n");
+    }
+    for (heading, elements) in &view.diff {
+        let _ = writeln!(out, "- {}: {}", escape(heading), escape(elements));
+    }
+    if !view.queries.is_empty() {
+        out.push_str("\n| field | query | answers |\n|---|---|---|\n");
+        for (field, document, answers) in &view.queries {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                escape(field),
+                escape(document),
+                escape(answers)
+            );
+        }
+    }
+    for (field, why) in &view.not_queried {
+        let _ = writeln!(out, "- {}: not queried, {}", escape(field), escape(why));
     }
 }
 

@@ -187,6 +187,78 @@ pub fn not_probed(result: &RunResult) -> Vec<String> {
         .collect()
 }
 
+/// The `graphql` section laid out for the terminal and Markdown (the HTML template reads
+/// `r.graphql` itself): one line per identity's introspection, per schema difference, per
+/// generated query (its answers in session order) and per field not queried.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GraphqlView {
+    pub endpoint: String,
+    /// `carol: schema (3 types, 9 fields)`, `dave: refused (403)`.
+    pub introspection: Vec<String>,
+    /// (`bob has, carol has not (11)`, the elements joined).
+    pub diff: Vec<(String, String)>,
+    /// (field, document, `anonymous refused · carol data · ...`).
+    pub queries: Vec<(String, String, String)>,
+    /// (field, why not).
+    pub not_queried: Vec<(String, String)>,
+}
+
+/// The `graphql` section as lines; `None` when the scenario did not opt in.
+pub fn graphql_view(result: &RunResult) -> Option<GraphqlView> {
+    let report = &result.graphql;
+    let endpoint = report.endpoint.clone()?;
+    let introspection = report
+        .introspection
+        .iter()
+        .map(|i| match i.state {
+            crate::graphql::IntrospectionState::Schema => format!(
+                "{}: schema ({} types, {} fields)",
+                i.identity, i.types, i.fields
+            ),
+            state => format!("{}: {} ({})", i.identity, state.as_str(), i.reason),
+        })
+        .collect();
+    let diff = report
+        .diff
+        .iter()
+        .map(|d| {
+            (
+                format!(
+                    "{} has, {} has not ({})",
+                    d.identity,
+                    d.other,
+                    d.only_in_identity.len()
+                ),
+                d.only_in_identity.join(", "),
+            )
+        })
+        .collect();
+    let queries = report
+        .queries
+        .iter()
+        .map(|q| {
+            let answers: Vec<String> = q
+                .answers
+                .iter()
+                .map(|a| format!("{} {}", a.identity, a.answer))
+                .collect();
+            (q.field.clone(), q.document.clone(), answers.join(" · "))
+        })
+        .collect();
+    let not_queried = report
+        .not_queried
+        .iter()
+        .map(|n| (n.field.clone(), n.reason.clone()))
+        .collect();
+    Some(GraphqlView {
+        endpoint,
+        introspection,
+        diff,
+        queries,
+        not_queried,
+    })
+}
+
 /// One `[[source]]` laid out for a table: a row per identity (scenario order), a column per
 /// probe (file order).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -94,6 +94,10 @@ fn describe(kind: FindingKind) -> (&'static str, &'static str) {
             "An identity not admitted to an action got past its authorization check",
             "A write probe (an empty body) was answered 400/422 (or 2xx), not 401/403, while another identity's probe of the same action was refused: the endpoint checks who asks, let this identity through, and only the body stopped it. A valid body would have been acted on. When every identity gets 400/422 the endpoint validates before it authorizes and no finding is raised. Add the missing authorization check.",
         ),
+        FindingKind::GraphqlSchemaWider => (
+            "A less privileged identity's GraphQL schema has what a more privileged one's has not",
+            "Introspection as each identity ([crawl] graphql) told this identity about types, fields or root operations that an identity including it was not told about: one of the two schemas is not the one its role should get. Check the schema each role is served, and that the resolvers behind the extra elements check who asks.",
+        ),
         FindingKind::ReviewOverdue => (
             "The Site's access review is overdue",
             "site.last_review plus site.review_every_days is in the past: review who can see what and update last_review.",

@@ -61,6 +61,10 @@ pub fn render(result: &RunResult, style: Style) -> String {
         out.push('\n');
         render_sources(result, style, &mut out);
     }
+    if let Some(view) = super::graphql_view(result) {
+        out.push('\n');
+        render_graphql(&view, style, &mut out);
+    }
     out.push('\n');
     render_findings(result, style, &mut out);
     if result.audience_preview.is_some() {
@@ -290,6 +294,32 @@ pub fn render_sources(result: &RunResult, style: Style, out: &mut String) {
             }
             let _ = writeln!(out, "{}", line.trim_end());
         }
+    }
+}
+
+pub fn render_graphql(view: &super::GraphqlView, style: Style, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "{} · POST {}  (each identity's schema; generated queries are rows of the matrix)",
+        style.paint("1", "GraphQL"),
+        view.endpoint
+    );
+    let _ = writeln!(out, "  introspection: {}", view.introspection.join(" · "));
+    if view.diff.is_empty() {
+        let _ = writeln!(
+            out,
+            "  schema diff: every schema that came back is the same"
+        );
+    }
+    for (heading, elements) in &view.diff {
+        let _ = writeln!(out, "  {heading}: {elements}");
+    }
+    for (field, document, answers) in &view.queries {
+        let _ = writeln!(out, "  {} {document}", style.paint("1", field));
+        let _ = writeln!(out, "    {}", style.paint("2", answers));
+    }
+    for (field, why) in &view.not_queried {
+        let _ = writeln!(out, "  {field}: not queried, {why}");
     }
 }
 

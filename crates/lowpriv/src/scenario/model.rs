@@ -217,6 +217,7 @@ pub const FINDING_KINDS: &[&str] = &[
     "action-exposure",
     "forbidden-action",
     "unauthorized-write",
+    "graphql-schema-wider",
     "review-overdue",
     "site-expired",
     "login-failed",
@@ -316,6 +317,11 @@ pub struct CrawlConfig {
     /// Path globs, added to the built-in destructive defaults. Default empty.
     pub exclude: PathGlobs,
     pub openapi: Option<String>,
+    /// `graphql = "/graphql"`: the Site's GraphQL endpoint (a same-origin path). Setting it is
+    /// what allows lowpriv's read-only POSTs there: the introspection query and generated
+    /// queries of root query fields, as every identity; never a mutation or a subscription.
+    /// Default none: nothing is ever POSTed to it.
+    pub graphql: Option<String>,
     /// Default 8.
     pub max_depth: u32,
     /// Per identity. Default 5000.
@@ -439,6 +445,7 @@ impl Default for CrawlConfig {
             scope: PathGlobs::every_path(),
             exclude: PathGlobs::empty(),
             openapi: None,
+            graphql: None,
             max_depth: 8,
             max_requests: 5000,
             concurrency: 8,

@@ -499,6 +499,21 @@ const FRAGMENTS: &[(&str, &str, usize, usize, usize)] = &[
         1,
     ),
     (
+        "[crawl]\ngraphql = \"graphql\"",
+        "`graphql` must be a path starting with `/`",
+        2,
+        12,
+        1,
+    ),
+    (
+        // Starts with `/` but names another origin: the POSTs it allows stay on the Site.
+        "[crawl]\ngraphql = \"//partner.example/graphql\"",
+        "`graphql` must be a path on the Site, not `//host/...` (another origin)",
+        2,
+        12,
+        1,
+    ),
+    (
         "[session]\nlogin_path = \"login\"",
         "`login_path` must be a path starting with `/`",
         2,
@@ -1130,8 +1145,9 @@ fn demo_scenario_parses() {
     assert_eq!(s.sources[0].logins.len(), 4, "every identity but anonymous");
     assert!(matches!(s.expects[2].rule, ExpectRule::Actions { .. }));
     assert_eq!((s.expects[0].index, s.expects[1].index), (0, 1));
-    assert_eq!(s.expects[0].location.line, 108);
-    assert_eq!(s.data[0].location.line, 74);
+    assert_eq!(s.crawl.graphql.as_deref(), Some("/graphql"));
+    assert_eq!(s.expects[0].location.line, 110);
+    assert_eq!(s.data[0].location.line, 76);
 }
 
 #[test]

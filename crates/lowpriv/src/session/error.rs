@@ -38,6 +38,9 @@ pub enum FetchError {
     Stopped { reason: String },
     #[error("session lost: {reason}")]
     SessionLost { reason: String },
+    /// A request the scenario did not opt in to; never sent.
+    #[error("not sent: {what} is not allowed")]
+    NotAllowed { what: &'static str },
 }
 
 impl FetchError {

@@ -114,15 +114,25 @@ impl Session {
     /// logged in again and the request asked again. A session that keeps dying is given up
     /// ([`FetchError::SessionLost`]): a lost session is never recorded as "denied".
     pub async fn fetch(&self, url: &Url) -> Result<Response, FetchError> {
+        self.fetch_with(|| self.get(url)).await
+    }
+
+    /// [`Session::fetch`]'s rule for any request that may be asked again after a re-login:
+    /// a GET, or a GraphQL query (read-only), never a login or a write probe.
+    pub(super) async fn fetch_with<F, Fut>(&self, send: F) -> Result<Response, FetchError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<Response, FetchError>>,
+    {
         let Some(login) = self.identity.login.as_ref() else {
-            return self.get(url).await;
+            return send().await;
         };
         loop {
             if let Some(reason) = self.lost() {
                 return Err(FetchError::SessionLost { reason });
             }
             let epoch = self.relogins.load(Ordering::Acquire);
-            let response = self.get(url).await;
+            let response = send().await;
             let received = Instant::now();
             if !self.is_refusal(&response) {
                 self.confirmed_since_relogin.fetch_add(1, Ordering::Relaxed);

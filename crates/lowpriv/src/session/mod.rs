@@ -45,6 +45,9 @@ pub struct SiteContext {
     pub deny_markers: Vec<String>,
     pub timeout: Duration,
     pub max_body_bytes: u64,
+    /// `[crawl] graphql`, resolved on the Site's origin: the only URL a JSON query is ever
+    /// POSTed to ([`Session::post_graphql`]).
+    pub graphql: Option<Url>,
     limiter: DefaultDirectRateLimiter,
     /// The run's stop signal: waits and retries end when it trips.
     pub stop: Stop,
@@ -60,6 +63,10 @@ impl SiteContext {
             deny_markers: scenario.session.deny_markers.clone(),
             timeout: Duration::from_secs(scenario.crawl.timeout_secs),
             max_body_bytes: scenario.crawl.max_body_bytes,
+            graphql: scenario.crawl.graphql.as_deref().and_then(|path| {
+                let url = scenario.site.base_url.join(path).ok()?;
+                (url.origin() == scenario.site.base_url.origin()).then_some(url)
+            }),
             // No burst: requests are spaced 1/rate apart from the first one, so no wall-clock
             // second ever sees more than `rate_limit` of them (a full bucket would allow
             // twice that in the run's first second).

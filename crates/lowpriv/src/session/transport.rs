@@ -5,7 +5,7 @@
 //! a URL. Output: a [`Response`] after same-origin redirects, or a [`FetchError`]. Invariants:
 //! nothing is sent off the Site's origin, on any hop; a redirect to the login page or off the
 //! origin is reported, not followed; a body never grows past `max_body_bytes`; only GET and
-//! HEAD are retried; every wait ends when the run's stop signal trips.
+//! HEAD (and GraphQL queries) are retried; every wait ends when the run's stop signal trips.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -92,6 +92,9 @@ pub(crate) struct Body {
     pub text: String,
     /// `None` sends no `Content-Type` (an empty probe body of an action of unknown kind).
     pub content_type: Option<&'static str>,
+    /// Safe to send again after a transient failure: a GraphQL query lowpriv wrote (read-only
+    /// by the protocol's own rule), never a login or a write probe.
+    pub retryable: bool,
 }
 
 impl Body {
@@ -99,6 +102,7 @@ impl Body {
         Body {
             text,
             content_type: Some("application/x-www-form-urlencoded"),
+            retryable: false,
         }
     }
 
@@ -106,6 +110,16 @@ impl Body {
         Body {
             text,
             content_type: Some("application/json"),
+            retryable: false,
+        }
+    }
+
+    /// A GraphQL query document as JSON: retried like a GET (a throttled or briefly
+    /// unavailable endpoint must not cost the matrix a cell).
+    pub fn graphql_query(text: String) -> Body {
+        Body {
+            retryable: true,
+            ..Body::json(text)
         }
     }
 
@@ -114,6 +128,7 @@ impl Body {
         Body {
             text: String::new(),
             content_type,
+            retryable: false,
         }
     }
 }
@@ -122,6 +137,26 @@ impl Session {
     /// GET `url`, following same-origin redirects by hand.
     pub async fn get(&self, url: &Url) -> Result<Response, FetchError> {
         self.send(Method::GET, url, None).await
+    }
+
+    /// POSTs one GraphQL document (`{"query": ...}`) to the scenario's `[crawl] graphql`
+    /// endpoint, the only place it can go: the URL is the Site's, never the caller's, so the
+    /// opt-in alone decides where these POSTs land. Within the rate limit and the stop like
+    /// every request; retried after transient failures, and after a re-login when a refusal
+    /// was a lost session, as a GET is (a query reads only); a redirect off the origin is not
+    /// followed.
+    /// Only the GraphQL stage calls it, with documents it wrote itself (queries only).
+    pub async fn post_graphql(&self, document: &str) -> Result<Response, FetchError> {
+        let Some(url) = self.site.graphql.clone() else {
+            return Err(FetchError::NotAllowed {
+                what: "a GraphQL POST without `[crawl] graphql`",
+            });
+        };
+        let body = Body::graphql_query(serde_json::json!({ "query": document }).to_string());
+        // A refusal may be a session that quietly expired: proven, or logged in again and
+        // asked again, exactly as a GET of the crawl.
+        self.fetch_with(|| self.send(Method::POST, &url, Some(body.clone())))
+            .await
     }
 
     /// Sends one request; a POST body is only ever sent on the first hop (a 303 turns it into
@@ -216,7 +251,9 @@ impl Session {
         url: &Url,
         body: Option<Body>,
     ) -> Result<(Hop, u32), FetchError> {
-        let retryable = *method == Method::GET || *method == Method::HEAD;
+        let retryable = *method == Method::GET
+            || *method == Method::HEAD
+            || body.as_ref().is_some_and(|b| b.retryable);
         let mut attempt = 0;
         loop {
             let result = self.hop(method, url, body.clone()).await;

@@ -17,6 +17,7 @@ pub(super) const KEYS: &[&str] = &[
     "scope",
     "exclude",
     "openapi",
+    "graphql",
     "max_depth",
     "max_requests",
     "concurrency",
@@ -99,6 +100,18 @@ pub(super) fn crawl(cx: &mut Cx<'_>, t: &Table<'_, '_>) -> Crawl {
         c.exclude = path_globs(cx, "exclude", span, &out.exclude).unwrap_or_else(PathGlobs::empty);
     }
     c.openapi = t.str(cx, "openapi").and_then(|v| path(cx, "openapi", v));
+    c.graphql = match t.str(cx, "graphql") {
+        // `//host/x` starts with `/` but names another origin: POSTs go to the Site only.
+        Some((value, span)) if value.starts_with("//") => {
+            cx.error(
+                span,
+                "`graphql` must be a path on the Site, not `//host/...` (another origin)",
+            );
+            None
+        }
+        Some(value) => path(cx, "graphql", value),
+        None => None,
+    };
     if let Some(n) = t.int_in(cx, "max_depth", 0, u32::MAX.into()) {
         c.max_depth = n as u32;
     }

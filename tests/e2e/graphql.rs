@@ -230,6 +230,21 @@ fn graphql_fixed_is_silent_over_rows_it_really_observed() {
         .find(|a| a.identity == "carol")
         .unwrap();
     assert_eq!(carol.answer, "errors");
+    // Errors and no data is a refused cell, with the endpoint's reason, not an empty allow.
+    let payroll = cell(&result, "carol", "payroll");
+    assert_eq!(
+        payroll.outcome,
+        lowpriv::observe::Outcome::Denied,
+        "{payroll:?}"
+    );
+    assert!(
+        payroll.reason.starts_with("GraphQL errors and no data"),
+        "{payroll:?}"
+    );
+    assert_eq!(
+        payroll.found.as_ref().map(|f| f.via),
+        Some(lowpriv::crawl::Via::Graphql)
+    );
     assert_only_queries_reached_the_endpoint(&result, &stats);
 }
 

@@ -135,16 +135,41 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
             }
         }
     }
-    for (replays, queried) in replayed.identities.iter_mut().zip(graphql.observations) {
-        replays
-            .replayed
-            .extend(queried.into_iter().map(|(request, mut obs)| {
-                obs.found = first_shown.get(&obs.url).map(|by| observe::Found {
-                    via: crawl::Via::Graphql,
-                    by: by.clone(),
-                });
-                (request, obs)
-            }));
+    // An answer of GraphQL errors and no data is the endpoint refusing the field (or the
+    // identity's schema not having it): a refused cell, not an allowed one with nothing in it.
+    let refused: std::collections::BTreeMap<(&str, &str), Option<&str>> = graphql
+        .report
+        .queries
+        .iter()
+        .flat_map(|q| {
+            q.answers
+                .iter()
+                .filter(|a| a.answer == "errors")
+                .map(move |a| ((q.url.as_str(), a.identity.as_str()), a.error.as_deref()))
+        })
+        .collect();
+    let mut queried_all = Vec::new();
+    for queried in graphql.observations {
+        let mut marked = Vec::with_capacity(queried.len());
+        for (request, mut obs) in queried {
+            obs.found = first_shown.get(&obs.url).map(|by| observe::Found {
+                via: crawl::Via::Graphql,
+                by: by.clone(),
+            });
+            if obs.outcome == observe::Outcome::Allowed
+                && obs.data.is_empty()
+                && let Some(error) = refused.get(&(obs.url.as_str(), obs.identity.as_str()))
+            {
+                obs.outcome = observe::Outcome::Denied;
+                let said: String = error.unwrap_or("").chars().take(120).collect();
+                obs.reason = format!("GraphQL errors and no data: {said}");
+            }
+            marked.push((request, obs));
+        }
+        queried_all.push(marked);
+    }
+    for (replays, queried) in replayed.identities.iter_mut().zip(queried_all) {
+        replays.replayed.extend(queried);
     }
     let graphql = graphql.report;
     let observations = observe::collect(scenario, &sessions, &crawled, replayed);

@@ -401,15 +401,22 @@ fn read_answer(
     answer.answer = match interpret(response, &text, &session.site.deny_markers) {
         Answer::Content => {
             let body = serde_json::from_str::<serde_json::Value>(&text).ok();
-            let data = body
-                .as_ref()
-                .and_then(|b| b.get("data"))
-                .filter(|d| !d.is_null());
             answer.error = body
                 .as_ref()
                 .and_then(|b| b.get("errors"))
                 .and_then(serde_json::Value::as_array)
                 .map(|errors| schema::first_message(errors));
+            // `{"data": {"payroll": null}, "errors": [...]}` is how a field-level check
+            // refuses: a root of nulls beside errors is no data.
+            let refused_roots = |d: &serde_json::Value| {
+                answer.error.is_some()
+                    && d.as_object()
+                        .is_some_and(|o| o.values().all(serde_json::Value::is_null))
+            };
+            let data = body
+                .as_ref()
+                .and_then(|b| b.get("data"))
+                .filter(|d| !d.is_null() && !refused_roots(d));
             match data {
                 Some(data) => {
                     query::ids_in(data, &mut ids);

@@ -246,6 +246,17 @@ struct ReportArgs {
     /// gathered is reported, and the run is inconclusive.
     #[arg(long, value_name = "SECS")]
     deadline: Option<u64>,
+    /// Also render each HTML page the crawl admits in headless Chromium, as each identity
+    /// (its own browser context, cookies and headers), and crawl what the page requests or
+    /// links once its scripts ran: single-page apps, built URLs, client-side routes, tabs.
+    /// Only same-origin GETs leave the browser; anything else is blocked (a non-GET becomes
+    /// an action). Costs up to 5 s per page template and identity, 2 pages at a time, and
+    /// Chromium's start-up (about a second). Off by default.
+    #[arg(long)]
+    browser: bool,
+    /// The Chromium executable for --browser (default: /usr/bin/chromium).
+    #[arg(long, value_name = "PATH", env = "LOWPRIV_CHROMIUM")]
+    chromium: Option<PathBuf>,
     /// Write the JSON report here (schema 1). One scenario; a fleet writes every report
     /// under --out.
     #[arg(long, value_name = "FILE")]
@@ -457,6 +468,10 @@ fn run_options(report: &ReportArgs, quiet: bool) -> RunOptions {
         progress: lowpriv::progress::ProgressHandle(progress),
         snapshots: Some(Store::new(&report.snapshots)),
         ci: snapshots::in_ci(),
+        browser: lowpriv::crawl::browser::BrowserOptions {
+            enabled: report.browser,
+            chromium: report.chromium.clone(),
+        },
         ..RunOptions::default()
     }
 }
@@ -498,9 +513,10 @@ pub(crate) async fn signal() {
 
 fn init_logging(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
-        1 => "warn,lowpriv=info",
-        _ => "warn,lowpriv=debug",
+        // chromiumoxide (--browser) warns of every CDP event its types do not know: noise.
+        0 => "warn,chromiumoxide=error",
+        1 => "warn,chromiumoxide=error,lowpriv=info",
+        _ => "warn,chromiumoxide=error,lowpriv=debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("LOWPRIV_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

@@ -86,6 +86,9 @@ pub enum Flaw {
     /// `/team` shows the "adjust compensation" form to every team member, and
     /// `POST /team/compensation` checks login, not role.
     CompensationWrite,
+    /// `/api/app/salaries` (the single-page app's "Salaries" tab, `spa.rs`) checks login,
+    /// not role.
+    AppSalaries,
 }
 
 impl Default for DemoConfig {

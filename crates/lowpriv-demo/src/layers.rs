@@ -27,6 +27,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("watch", 4),
     ("hr", 4),
     ("team", 4),
+    ("spa", 4),
     ("router", 5),
     ("lib", 6),
     ("runner", 7),

@@ -364,6 +364,10 @@ pub struct DemoStats {
     /// empty one, so this must stay 0 when lowpriv runs.
     #[serde(default)]
     pub write_nonempty_bodies: u64,
+    /// Writes that reached the single-page app's `POST /api/app/notes` (the app tries one on
+    /// start): a browser driven by lowpriv must keep this 0.
+    #[serde(default)]
+    pub app_writes: u64,
 }
 
 /// Live counters shared by both origins; `DemoStats` is their snapshot.
@@ -389,6 +393,7 @@ pub(crate) struct Counters {
     pub(crate) write_requests: AtomicU64,
     pub(crate) write_requests_by: Mutex<BTreeMap<String, u64>>,
     pub(crate) write_nonempty_bodies: AtomicU64,
+    pub(crate) app_writes: AtomicU64,
     /// The wall-clock second being counted and its requests so far.
     second: Mutex<(u64, u64)>,
     max_requests_per_second: AtomicU64,
@@ -450,6 +455,7 @@ impl Counters {
             write_requests: self.write_requests.load(Ordering::Relaxed),
             write_requests_by: lock(&self.write_requests_by).clone(),
             write_nonempty_bodies: self.write_nonempty_bodies.load(Ordering::Relaxed),
+            app_writes: self.app_writes.load(Ordering::Relaxed),
         }
     }
 }

@@ -12,6 +12,7 @@
 //! per identity (URLs are normalized first); what is sent does not depend on concurrency or
 //! on the order responses arrive.
 
+pub mod browser;
 pub mod discover;
 pub mod frontier;
 pub mod holes;
@@ -81,8 +82,12 @@ pub struct IdentityCrawl<O> {
     pub routes: BTreeSet<String>,
     /// Where each request this identity offered the frontier was first found.
     pub via: BTreeMap<Url, Via>,
-    /// Links to other origins: never sent, counted.
+    /// Links to other origins: never sent, counted (with `--browser`, a rendered page's
+    /// requests to other origins too, which interception failed).
     pub offsite_links: usize,
+    /// HTML pages whose scripts did not run to the end, and why: without `--browser`, every
+    /// page that loads same-origin scripts; with it, the renders that failed or hit the cap.
+    pub unrendered: BTreeMap<Url, browser::Unrendered>,
     /// Why the crawl stopped before its frontier was empty, if it did.
     pub truncated: Option<String>,
     /// Templates found and observed, URLs seen, sent and sampled out.
@@ -100,6 +105,7 @@ impl<O> IdentityCrawl<O> {
             routes: BTreeSet::new(),
             via: BTreeMap::new(),
             offsite_links: 0,
+            unrendered: BTreeMap::new(),
             truncated: None,
             coverage: Coverage::default(),
         }
@@ -127,6 +133,7 @@ pub async fn run<O: Observe>(
     scenario: &Scenario,
     observer: Arc<O>,
     progress: &ProgressHandle,
+    renderer: Option<Arc<browser::Renderer>>,
 ) -> CrawlMap<O::Output> {
     let scope = Arc::new(Scope::new(scenario));
     let site = match sessions.first() {
@@ -163,11 +170,12 @@ pub async fn run<O: Observe>(
         let limits = limits.clone();
         let session = session.clone();
         let progress = progress.clone();
+        let renderer = renderer.clone();
         async move {
             if !session.status.is_usable() {
                 return IdentityCrawl::new(&session.identity.name);
             }
-            crawl_one(session, scope, observer, limits, progress).await
+            crawl_one(session, scope, observer, limits, progress, renderer).await
         }
     });
     CrawlMap {
@@ -181,6 +189,7 @@ async fn crawl_one<O: Observe>(
     observer: Arc<O>,
     limits: Limits,
     progress: ProgressHandle,
+    renderer: Option<Arc<browser::Renderer>>,
 ) -> IdentityCrawl<O::Output> {
     let name = session.identity.name.clone();
     let mut result = IdentityCrawl::new(&name);
@@ -245,13 +254,25 @@ async fn crawl_one<O: Observe>(
                 let session = session.clone();
                 let observer = observer.clone();
                 let openapi = limits.openapi.clone();
+                let renderer = renderer.clone();
                 in_flight.spawn(async move {
                     let response = session.fetch(&request.url).await;
                     let failed = response.as_ref().map_or(true, |r| r.status >= 500);
-                    let found = discover_from(&response, &request, openapi.as_ref());
+                    let mut found = discover_from(&response, &request, openapi.as_ref());
+                    // After the plain discovery, and only adding to it: what the plain
+                    // crawl sends is the same with or without a browser.
+                    let rendered = browser::visit(
+                        renderer.as_deref(),
+                        &session,
+                        &request,
+                        &response,
+                        &mut found.links,
+                        &mut found.actions,
+                    )
+                    .await;
                     let observation =
                         observer.observe(&session.identity, &request, &response, true);
-                    (request, depth, observation, found, failed)
+                    (request, depth, observation, found, failed, rendered)
                 });
             }
             let joined = tokio::select! {
@@ -270,7 +291,7 @@ async fn crawl_one<O: Observe>(
             let Some(joined) = joined else {
                 break;
             };
-            let (request, depth, observation, found, failed) = match joined {
+            let (request, depth, observation, found, failed, (unrendered, offsite)) = match joined {
                 Ok(done) => done,
                 Err(err) => {
                     // A panicking task is a bug in us; the crawl is no longer complete.
@@ -279,6 +300,10 @@ async fn crawl_one<O: Observe>(
                 }
             };
             progress.answered(&name, failed);
+            result.offsite_links += offsite;
+            if let Some(why) = unrendered {
+                result.unrendered.insert(request.url.clone(), why);
+            }
             answered.push((request, observation));
             result.actions.extend(found.actions);
             result.templates.extend(found.templates);

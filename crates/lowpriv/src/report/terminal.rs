@@ -508,6 +508,9 @@ pub fn render_verdict(result: &RunResult, style: Style) -> String {
         let _ = writeln!(out, "  - {reason}");
     }
     let _ = writeln!(out, "{}", result.coverage.line());
+    if let Some(line) = result.coverage.unrendered_line() {
+        let _ = writeln!(out, "{line}");
+    }
     out
 }
 

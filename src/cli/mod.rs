@@ -370,7 +370,8 @@ pub fn main() -> Outcome {
                 Ok((result, stats)) => {
                     let traps = format!(
                         "demo Site traps: {} logout hits · {} delete hits · {} credentials sent to the foreign origin\n\
-                         demo HR API: {} GETs · {} other methods · {} cookies · {} unknown tokens · demo write endpoint: {} requests",
+                         demo HR API: {} GETs · {} other methods · {} cookies · {} unknown tokens · demo write endpoint: {} requests\n\
+                         demo app: {} writes · foreign origin: {} visits",
                         stats.logout_hits,
                         stats.delete_hits,
                         stats.foreign_credentials,
@@ -378,7 +379,9 @@ pub fn main() -> Outcome {
                         stats.hr_non_gets,
                         stats.hr_cookies,
                         stats.hr_unknown_tokens,
-                        stats.write_requests
+                        stats.write_requests,
+                        stats.app_writes,
+                        stats.foreign_hits
                     );
                     finish(Ok(result), &report, cli.quiet, style, Some(traps))
                 }

@@ -13,7 +13,8 @@
 //! - `GET /api/app/salaries`: fetched only after a click on the "Salaries" tab.
 //! - `POST /api/app/notes` and a fetch to the partner origin: the app tries both on start; a
 //!   browser driven by lowpriv must send neither (`DemoStats::app_writes`, `foreign_hits`).
-//! - `/app/live`: a status page whose script polls `/api/app/ping` forever: it never settles.
+//! - `/app/live`: a status page whose script long-polls `/api/app/ping` (held 1 s) forever:
+//!   a request is always open, so it never settles.
 //!
 //! Access: the payroll team (the Site's audience), like `/team`: anonymous goes to the login
 //! form (401 for JSON), dave is refused; a report only of one's own team; salaries hr and
@@ -34,6 +35,9 @@ use crate::layout::{Denied, html_response, json_error};
 use crate::state::{Counters, SiteState};
 
 type Answer = Result<Response, Denied>;
+
+/// How long `/api/app/ping` holds each long poll (well under the Site's shutdown grace).
+const PING_HOLD: std::time::Duration = std::time::Duration::from_millis(1000);
 
 /// The one team the demo has.
 const TEAM: &str = "payroll";
@@ -64,10 +68,12 @@ pub(crate) async fn app(State(site): State<SiteState>, headers: HeaderMap, uri: 
 
 pub(crate) async fn live(State(site): State<SiteState>, headers: HeaderMap, uri: Uri) -> Answer {
     team_page(&site, &headers, &uri)?;
-    // Polls faster than any "network idle" wait: a browser never sees this page settle.
+    // A long poll, asked again the moment it answers: some request is always open, so a
+    // browser never sees this page settle, however busy the machine.
     Ok(shell(
         "Live status",
-        "<script>setInterval(() => { fetch(['', 'api', 'app', 'ping'].join('/')).catch(() => {}); }, 100);</script>",
+        "<script>(async () => { for (;;) { try { await fetch(['', 'api', 'app', 'ping'].join('/')); } \
+         catch (e) { await new Promise((r) => setTimeout(r, 100)); } } })();</script>",
     ))
 }
 
@@ -247,5 +253,6 @@ pub(crate) async fn notes(State(site): State<SiteState>) -> Response {
 pub(crate) async fn ping(State(site): State<SiteState>, headers: HeaderMap) -> Answer {
     let viewer = login_api(&site, &headers)?;
     team_api(viewer)?;
+    tokio::time::sleep(PING_HOLD).await;
     Ok(Json(json!({ "ok": true })).into_response())
 }

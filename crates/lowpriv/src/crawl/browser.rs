@@ -33,8 +33,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chromiumoxide::browser::{Browser, BrowserConfig};
+use chromiumoxide::cdp::browser_protocol::emulation::SetFocusEmulationEnabledParams;
 use chromiumoxide::cdp::browser_protocol::fetch::{
-    ContinueRequestParams, EventRequestPaused, FailRequestParams, HeaderEntry,
+    ContinueRequestParams, EnableParams as FetchEnableParams, EventRequestPaused,
+    FailRequestParams, HeaderEntry, RequestPattern,
 };
 use chromiumoxide::cdp::browser_protocol::network::{
     CookieParam, ErrorReason, EventLoadingFailed, EventLoadingFinished, ResourceType,
@@ -62,7 +64,7 @@ pub const PAGE_CAP: Duration = Duration::from_secs(5);
 /// Reading the rendered DOM and closing the tab, past the cap at most.
 pub const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// The network counts as settled after this long without a new request and with none open.
-const QUIET: Duration = Duration::from_millis(300);
+const QUIET: Duration = Duration::from_millis(400);
 /// Clicks per page, at most.
 const MAX_CLICKS: usize = 20;
 /// Pages rendered at once in a run, across identities: Chromium is heavy on 2 cores.
@@ -209,6 +211,7 @@ impl Renderer {
                 "--disable-background-networking",
                 "--no-first-run",
                 "--no-default-browser-check",
+                "--disable-features=IntensiveWakeUpThrottling",
             ])
             .build()
             .map_err(|why| launch_error(why.into()));
@@ -404,6 +407,11 @@ impl Renderer {
                 .await
                 .map_err(|e| format!("cannot set the identity's cookies: {e}"))?;
         }
+        // Two tabs render at once and only one has the focus: a page that believes itself in
+        // the background gets its timers throttled to one a second, and would seem to settle.
+        page.execute(SetFocusEmulationEnabledParams::new(true))
+            .await
+            .map_err(|e| format!("cannot emulate focus: {e}"))?;
         page.execute(AddScriptToEvaluateOnNewDocumentParams::new(HOOKS))
             .await
             .map_err(|e| format!("cannot install the route hooks: {e}"))?;
@@ -414,6 +422,15 @@ impl Renderer {
             .collect();
         let mut paused = page
             .event_listener::<EventRequestPaused>()
+            .await
+            .map_err(|e| format!("cannot intercept requests: {e}"))?;
+        // chromiumoxide asks for interception when it attaches to the tab, without waiting
+        // for the answer: asked again, and awaited, no request of the page can pass unseen.
+        let intercept = FetchEnableParams::builder()
+            .handle_auth_requests(true)
+            .pattern(RequestPattern::builder().url_pattern("*").build())
+            .build();
+        page.execute(intercept)
             .await
             .map_err(|e| format!("cannot intercept requests: {e}"))?;
         let mut finished = page
@@ -435,6 +452,12 @@ impl Renderer {
             tokio::spawn(async move {
                 while let Some(event) = paused.next().await {
                     let verdict = gate.decide(&event, &captured);
+                    tracing::trace!(
+                        url = %event.request.url,
+                        method = %event.request.method,
+                        sent = matches!(verdict, Decision::Continue(_)),
+                        "browser request"
+                    );
                     let sent = match verdict {
                         Decision::Continue(headers) => {
                             let mut params = ContinueRequestParams::new(event.request_id.clone());

@@ -94,8 +94,9 @@ pub struct CoverageReport {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct UnrenderedTemplate {
+    /// A path template (without the query).
     pub template: String,
-    /// Distinct URLs of the template, over identities.
+    /// Distinct URLs of the template, query variants included, over identities.
     pub pages: usize,
     /// The identities whose crawl reached them, in scenario order.
     pub identities: Vec<String>,
@@ -191,7 +192,11 @@ impl CoverageReport {
                     Unrendered::HitCap => ("hit-cap", None),
                     Unrendered::Failed(why) => ("failed", Some(why.clone())),
                 };
-                let key = (crate::crawl::scope::template(url), kind);
+                // By path template, as `--browser` renders them: a view's query variants
+                // run the same scripts.
+                let template = crate::crawl::scope::template(url);
+                let path = template.split('?').next().unwrap_or(&template).to_string();
+                let key = (path, kind);
                 let entry = by.entry(key.clone()).or_insert_with(|| UnrenderedTemplate {
                     template: key.0.clone(),
                     pages: 0,

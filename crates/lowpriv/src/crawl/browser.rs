@@ -857,6 +857,21 @@ mod tests {
     }
 
     #[test]
+    fn only_labels_without_a_destructive_word_are_clicked() {
+        let cases = [
+            ("Salaries  tab #", None),
+            ("Reports   #/reports", None),
+            ("Delete row btn-danger ", Some("delete")),
+            ("  remove-user ", Some("remove")),
+            ("Sign out  nav-signout #", Some("signout")),
+            ("Undeleted items  ", None),
+        ];
+        for (label, expected) in cases {
+            assert_eq!(scope::destructive_token(label), expected, "{label}");
+        }
+    }
+
+    #[test]
     fn a_named_chromium_that_is_missing_says_how_to_install_one() {
         let err = locate(Some(Path::new("/nonexistent/chromium"))).unwrap_err();
         let text = err.to_string();

@@ -770,28 +770,40 @@ fn fresh_profile() -> Result<PathBuf, BrowserError> {
 /// `src`, or inline code): what a crawl without `--browser` cannot see. A byte scan, not a
 /// parse, so the plain crawl pays next to nothing for it.
 pub fn runs_scripts(body: &str, page: &Url) -> bool {
-    let lower = crate::markup::bounded(body).to_ascii_lowercase();
-    let mut rest = lower.as_str();
-    while let Some(at) = rest.find("<script") {
-        rest = &rest[at + 7..];
-        let Some(end) = rest.find('>') else {
+    let text = crate::markup::bounded(body);
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(at) = find_ignore_case(&bytes[from..], b"<script") {
+        let tag_start = from + at + b"<script".len();
+        let Some(close) = memchr::memchr(b'>', &bytes[tag_start..]) else {
             return false;
         };
-        let tag = &rest[..end];
-        let after = &rest[end + 1..];
-        if let Some(src) = attribute(tag, "src") {
+        // Only the tag is lowercased: a few bytes, not the page.
+        let tag = text[tag_start..tag_start + close].to_ascii_lowercase();
+        let after = tag_start + close + 1;
+        if let Some(src) = attribute(&tag, "src") {
             if page.join(src).is_ok_and(|u| u.origin() == page.origin()) {
                 return true;
             }
         } else if !tag.contains("json") && !tag.contains("template") {
-            let code = after.split("</script").next().unwrap_or("");
-            if !code.trim().is_empty() {
+            let code_end = find_ignore_case(&bytes[after..], b"</script")
+                .map_or(bytes.len(), |end| after + end);
+            if !text[after..code_end].trim().is_empty() {
                 return true;
             }
         }
-        rest = after;
+        from = after;
     }
     false
+}
+
+/// Where `needle` (lowercase ASCII) starts in `haystack`, ignoring ASCII case.
+fn find_ignore_case(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'<', haystack).find(|&at| {
+        haystack
+            .get(at..at + needle.len())
+            .is_some_and(|window| window.eq_ignore_ascii_case(needle))
+    })
 }
 
 fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {

@@ -17,8 +17,9 @@
 //!   [`Action`]; a same-origin GET that the scope refuses (logout, destructive, the login
 //!   page, excluded) is failed; anything to another origin is failed and counted. A cookie
 //!   jar ignores ports, so this is what keeps the Site's cookies off other loopback ports.
-//! - WebSockets never connect: a script that runs before the page's own replaces
-//!   `WebSocket` with a stub that records the URL and refuses.
+//! - WebSockets never connect and popups never open: a script that runs before the page's
+//!   own replaces `WebSocket` and `window.open` with stubs that record the URL. Site
+//!   isolation is off, so every frame's requests pass the tab's interception.
 //! - A page costs at most [`PAGE_CAP`] (navigation, waiting for the network to settle, and
 //!   the clicks), plus [`CLOSE_GRACE`] to read the DOM and close the tab. SPAs that poll never
 //!   settle: they hit the cap and are listed as such, never waited on.
@@ -211,7 +212,10 @@ impl Renderer {
                 "--disable-background-networking",
                 "--no-first-run",
                 "--no-default-browser-check",
-                "--disable-features=IntensiveWakeUpThrottling",
+                // Every frame in the tab's own process: an out-of-process frame would be a
+                // target of its own, whose requests the tab's interception does not see.
+                "--disable-site-isolation-trials",
+                "--disable-features=IntensiveWakeUpThrottling,IsolateOrigins,site-per-process",
             ])
             .build()
             .map_err(|why| launch_error(why.into()));
@@ -721,10 +725,15 @@ const HOOKS: &str = r#"(() => {
   }
   addEventListener("hashchange", note);
   addEventListener("popstate", note);
-  const sockets = (window.__lowprivSockets = []);
+  const sockets = (window.__lowprivSockets = []); // sockets and popups
   window.WebSocket = function (url) {
     sockets.push(String(new URL(url, location.href)));
     throw new DOMException("blocked by lowpriv", "SecurityError");
+  };
+  // A popup would be a new target, outside this tab's interception: noted, never opened.
+  window.open = function (url) {
+    if (url) sockets.push(String(new URL(url, location.href)));
+    return null;
   };
 })();"#;
 

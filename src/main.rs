@@ -17,7 +17,11 @@ fn exit_code(outcome: &Outcome) -> i32 {
     match outcome {
         Outcome::Run(run) => match run.as_ref() {
             Ok(result) => result.summary.verdict.exit_code(),
-            Err(lowpriv::Error::Scenario(_) | lowpriv::Error::Snapshot(_)) => exit::USAGE,
+            Err(
+                lowpriv::Error::Scenario(_)
+                | lowpriv::Error::Snapshot(_)
+                | lowpriv::Error::Browser(_),
+            ) => exit::USAGE,
             Err(lowpriv::Error::Session(_)) => exit::INCONCLUSIVE,
         },
         Outcome::Done => exit::PASS,

@@ -260,6 +260,17 @@ struct ReportArgs {
     /// gathered is reported, and the run is inconclusive.
     #[arg(long, value_name = "SECS")]
     deadline: Option<u64>,
+    /// Also render each HTML page the crawl admits in headless Chromium, as each identity
+    /// (its own browser context, cookies and headers), and crawl what the page requests or
+    /// links once its scripts ran: single-page apps, built URLs, client-side routes, tabs.
+    /// Only same-origin GETs leave the browser; anything else is blocked (a non-GET becomes
+    /// an action). Costs up to 5 s per page template and identity, 2 pages at a time, and
+    /// Chromium's start-up (about a second). Off by default.
+    #[arg(long)]
+    browser: bool,
+    /// The Chromium executable for --browser (default: /usr/bin/chromium).
+    #[arg(long, value_name = "PATH", env = "LOWPRIV_CHROMIUM")]
+    chromium: Option<PathBuf>,
     /// Write the JSON report here (schema 1). One scenario; a fleet writes every report
     /// under --out.
     #[arg(long, value_name = "FILE")]
@@ -378,7 +389,8 @@ pub fn main() -> Outcome {
                 Ok((result, stats)) => {
                     let traps = format!(
                         "demo Site traps: {} logout hits · {} delete hits · {} credentials sent to the foreign origin\n\
-                         demo HR API: {} GETs · {} other methods · {} cookies · {} unknown tokens · demo write endpoint: {} requests",
+                         demo HR API: {} GETs · {} other methods · {} cookies · {} unknown tokens · demo write endpoint: {} requests\n\
+                         demo app: {} writes · foreign origin: {} visits",
                         stats.logout_hits,
                         stats.delete_hits,
                         stats.foreign_credentials,
@@ -386,7 +398,9 @@ pub fn main() -> Outcome {
                         stats.hr_non_gets,
                         stats.hr_cookies,
                         stats.hr_unknown_tokens,
-                        stats.write_requests
+                        stats.write_requests,
+                        stats.app_writes,
+                        stats.foreign_hits
                     );
                     finish(Ok(result), &report, cli.quiet, style, Some(traps))
                 }
@@ -476,6 +490,10 @@ fn run_options(report: &ReportArgs, quiet: bool) -> RunOptions {
         progress: lowpriv::progress::ProgressHandle(progress),
         snapshots: Some(Store::new(&report.snapshots)),
         ci: snapshots::in_ci(),
+        browser: lowpriv::crawl::browser::BrowserOptions {
+            enabled: report.browser,
+            chromium: report.chromium.clone(),
+        },
         ..RunOptions::default()
     }
 }
@@ -517,9 +535,10 @@ pub(crate) async fn signal() {
 
 fn init_logging(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
-        1 => "warn,lowpriv=info",
-        _ => "warn,lowpriv=debug",
+        // chromiumoxide (--browser) warns of every CDP event its types do not know: noise.
+        0 => "warn,chromiumoxide=error",
+        1 => "warn,chromiumoxide=error,lowpriv=info",
+        _ => "warn,chromiumoxide=error,lowpriv=debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("LOWPRIV_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

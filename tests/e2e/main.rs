@@ -8,6 +8,7 @@
 
 mod common;
 
+mod browser;
 mod chaos;
 mod classify_corpus;
 mod cli;

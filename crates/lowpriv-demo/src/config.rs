@@ -92,6 +92,9 @@ pub enum Flaw {
     /// `POST /graphql`: the schema hides `Employee`'s pay fields from employees,
     /// but the resolver answers them when asked.
     GraphqlPayFields,
+    /// `/api/app/salaries` (the single-page app's "Salaries" tab, `spa.rs`) checks login,
+    /// not role.
+    AppSalaries,
 }
 
 impl Default for DemoConfig {

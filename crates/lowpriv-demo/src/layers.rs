@@ -28,6 +28,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("hr", 4),
     ("team", 4),
     ("graphql", 4),
+    ("spa", 4),
     ("router", 5),
     ("lib", 6),
     ("runner", 7),

@@ -53,6 +53,7 @@ fn nav(site: &SiteState, viewer: Option<&Account>) -> String {
         link("/", "Home");
         link("/dashboard", "Dashboard");
         link("/team", "Team");
+        link("/app", "App");
         link("/reports/quarterly", "Quarterly report");
         link("/api/directory", "Directory");
         if let Some(id) = account.employee_id {

@@ -4,7 +4,7 @@
 //! a source system the Site reads (`hr.rs`).
 //!
 //! The flaws are documented next to the handlers that carry them (`pages.rs`,
-//! `api.rs`, `browser.rs`, `team.rs`); `DemoConfig::fixed` switches every one of them off.
+//! `api.rs`, `browser.rs`, `team.rs`, `spa.rs`); `DemoConfig::fixed` switches every one of them off.
 //!
 //! # Layers
 //!
@@ -17,7 +17,7 @@
 //! | 1 | `state` | `Site` (the handlers' shared state), `lock`, `random_hex`, `Counters`, `DemoStats` |
 //! | 2 | `layout` | the page layout and the shared responses (`render`, `page`, `Denied`, `json_error`) |
 //! | 3 | `gate` | who is asking (`identify`, `cookie`) and the login/team/role gates |
-//! | 4 | `auth`, `pages`, `api`, `browser`, `chaos`, `hostile`, `foreign`, `watch`, `team`, `hr`, `graphql` | the handlers (and the fault and counting middleware); the foreign origin's and the HR API's routers |
+//! | 4 | `auth`, `pages`, `api`, `browser`, `chaos`, `hostile`, `foreign`, `watch`, `team`, `hr`, `graphql`, `spa` | the handlers (and the fault and counting middleware); the foreign origin's and the HR API's routers |
 //! | 5 | `router` | the Site's axum `Router`: routes, fallback, middleware |
 //! | 6 | this file | the public API: `DemoSite`, re-exports of the public types |
 //! | 7 | `runner`, `fleet` | `run`/`run_with`: serve the Site and scan it; `DemoFleet`: serve many Sites and write their scenarios |
@@ -45,6 +45,7 @@ mod layout;
 mod pages;
 mod router;
 mod runner;
+mod spa;
 mod state;
 mod table;
 mod team;

@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 
 use crate::config::DemoConfig;
 use crate::state::{Counters, Site};
-use crate::{api, auth, browser, chaos, graphql, hostile, pages, team, watch};
+use crate::{api, auth, browser, chaos, graphql, hostile, pages, spa, team, watch};
 
 pub(crate) fn router(
     config: DemoConfig,
@@ -62,6 +62,15 @@ pub(crate) fn router(
         .route("/_demo/issued", get(api::demo_issued))
         .route("/_bad/foreign-login", get(hostile::foreign_login))
         .route("/calendar/{date}", get(chaos::calendar))
+        .route("/app", get(spa::app))
+        .route("/app/app.js", get(spa::app_js))
+        .route("/app/live", get(spa::live))
+        .route("/api/app/me", get(spa::me))
+        .route("/api/app/people", get(spa::people))
+        .route("/api/app/reports/{team}", get(spa::report))
+        .route("/api/app/salaries", get(spa::salaries))
+        .route("/api/app/notes", post(spa::notes))
+        .route("/api/app/ping", get(spa::ping))
         .merge(hostile::router());
     // Off by default: without it the Site is exactly the one the demo scenario describes.
     let routes = if data_browser {

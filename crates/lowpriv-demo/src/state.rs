@@ -379,6 +379,10 @@ pub struct DemoStats {
     /// Of those, mutations and subscriptions (never executed): must stay 0 when lowpriv runs.
     #[serde(default)]
     pub graphql_mutations: u64,
+    /// Writes that reached the single-page app's `POST /api/app/notes` (the app tries one on
+    /// start): a browser driven by lowpriv must keep this 0.
+    #[serde(default)]
+    pub app_writes: u64,
 }
 
 /// Live counters shared by both origins; `DemoStats` is their snapshot.
@@ -408,6 +412,7 @@ pub(crate) struct Counters {
     pub(crate) graphql_introspections: AtomicU64,
     pub(crate) graphql_queries: AtomicU64,
     pub(crate) graphql_mutations: AtomicU64,
+    pub(crate) app_writes: AtomicU64,
     /// The wall-clock second being counted and its requests so far.
     second: Mutex<(u64, u64)>,
     max_requests_per_second: AtomicU64,
@@ -473,6 +478,7 @@ impl Counters {
             graphql_introspections: self.graphql_introspections.load(Ordering::Relaxed),
             graphql_queries: self.graphql_queries.load(Ordering::Relaxed),
             graphql_mutations: self.graphql_mutations.load(Ordering::Relaxed),
+            app_writes: self.app_writes.load(Ordering::Relaxed),
         }
     }
 }

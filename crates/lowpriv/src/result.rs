@@ -94,6 +94,27 @@ pub struct CoverageReport {
     /// API servers on other origins an OpenAPI document named: never sent anything.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub offsite_servers: Vec<String>,
+    /// HTML pages whose scripts did not run to the end, by template: without `--browser`,
+    /// those that load same-origin scripts (what they fetch once running was not seen); with
+    /// it, those whose render failed or hit the per-page cap. A note, not a hole: the plain
+    /// crawl's matrix is complete for what it could find.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unrendered: Vec<UnrenderedTemplate>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct UnrenderedTemplate {
+    /// A path template (without the query).
+    pub template: String,
+    /// Distinct URLs of the template, query variants included, over identities.
+    pub pages: usize,
+    /// The identities whose crawl reached them, in scenario order.
+    pub identities: Vec<String>,
+    /// no-browser | hit-cap | failed
+    pub why: &'static str,
+    /// What the last failure said (`failed` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -171,6 +192,103 @@ impl CoverageReport {
         }
         self.offsite_servers = servers.into_iter().collect();
         self
+    }
+
+    /// Adds each usable identity's unrendered pages (in scenario order), grouped by template
+    /// and reason.
+    pub(crate) fn with_unrendered<'a>(
+        mut self,
+        crawls: impl IntoIterator<
+            Item = (
+                &'a str,
+                &'a std::collections::BTreeMap<url::Url, crate::crawl::browser::Unrendered>,
+            ),
+        >,
+    ) -> CoverageReport {
+        use crate::crawl::browser::Unrendered;
+        let mut by: std::collections::BTreeMap<(String, &'static str), UnrenderedTemplate> =
+            std::collections::BTreeMap::new();
+        let mut urls: std::collections::BTreeMap<
+            (String, &'static str),
+            std::collections::BTreeSet<&url::Url>,
+        > = std::collections::BTreeMap::new();
+        for (identity, pages) in crawls {
+            for (url, why) in pages {
+                let (kind, detail) = match why {
+                    Unrendered::NoBrowser => ("no-browser", None),
+                    Unrendered::HitCap => ("hit-cap", None),
+                    Unrendered::Failed(why) => ("failed", Some(why.clone())),
+                };
+                // By path template, as `--browser` renders them: a view's query variants
+                // run the same scripts.
+                let template = crate::crawl::scope::template(url);
+                let path = template.split('?').next().unwrap_or(&template).to_string();
+                let key = (path, kind);
+                let entry = by.entry(key.clone()).or_insert_with(|| UnrenderedTemplate {
+                    template: key.0.clone(),
+                    pages: 0,
+                    identities: Vec::new(),
+                    why: kind,
+                    detail: None,
+                });
+                if !entry.identities.iter().any(|i| i == identity) {
+                    entry.identities.push(identity.to_string());
+                }
+                if detail.is_some() {
+                    entry.detail = detail;
+                }
+                urls.entry(key).or_default().insert(url);
+            }
+        }
+        for (key, entry) in &mut by {
+            entry.pages = urls.get(key).map_or(0, |u| u.len());
+        }
+        self.unrendered = by.into_values().collect();
+        self
+    }
+
+    /// The unrendered pages in a line (terminal and Markdown), if there are any.
+    pub fn unrendered_line(&self) -> Option<String> {
+        if self.unrendered.is_empty() {
+            return None;
+        }
+        let mut parts = Vec::new();
+        for (kind, said) in [
+            (
+                "no-browser",
+                "load same-origin scripts, not rendered (--browser renders them)",
+            ),
+            (
+                "hit-cap",
+                "hit the cap: still busy after the per-page wait, kept what they made by then",
+            ),
+            ("failed", "render failed"),
+        ] {
+            let templates: Vec<&str> = self
+                .unrendered
+                .iter()
+                .filter(|u| u.why == kind)
+                .map(|u| u.template.as_str())
+                .collect();
+            if templates.is_empty() {
+                continue;
+            }
+            const SHOWN: usize = 12;
+            let mut list = templates
+                .iter()
+                .take(SHOWN)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ");
+            if templates.len() > SHOWN {
+                list.push_str(&format!(", … {} more", templates.len() - SHOWN));
+            }
+            parts.push(format!(
+                "{} page template(s) {said}: {list}",
+                templates.len()
+            ));
+        }
+        Some(format!("not rendered: {}", parts.join(" · ")))
     }
 
     /// One line for the terminal and Markdown reports.

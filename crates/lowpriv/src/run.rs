@@ -33,6 +33,9 @@ pub struct RunOptions {
     /// Running in CI: a missing approved snapshot fails the run, and none is ever written
     /// there (see [`snapshot::in_ci`]).
     pub ci: bool,
+    /// `--browser`: render the HTML pages the crawl admits in headless Chromium (off by
+    /// default; see `crawl::browser`).
+    pub browser: crawl::browser::BrowserOptions,
 }
 
 impl Default for RunOptions {
@@ -46,6 +49,7 @@ impl Default for RunOptions {
             progress: progress::ProgressHandle::default(),
             snapshots: None,
             ci: false,
+            browser: crawl::browser::BrowserOptions::default(),
         }
     }
 }
@@ -61,6 +65,9 @@ pub enum Error {
     Snapshot(#[from] snapshot::SnapshotError),
     #[error("could not open sessions")]
     Session(#[from] session::LoginError),
+    /// `--browser` without a Chromium that starts: bad input, found before any request.
+    #[error(transparent)]
+    Browser(#[from] crawl::browser::BrowserError),
 }
 
 /// Runs the whole pipeline against the Site the scenario names.
@@ -70,6 +77,11 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
     let approved = match &options.snapshots {
         Some(store) => Approved::load(store, &scenario.site.name, &names)?,
         None => None,
+    };
+    let chromium = if options.browser.enabled {
+        Some(crawl::browser::locate(options.browser.chromium.as_deref())?)
+    } else {
+        None
     };
     let stop = options.stop.clone();
     let deadline = options.deadline.map(|limit| {
@@ -90,8 +102,25 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
         .map(Arc::new)
         .collect();
     let observer = Arc::new(Observer::new(scenario, site.clone()));
+    let renderer = match &chromium {
+        Some(path) => Some(Arc::new(
+            crawl::browser::Renderer::launch(path, scenario).await?,
+        )),
+        None => None,
+    };
     progress.stage("crawling");
-    let crawled = crawl::run(&sessions, scenario, observer.clone(), &progress).await;
+    let crawled = crawl::run(
+        &sessions,
+        scenario,
+        observer.clone(),
+        &progress,
+        renderer.clone(),
+    )
+    .await;
+    // Every task holding it has ended with the crawl: close Chromium now, before the replay.
+    if let Some(renderer) = renderer.and_then(|r| Arc::try_unwrap(r).ok()) {
+        renderer.close().await;
+    }
     progress.stage("replaying");
     let replayed = replay::run(
         &sessions,
@@ -250,7 +279,14 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
             .filter(|(session, _)| session.status.is_usable())
             .map(|(session, own)| (session.identity.name.as_str(), &own.coverage)),
     )
-    .with_discovery(&crawled.identities);
+    .with_discovery(&crawled.identities)
+    .with_unrendered(
+        sessions
+            .iter()
+            .zip(&crawled.identities)
+            .filter(|(session, _)| session.status.is_usable())
+            .map(|(session, own)| (session.identity.name.as_str(), &own.unrendered)),
+    );
     let result = RunResult::assemble(
         scenario,
         evaluated,

@@ -12,6 +12,7 @@
 //! per identity (URLs are normalized first); what is sent does not depend on concurrency or
 //! on the order responses arrive.
 
+pub mod browser;
 pub mod discover;
 pub mod frontier;
 pub mod holes;
@@ -85,8 +86,12 @@ pub struct IdentityCrawl<O> {
     pub via: BTreeMap<Url, Via>,
     /// API servers on other origins that an OpenAPI document named: never sent anything.
     pub offsite_servers: BTreeSet<String>,
-    /// Links to other origins: never sent, counted.
+    /// Links to other origins: never sent, counted (with `--browser`, a rendered page's
+    /// requests to other origins too, which interception failed).
     pub offsite_links: usize,
+    /// HTML pages whose scripts did not run to the end, and why: without `--browser`, every
+    /// page that loads same-origin scripts; with it, the renders that failed or hit the cap.
+    pub unrendered: BTreeMap<Url, browser::Unrendered>,
     /// Why the crawl stopped before its frontier was empty, if it did.
     pub truncated: Option<String>,
     /// Templates found and observed, URLs seen, sent and sampled out.
@@ -105,6 +110,7 @@ impl<O> IdentityCrawl<O> {
             via: BTreeMap::new(),
             offsite_servers: BTreeSet::new(),
             offsite_links: 0,
+            unrendered: BTreeMap::new(),
             truncated: None,
             coverage: Coverage::default(),
         }
@@ -132,6 +138,7 @@ pub async fn run<O: Observe>(
     scenario: &Scenario,
     observer: Arc<O>,
     progress: &ProgressHandle,
+    renderer: Option<Arc<browser::Renderer>>,
 ) -> CrawlMap<O::Output> {
     let scope = Arc::new(Scope::new(scenario));
     let site = match sessions.first() {
@@ -168,11 +175,12 @@ pub async fn run<O: Observe>(
         let limits = limits.clone();
         let session = session.clone();
         let progress = progress.clone();
+        let renderer = renderer.clone();
         async move {
             if !session.status.is_usable() {
                 return IdentityCrawl::new(&session.identity.name);
             }
-            crawl_one(session, scope, observer, limits, progress).await
+            crawl_one(session, scope, observer, limits, progress, renderer).await
         }
     });
     CrawlMap {
@@ -186,6 +194,7 @@ async fn crawl_one<O: Observe>(
     observer: Arc<O>,
     limits: Limits,
     progress: ProgressHandle,
+    renderer: Option<Arc<browser::Renderer>>,
 ) -> IdentityCrawl<O::Output> {
     let name = session.identity.name.clone();
     let mut result = IdentityCrawl::new(&name);
@@ -270,16 +279,36 @@ async fn crawl_one<O: Observe>(
                 let observer = observer.clone();
                 let openapi = limits.openapi.clone();
                 let guessed = guesses.contains(&request.url);
+                let renderer = renderer.clone();
                 in_flight.spawn(async move {
                     let response = session.fetch(&request.url).await;
                     if guessed && !is_well_known_file(&request, &response) {
-                        return (request, depth, None, discover::Discovery::default(), false);
+                        let nothing = (None, 0);
+                        return (
+                            request,
+                            depth,
+                            None,
+                            discover::Discovery::default(),
+                            false,
+                            nothing,
+                        );
                     }
                     let failed = response.as_ref().map_or(true, |r| r.status >= 500);
-                    let found = discover_from(&response, &request, openapi.as_ref());
+                    let mut found = discover_from(&response, &request, openapi.as_ref());
+                    // After the plain discovery, and only adding to it: what the plain
+                    // crawl sends is the same with or without a browser.
+                    let rendered = browser::visit(
+                        renderer.as_deref(),
+                        &session,
+                        &request,
+                        &response,
+                        &mut found.links,
+                        &mut found.actions,
+                    )
+                    .await;
                     let observation =
                         observer.observe(&session.identity, &request, &response, true);
-                    (request, depth, Some(observation), found, failed)
+                    (request, depth, Some(observation), found, failed, rendered)
                 });
             }
             let joined = tokio::select! {
@@ -298,7 +327,7 @@ async fn crawl_one<O: Observe>(
             let Some(joined) = joined else {
                 break;
             };
-            let (request, depth, observation, found, failed) = match joined {
+            let (request, depth, observation, found, failed, (unrendered, offsite)) = match joined {
                 Ok(done) => done,
                 Err(err) => {
                     // A panicking task is a bug in us; the crawl is no longer complete.
@@ -307,6 +336,10 @@ async fn crawl_one<O: Observe>(
                 }
             };
             progress.answered(&name, failed);
+            result.offsite_links += offsite;
+            if let Some(why) = unrendered {
+                result.unrendered.insert(request.url.clone(), why);
+            }
             match observation {
                 Some(observation) => answered.push((request, observation)),
                 None => {

@@ -96,7 +96,12 @@ impl Scope {
 
 /// The destructive word in a URL's path or query, if any.
 pub fn destructive_word(url: &Url) -> Option<&'static str> {
-    let text = format!("{}?{}", url.path(), url.query().unwrap_or("")).to_ascii_lowercase();
+    destructive_token(&format!("{}?{}", url.path(), url.query().unwrap_or("")))
+}
+
+/// The destructive word in any text (a URL, a button's label, id and class), by whole token.
+pub fn destructive_token(text: &str) -> Option<&'static str> {
+    let text = text.to_ascii_lowercase();
     let tokens = text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'));
     for token in tokens {
         for word in DESTRUCTIVE_WORDS {

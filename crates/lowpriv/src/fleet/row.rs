@@ -142,7 +142,9 @@ pub fn judged(scenario: &Scenario, result: &RunResult, files: SiteFiles) -> Site
 /// could not even start is inconclusive.
 pub fn failed(scenario: &Scenario, err: &crate::Error) -> SiteRow {
     let code = match err {
-        crate::Error::Scenario(_) | crate::Error::Snapshot(_) => exit::USAGE,
+        crate::Error::Scenario(_) | crate::Error::Snapshot(_) | crate::Error::Browser(_) => {
+            exit::USAGE
+        }
         crate::Error::Session(_) => exit::INCONCLUSIVE,
     };
     pending(

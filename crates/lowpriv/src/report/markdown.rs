@@ -95,6 +95,9 @@ pub fn render(result: &RunResult) -> String {
         let _ = writeln!(out, "- {}", escape(reason));
     }
     let _ = writeln!(out, "\n{}\n", escape(&result.coverage.line()));
+    if let Some(line) = result.coverage.unrendered_line() {
+        let _ = writeln!(out, "{}\n", escape(&line));
+    }
     let failed: Vec<String> = result
         .identities
         .iter()

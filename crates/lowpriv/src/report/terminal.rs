@@ -75,6 +75,11 @@ pub fn render(result: &RunResult, style: Style) -> String {
         out.push('\n');
         render_snapshot(result, style, &mut out);
     }
+    // Before the verdict, which `-q` prints alone: a note, not part of the verdict.
+    if let Some(line) = result.coverage.unrendered_line() {
+        out.push('\n');
+        let _ = writeln!(out, "{line}");
+    }
     out.push('\n');
     out.push_str(&render_verdict(result, style));
     out

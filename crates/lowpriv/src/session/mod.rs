@@ -226,6 +226,29 @@ impl Session {
         self.refresh_token.lock().ok().and_then(|held| held.clone())
     }
 
+    /// The cookies this session holds for the Site (`--browser` hands them to its context):
+    /// the jar's matches for the base URL, so no other Site's cookie is among them.
+    pub(crate) fn site_cookies(&self) -> Vec<(String, String)> {
+        let Ok(jar) = self.jar.lock() else {
+            return Vec::new();
+        };
+        jar.matches(&self.site.base)
+            .into_iter()
+            .map(|c| (c.name().to_string(), c.value().to_string()))
+            .collect()
+    }
+
+    /// The credential headers every request carries, as text (`--browser` adds them to the
+    /// page's same-origin requests only).
+    pub(crate) fn browser_headers(&self) -> Vec<(String, String)> {
+        self.credential_headers()
+            .iter()
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
+            })
+            .collect()
+    }
+
     /// Why the session was given up, if it was.
     pub fn lost(&self) -> Option<String> {
         self.lost.lock().ok().and_then(|l| l.clone())

@@ -479,20 +479,16 @@ impl Probe {
                     );
                 }
                 for (who, tier, rank) in tiers {
-                    let upper = who.to_ascii_uppercase();
-                    let user_var = format!("LOWPRIV_{upper}_USERNAME");
-                    let pass_var = format!("LOWPRIV_{upper}_PASSWORD");
-                    variables.push(user_var.clone());
-                    variables.push(pass_var.clone());
+                    let user_var = variable(who, "USERNAME", &mut variables);
+                    let pass_var = variable(who, "PASSWORD", &mut variables);
                     let _ = writeln!(
                         out,
-                        "\n[[identity]]\nname = \"{who}\"\ntier = \"{tier}\"\nrank = {rank}\n\
-                         [identity.login]\nform = \"{path}\"\n\
-                         fields = {{ {username} = \"${{{user_var}}}\", {password} = \"${{{pass_var}}}\" }}"
+                        "{}[identity.login]\nform = \"{path}\"\n\
+                         fields = {{ {username} = \"${{{user_var}}}\", {password} = \"${{{pass_var}}}\" }}",
+                        identity_head(who, tier, rank)
                     );
                     if let Some(field) = totp {
-                        let seed_var = format!("LOWPRIV_{upper}_TOTP_SEED");
-                        variables.push(seed_var.clone());
+                        let seed_var = variable(who, "TOTP_SEED", &mut variables);
                         let _ = writeln!(
                             out,
                             "totp = {{ field = \"{field}\", seed = \"${{{seed_var}}}\" }}"
@@ -509,18 +505,15 @@ impl Probe {
                     "JSON login endpoint (guessed from the Site's scripts or API description): {path}"
                 ));
                 for (who, tier, rank) in tiers {
-                    let upper = who.to_ascii_uppercase();
-                    let user_var = format!("LOWPRIV_{upper}_USERNAME");
-                    let pass_var = format!("LOWPRIV_{upper}_PASSWORD");
-                    variables.push(user_var.clone());
-                    variables.push(pass_var.clone());
+                    let user_var = variable(who, "USERNAME", &mut variables);
+                    let pass_var = variable(who, "PASSWORD", &mut variables);
                     let _ = writeln!(
                         out,
-                        "\n[[identity]]\nname = \"{who}\"\ntier = \"{tier}\"\nrank = {rank}\n\
-                         [identity.login]\njson = \"{path}\"\n\
+                        "{}[identity.login]\njson = \"{path}\"\n\
                          # Check the field names the endpoint wants, and where the token is in its answer.\n\
                          fields = {{ username = \"${{{user_var}}}\", password = \"${{{pass_var}}}\" }}\n\
-                         # token = \"/access_token\""
+                         # token = \"/access_token\"",
+                        identity_head(who, tier, rank)
                     );
                 }
             }
@@ -529,16 +522,14 @@ impl Probe {
                     "single sign-on: the Site sends anonymous to the identity provider at {idp}"
                 ));
                 for (who, tier, rank) in tiers {
-                    let upper = who.to_ascii_uppercase();
-                    let cookie_var = format!("LOWPRIV_{upper}_COOKIE");
-                    variables.push(cookie_var.clone());
+                    let cookie_var = variable(who, "COOKIE", &mut variables);
                     let _ = writeln!(
                         out,
-                        "\n[[identity]]\nname = \"{who}\"\ntier = \"{tier}\"\nrank = {rank}\n\
-                         # The Site signs in through {idp}. Browser logins are not built yet in\n\
+                        "{}# The Site signs in through {idp}. Browser logins are not built yet in\n\
                          # this version: paste a session cookie of this identity, or use `oauth2`\n\
                          # if the IdP issues tokens the Site accepts.\n\
-                         [identity.login]\ncookie = \"${{{cookie_var}}}\""
+                         [identity.login]\ncookie = \"${{{cookie_var}}}\"",
+                        identity_head(who, tier, rank)
                     );
                 }
             }
@@ -547,14 +538,12 @@ impl Probe {
                     "no login found: the draft's identities log in with a bearer token".to_string(),
                 );
                 for (who, tier, rank) in tiers {
-                    let upper = who.to_ascii_uppercase();
-                    let token_var = format!("LOWPRIV_{upper}_TOKEN");
-                    variables.push(token_var.clone());
+                    let token_var = variable(who, "TOKEN", &mut variables);
                     let _ = writeln!(
                         out,
-                        "\n[[identity]]\nname = \"{who}\"\ntier = \"{tier}\"\nrank = {rank}\n\
-                         # No login page or endpoint was found anonymously: a token is a guess.\n\
-                         [identity.login]\nbearer = \"${{{token_var}}}\""
+                        "{}# No login page or endpoint was found anonymously: a token is a guess.\n\
+                         [identity.login]\nbearer = \"${{{token_var}}}\"",
+                        identity_head(who, tier, rank)
                     );
                 }
             }
@@ -612,6 +601,18 @@ impl Probe {
             variables,
         }
     }
+}
+
+/// A stub identity's header.
+fn identity_head(who: &str, tier: &str, rank: i64) -> String {
+    format!("\n[[identity]]\nname = \"{who}\"\ntier = \"{tier}\"\nrank = {rank}\n")
+}
+
+/// `LOWPRIV_<WHO>_<WHAT>`, added to the variables the draft names.
+fn variable(who: &str, what: &str, variables: &mut Vec<String>) -> String {
+    let name = format!("LOWPRIV_{}_{what}", who.to_ascii_uppercase());
+    variables.push(name.clone());
+    name
 }
 
 fn form_path(form: &LoginGuess) -> String {

@@ -179,11 +179,11 @@ impl CoverageReport {
 
     /// Where the URLs were found and the API servers left alone, from every identity's crawl.
     pub(crate) fn with_discovery<O>(mut self, crawls: &[crate::crawl::IdentityCrawl<O>]) -> Self {
-        let mut first: BTreeMap<&url::Url, crate::crawl::Via> = BTreeMap::new();
+        let mut first: BTreeMap<u64, crate::crawl::Via> = BTreeMap::new();
         let mut servers = std::collections::BTreeSet::new();
         for crawl in crawls {
-            for (url, via) in &crawl.via {
-                first.entry(url).or_insert(*via);
+            for (key, via) in &crawl.via {
+                first.entry(*key).or_insert(*via);
             }
             servers.extend(crawl.offsite_servers.iter().cloned());
         }

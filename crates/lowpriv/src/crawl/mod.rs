@@ -82,8 +82,9 @@ pub struct IdentityCrawl<O> {
     pub templates: BTreeSet<String>,
     /// Route templates declared by the Site (OpenAPI paths).
     pub routes: BTreeSet<String>,
-    /// Where each request this identity offered the frontier was first found.
-    pub via: BTreeMap<Url, Via>,
+    /// Where each request this identity offered the frontier was first found, by
+    /// [`url_key`] of its URL: 16 bytes an entry rather than a URL's hundred and more.
+    pub via: BTreeMap<u64, Via>,
     /// API servers on other origins that an OpenAPI document named: never sent anything.
     pub offsite_servers: BTreeSet<String>,
     /// Links to other origins: never sent, counted (with `--browser`, a rendered page's
@@ -344,7 +345,7 @@ async fn crawl_one<O: Observe>(
                 Some(observation) => answered.push((request, observation)),
                 None => {
                     tracing::debug!(identity = %name, url = %request.url, "no such file: not observed");
-                    result.via.remove(&request.url);
+                    result.via.remove(&url_key(request.url.as_str()));
                 }
             }
             result.actions.extend(found.actions);
@@ -472,16 +473,19 @@ fn offer<O>(
             false
         }
         Admission::Skip(reason) => {
-            result.via.entry(request.url.clone()).or_insert(via);
+            result
+                .via
+                .entry(url_key(request.url.as_str()))
+                .or_insert(via);
             result.skipped.entry(request).or_insert(reason);
             false
         }
         Admission::Crawl => {
-            let url = request.url.clone();
-            let bare = unnarrowed(&url);
+            let key = url_key(request.url.as_str());
+            let bare = unnarrowed(&request.url);
             let new = frontier.offer(request, depth);
             if new {
-                result.via.insert(url, via);
+                result.via.insert(key, via);
             }
             if let Some(bare) = bare {
                 // What an API returns to a caller who leaves the field selector off is what
@@ -498,6 +502,13 @@ fn offer<O>(
             new
         }
     }
+}
+
+/// The key of a (normalized) URL in [`IdentityCrawl::via`]: FNV-1a 64 of its text, so a
+/// collision among a crawl's URLs is about a one in 40 million chance at a million of them, and costs
+/// only a request's provenance label.
+pub fn url_key(url: &str) -> u64 {
+    crate::fnv::fnv1a64(url.bytes())
 }
 
 /// Query keys an API narrows its answer with (JSON:API `fields[type]`, OData `$select`,

@@ -78,19 +78,17 @@ pub fn collect(
         unfilled.extend(own.templates.iter().cloned());
     }
     // Provenance: the first identity in scenario order whose crawl found the URL, and how.
-    let mut found: BTreeMap<String, super::Found> = BTreeMap::new();
+    let mut found: BTreeMap<u64, super::Found> = BTreeMap::new();
     for (session, own) in sessions.iter().zip(&crawled.identities) {
-        for (url, via) in &own.via {
-            found
-                .entry(url.to_string())
-                .or_insert_with(|| super::Found {
-                    via: *via,
-                    by: session.identity.name.clone(),
-                });
+        for (key, via) in &own.via {
+            found.entry(*key).or_insert_with(|| super::Found {
+                via: *via,
+                by: session.identity.name.clone(),
+            });
         }
     }
     for obs in &mut observations {
-        if let Some(first) = found.get(&obs.url) {
+        if let Some(first) = found.get(&crate::crawl::url_key(&obs.url)) {
             obs.found = Some(first.clone());
         }
     }

@@ -209,7 +209,10 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult,
             .zip(&crawled.identities)
             .map(|(session, own)| IdentityHealth {
                 login: session.status.clone(),
-                truncated: own.truncated.clone(),
+                truncated: own
+                    .truncated
+                    .clone()
+                    .or_else(|| crawl::browser::failures(&own.unrendered)),
                 lost: session.lost(),
             })
             .collect(),

@@ -134,6 +134,26 @@ pub enum Unrendered {
     Failed(String),
 }
 
+/// Why an identity's crawl is incomplete because of `--browser`: a render that failed (the
+/// browser died, a page crashed it) leaves unknown what that page's scripts would have asked
+/// for, which the run promised to see. A page that hit the cap is not one: single-page apps
+/// never go idle, and what it asked for by then was kept.
+pub fn failures(pages: &BTreeMap<Url, Unrendered>) -> Option<String> {
+    let failed: Vec<(&Url, &String)> = pages
+        .iter()
+        .filter_map(|(url, why)| match why {
+            Unrendered::Failed(detail) => Some((url, detail)),
+            _ => None,
+        })
+        .collect();
+    let (url, detail) = failed.first()?;
+    Some(format!(
+        "--browser could not render {} page(s) (first: {}: {detail}); what their scripts request was not seen",
+        failed.len(),
+        url.path()
+    ))
+}
+
 impl Unrendered {
     pub fn describe(&self) -> String {
         match self {
@@ -859,6 +879,31 @@ pub async fn visit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_failed_render_makes_the_crawl_incomplete() {
+        let url = |p: &str| Url::parse("http://site.test").unwrap().join(p).unwrap();
+        let mut pages = BTreeMap::new();
+        pages.insert(url("/a"), Unrendered::NoBrowser);
+        pages.insert(url("/live"), Unrendered::HitCap);
+        assert_eq!(
+            failures(&pages),
+            None,
+            "no browser, or a page that never settles"
+        );
+        pages.insert(
+            url("/b"),
+            Unrendered::Failed("the browser went away".into()),
+        );
+        pages.insert(url("/c"), Unrendered::Failed("crashed".into()));
+        let why = failures(&pages).unwrap();
+        assert!(
+            why.starts_with(
+                "--browser could not render 2 page(s) (first: /b: the browser went away)"
+            ),
+            "{why}"
+        );
+    }
 
     #[test]
     fn pages_that_run_same_origin_scripts_are_told_apart() {

@@ -714,17 +714,7 @@ fn static_glob(path: &str) -> String {
 
 /// A Site name from its host: `payroll.acme.example` → `payroll-acme-example`.
 fn site_name(origin: &Url) -> String {
-    let host = origin.host_str().unwrap_or("site");
-    let mut name: String = host
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
+    let mut name = scenario::slug(origin.host_str().unwrap_or("site"));
     if let Some(port) = origin.port() {
         name.push_str(&format!("-{port}"));
     }

@@ -109,17 +109,10 @@ impl<'e> PlaceholderEnv<'e> {
         if let Ok(mut unset) = self.unset.lock() {
             unset.insert(var.to_string());
         }
-        let host: String = var
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_lowercase()
-                } else {
-                    '-'
-                }
-            })
-            .collect();
-        Some(format!("http://unset-{}.invalid/", host.trim_matches('-')))
+        Some(format!(
+            "http://unset-{}.invalid/",
+            slug(var).trim_matches('-')
+        ))
     }
 
     /// The variables read that were not set, sorted.
@@ -129,6 +122,20 @@ impl<'e> PlaceholderEnv<'e> {
             .map(|unset| unset.iter().cloned().collect())
             .unwrap_or_default()
     }
+}
+
+/// Lowercase ASCII letters and digits, every other character a `-`: a name that is safe in a
+/// host name or a file name.
+pub fn slug(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

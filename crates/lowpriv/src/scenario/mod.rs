@@ -19,7 +19,7 @@ mod parse;
 use std::path::Path;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
-pub use env::PlaceholderEnv;
+pub use env::{PlaceholderEnv, slug};
 pub use error::ScenarioError;
 pub use glob::{GlobError, PathGlobs};
 pub use lint::Lint;
